@@ -1,0 +1,23 @@
+#include "broker/broker_state.h"
+
+#include "common/clock.h"
+
+namespace zfleet::broker {
+
+namespace {
+CacheOptions cache_options(const config::FleetConfig& c) {
+  CacheOptions o;
+  o.shards = static_cast<std::size_t>(c.cache.shards);
+  o.max_entries = c.cache.max_entries;
+  o.max_bytes = c.cache.max_bytes;
+  o.ttl_ms = c.cache.ttl_s * 1000;
+  return o;
+}
+}  // namespace
+
+BrokerState::BrokerState(const config::FleetConfig& c)
+    : config(c), ctx(2), cache(cache_options(c)), started_us(common::now_us()) {
+  codec_limits.max_batch = c.broker.max_batch;
+}
+
+}  // namespace zfleet::broker

@@ -1,0 +1,37 @@
+// BrokerState: what the broker's threads share: the configuration, the
+// result cache, the live-task table, the metrics and the worker board, plus
+// the draining flag. Each member documents its own thread safety; this
+// struct only groups them so every thread gets one reference.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include <zmq.hpp>
+
+#include "broker/live_table.h"
+#include "broker/metrics.h"
+#include "broker/result_cache.h"
+#include "broker/worker_board.h"
+#include "common/codec.h"
+#include "common/task_id.h"
+#include "config/fleet_config.h"
+
+namespace zfleet::broker {
+
+struct BrokerState {
+  explicit BrokerState(const config::FleetConfig& c);
+
+  const config::FleetConfig& config;
+  zmq::context_t ctx;
+  common::CodecLimits codec_limits;
+  ResultCache cache;
+  LiveTable live;
+  Metrics metrics;
+  WorkerBoard board;
+  common::TaskIdGenerator ids;
+  uint64_t started_us;
+  std::atomic<bool> draining{false};  // set once on SIGTERM/SIGINT
+};
+
+}  // namespace zfleet::broker

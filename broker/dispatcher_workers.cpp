@@ -1,0 +1,203 @@
+// Dispatcher: the worker side. Registration (READY), results, BYE,
+// heartbeats, liveness, and the snapshot that `status` reads.
+#include "broker/dispatcher.h"
+
+#include "broker/handoff.h"
+#include "common/clock.h"
+#include "common/log.h"
+
+namespace zfleet::broker {
+namespace {
+
+std::shared_ptr<spdlog::logger> log() {
+  static auto l = common::make_logger("broker");
+  return l;
+}
+
+constexpr int kBurst = 256;
+
+}  // namespace
+
+WorkerEntry* Dispatcher::find_worker(const std::string& id) {
+  auto it = workers_.find(id);
+  return it == workers_.end() ? nullptr : it->second.get();
+}
+
+void Dispatcher::send_to_worker(const std::string& rid, common::Frames frames) {
+  frames.insert(frames.begin(), zmq::message_t(rid.data(), rid.size()));
+  common::send_frames(backend_, frames);
+}
+
+void Dispatcher::on_backend() {
+  for (int n = 0; n < kBurst; ++n) {
+    if (!common::recv_message(backend_, msg_, zmq::recv_flags::dontwait)) return;
+    auto& f = msg_.frames;
+    if (f.size() < 2 || msg_.truncated()) continue;  // not our protocol: drop
+    std::string rid(common::view(f[0]));
+    auto cmd = common::link_command(f[1]);
+    if (!cmd) continue;
+    if (*cmd == common::LinkCmd::ready) {
+      on_ready(rid, f);
+      continue;
+    }
+    WorkerEntry* w = find_worker(rid);
+    if (!w || !w->alive) {
+      // Unknown (broker restarted) or declared dead (was hung): its results
+      // were already requeued or failed; ask it to register afresh.
+      send_to_worker(rid, common::encode_simple(common::LinkCmd::resync));
+      continue;
+    }
+    w->last_seen_us = common::now_us();
+    if (*cmd == common::LinkCmd::result) {
+      on_result(w, f);
+    } else if (*cmd == common::LinkCmd::bye) {
+      log()->info("worker {} is stopping", rid);
+      w->stopping = true;
+      scheduler_.refresh(w);
+    }
+  }
+}
+
+void Dispatcher::on_ready(const std::string& rid, const common::Frames& frames) {
+  auto info = common::decode_ready(frames, 1);
+  if (!info || info->id != rid) {
+    log()->warn("bad READY from {}: {}", rid, info ? "id mismatch" : info.error());
+    return;
+  }
+  if (WorkerEntry* old = find_worker(rid); old && old->alive) {
+    // Same id registering again: a restarted process, whose tasks are gone.
+    worker_lost(old, "re-registered");
+  }
+  auto w = std::make_unique<WorkerEntry>();
+  uint64_t now = common::now_us();
+  w->info = std::move(*info);
+  w->capacity = std::max<uint32_t>(1, w->info.threads + prefetch_);
+  w->joined_us = w->last_seen_us = w->last_heartbeat_us = now;
+  w->heartbeat.info = w->info;
+  log()->info("worker {} joined: type {}, {} threads, pid {}, host {}", rid,
+              common::to_string(w->info.type), w->info.threads, w->info.pid, w->info.host);
+  WorkerEntry* raw = w.get();
+  if (auto it = workers_.find(rid); it != workers_.end()) {
+    scheduler_.remove(it->second.get());
+    it->second = std::move(w);
+  } else {
+    workers_.emplace(rid, std::move(w));
+  }
+  scheduler_.refresh(raw);
+}
+
+void Dispatcher::on_result(WorkerEntry* w, const common::Frames& frames) {
+  auto r = common::decode_result(frames, 1);
+  if (!r) {
+    log()->warn("bad RESULT from {}: {}", w->info.id, r.error());
+    return;
+  }
+  Task* t = scheduler_.returned(w, r->id);
+  if (!t) return;  // not in flight there: a late or duplicate answer
+  r->ok ? ++w->done : ++w->failed;
+  if (t->timed_out) {  // already failed with `timeout`; only the slot was held
+    delete t;
+    return;
+  }
+  Metrics::sub(st_.metrics.running);
+  common::ResultRecord rec;
+  rec.state = r->ok ? common::TaskState::done : common::TaskState::failed;
+  rec.result = std::move(r->result);
+  rec.error = std::move(r->error);
+  rec.worker = w->info.id;
+  rec.run_us = r->run_us;
+  finish(t, std::move(rec));
+}
+
+void Dispatcher::worker_lost(WorkerEntry* w, const char* why) {
+  log()->warn("worker {} lost ({}): {} tasks in flight", w->info.id, why, w->inflight());
+  scheduler_.remove(w);
+  w->alive = false;
+  w->died_us = common::now_us();
+  for (auto& [id, t] : w->ledger) {
+    if (t->timed_out) {
+      delete t;
+      continue;
+    }
+    Metrics::sub(st_.metrics.running);
+    if (t->attempts > t->max_retries) {
+      common::ResultRecord rec;
+      rec.state = common::TaskState::failed;
+      rec.error.code = common::TaskErrorCode::worker_lost;
+      rec.error.message = "worker " + w->info.id + " was lost after " +
+                          std::to_string(t->attempts) + " attempt(s)";
+      rec.worker = w->info.id;
+      finish(t, std::move(rec));
+    } else {
+      Metrics::add(st_.metrics.retried);
+      st_.live.set_state(t, common::TaskState::pending);
+      enqueue(t, /*at_head=*/true);
+    }
+  }
+  w->ledger.clear();
+}
+
+void Dispatcher::on_status() {
+  for (int n = 0; n < kBurst; ++n) {
+    if (!common::recv_message(status_, msg_, zmq::recv_flags::dontwait)) return;
+    if (msg_.truncated()) continue;
+    auto hb = common::decode_heartbeat(msg_.frames);
+    if (!hb) continue;
+    WorkerEntry* w = find_worker(hb->info.id);
+    if (!w || !w->alive) {
+      // A worker we do not know is alive: it missed our restart or was
+      // declared dead while hung. Make it register again.
+      send_to_worker(hb->info.id, common::encode_simple(common::LinkCmd::resync));
+      continue;
+    }
+    uint64_t now = common::now_us();
+    w->last_seen_us = w->last_heartbeat_us = now;
+    w->heartbeat = std::move(*hb);
+  }
+}
+
+void Dispatcher::check_liveness(uint64_t now) {
+  for (auto it = workers_.begin(); it != workers_.end();) {
+    WorkerEntry* w = it->second.get();
+    if (w->alive && now - w->last_seen_us > liveness_us_) worker_lost(w, "no heartbeat");
+    if (!w->alive && now - w->died_us > dead_retention_us_) {
+      it = workers_.erase(it);
+      continue;
+    }
+    ++it;
+  }
+}
+
+void Dispatcher::broadcast_clear(const common::Frames& clear) {
+  for (auto& [id, w] : workers_) {
+    if (!w->alive) continue;
+    common::Frames copy;
+    for (const auto& f : clear) copy.emplace_back(f.data(), f.size());
+    send_to_worker(id, std::move(copy));
+  }
+}
+
+void Dispatcher::publish_board(uint64_t now) {
+  std::vector<BoardEntry> entries;
+  entries.reserve(workers_.size());
+  for (auto& [id, w] : workers_) {
+    BoardEntry e;
+    auto& s = e.status;
+    s.id = id;
+    s.type = std::string(common::to_string(w->info.type));
+    s.host = w->info.host;
+    s.pid = w->info.pid;
+    s.threads = w->info.threads;
+    s.active = w->heartbeat.active;
+    s.inflight = w->inflight();
+    s.done = w->done;
+    s.failed = w->failed;
+    s.alive = w->alive;
+    s.rss_bytes = w->heartbeat.rss_bytes;
+    e.heartbeat_us = w->last_heartbeat_us;
+    entries.push_back(std::move(e));
+  }
+  st_.board.publish(std::move(entries));
+}
+
+}  // namespace zfleet::broker

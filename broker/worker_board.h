@@ -1,0 +1,41 @@
+// WorkerBoard: the dispatcher's latest view of the worker fleet, published
+// for `status` requests served on result threads (which must not touch the
+// dispatcher's registry). Times are absolute (steady clock, us), so a reader
+// computes "ms since last heartbeat" at the moment it answers.
+//
+// Thread safety: internally synchronized; publish() from the dispatcher,
+// read() from any thread. A reader gets an immutable shared snapshot.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "common/status.h"
+
+namespace zfleet::broker {
+
+struct BoardEntry {
+  common::WorkerStatus status;  // last_heartbeat_ms unset: see heartbeat_us
+  uint64_t heartbeat_us = 0;
+};
+
+class WorkerBoard {
+ public:
+  using Snapshot = std::shared_ptr<const std::vector<BoardEntry>>;
+  void publish(std::vector<BoardEntry> entries) {
+    auto snap = std::make_shared<const std::vector<BoardEntry>>(std::move(entries));
+    std::lock_guard lock(mu_);
+    snap_ = std::move(snap);
+  }
+  Snapshot read() const {
+    std::lock_guard lock(mu_);
+    return snap_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  Snapshot snap_ = std::make_shared<const std::vector<BoardEntry>>();  // guarded by mu_
+};
+
+}  // namespace zfleet::broker

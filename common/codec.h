@@ -1,0 +1,135 @@
+// ZFP/1 codec: the only code that turns public-protocol bytes into typed
+// requests and typed replies into bytes (PROTOCOL.md). The broker decodes
+// requests and encodes replies; the CLI and the bench encode requests and
+// decode replies with the same functions, so the two sides cannot drift.
+//
+// Decoding never throws: malformed input yields a WireError carrying the
+// protocol error code and a message for a human. Opaque values (`corr`, task
+// args/kwargs, task results) travel as raw msgpack bytes and are spliced into
+// replies without being re-encoded value by value.
+//
+// Thread safety: functions only; safe from any thread.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/msgpack_io.h"
+#include "common/protocol.h"
+#include "common/result_record.h"
+#include "common/status.h"
+
+namespace zfleet::common {
+
+enum class Op : uint8_t { submit, submit_batch, get, get_many, status, clear_cache };
+std::string_view to_string(Op op);
+
+struct WireError {
+  ErrorCode code = ErrorCode::bad_request;
+  std::string message;
+};
+
+struct CodecLimits {
+  std::size_t max_batch = 10000;
+  DecodeLimits msgpack;
+};
+
+// One task of a submit or submit_batch, validated. `payload` is what the
+// worker receives (see encode_task_payload): the broker never looks inside.
+struct TaskSpec {
+  std::string id;          // empty: the broker assigns one
+  TaskType type = TaskType::io;
+  uint64_t timeout_ms = 0; // 0: broker default
+  uint32_t max_retries = 1;
+  std::string payload;
+};
+
+struct Request {
+  Op op = Op::status;
+  std::string corr;                  // raw msgpack of `corr` ("" = absent)
+  // submit: one entry. submit_batch: one per task, in order.
+  std::vector<std::expected<TaskSpec, WireError>> tasks;
+  std::vector<std::string> ids;      // get: one; get_many: several
+  uint64_t wait_ms = 0;              // get, get_many
+  std::optional<std::string> script; // clear_cache
+};
+
+// Request decoding (broker side). `corr` is recovered even when the rest of
+// the request is bad, so error replies can echo it: see `recover_corr`.
+std::expected<Request, WireError> decode_request(std::string_view body, const CodecLimits& limits);
+std::string recover_corr(std::string_view body);
+
+// The script-shape check of PROTOCOL.md (non-empty, relative, no `..`, no
+// NUL, <= 1024 bytes, ends in .py, or builtin:NAME). Returns an error message.
+std::optional<std::string> check_script_shape(std::string_view script);
+
+// The worker-bound payload of one task: msgpack [script, func, args, kwargs]
+// where args and kwargs are bin holding their own msgpack bytes.
+struct TaskPayloadView {
+  std::string_view script, func, args_msgpack, kwargs_msgpack;
+};
+std::string encode_task_payload(std::string_view script, std::string_view func,
+                                std::string_view args_msgpack, std::string_view kwargs_msgpack);
+std::expected<TaskPayloadView, std::string> decode_task_payload(std::string_view payload,
+                                                               msgpack::object_handle& keep);
+
+// Reply encoding (broker side). `corr` is raw msgpack or "".
+std::string encode_accepted(std::string_view id, std::string_view corr);
+std::string encode_accepted_batch(const std::vector<std::expected<std::string, WireError>>& ids,
+                                  std::string_view corr);
+std::string encode_error(const WireError& e, std::string_view id, std::string_view corr);
+std::string encode_ok(std::string_view corr);
+// A `result` reply. With `rec` (a finished task) state comes from it;
+// without, `state` must be pending, running or unknown.
+void append_result(std::string& out, std::string_view id, TaskState state,
+                   const ResultRecord* rec, std::string_view corr);
+std::string encode_result(std::string_view id, TaskState state, const ResultRecord* rec,
+                          std::string_view corr);
+struct ResultEntry {
+  std::string_view id;
+  TaskState state;
+  const ResultRecord* rec;
+};
+std::string encode_results(const std::vector<ResultEntry>& entries, std::string_view corr);
+std::string encode_status(const StatusSnapshot& s, std::string_view corr);
+
+// Request encoding (client side: CLI, bench, tests).
+struct SubmitArgs {
+  std::string script;
+  std::string func;             // "" = omit (worker default "main")
+  std::string args_msgpack;     // "" = omit
+  std::string kwargs_msgpack;   // "" = omit
+  std::string type;             // "" = omit
+  std::string id;               // "" = omit
+  uint64_t timeout_ms = 0;      // 0 = omit
+  std::optional<uint32_t> max_retries;
+};
+uint32_t submit_field_count(const SubmitArgs& a);
+void append_submit_fields(std::string& out, const SubmitArgs& a);  // the map entries only
+std::string encode_submit(const SubmitArgs& a, std::string_view corr);
+std::string encode_submit_batch(const std::vector<SubmitArgs>& tasks, std::string_view corr);
+std::string encode_get(std::string_view id, uint64_t wait_ms, std::string_view corr);
+std::string encode_get_many(const std::vector<std::string>& ids, uint64_t wait_ms,
+                            std::string_view corr);
+std::string encode_status_request(std::string_view corr);
+std::string encode_clear_cache(const std::optional<std::string>& script, std::string_view corr);
+
+// Reply decoding (client side): the reply as a msgpack map plus the few
+// fields every client needs typed.
+struct Reply {
+  msgpack::object_handle handle;  // the whole reply; strings point into the caller's bytes
+  std::string op;
+  std::string id;
+  std::string state;              // result replies
+  std::string code;               // error replies
+  std::string message;            // error replies
+  std::string corr;               // raw msgpack ("" = absent)
+  const msgpack::object& root() const { return handle.get(); }
+};
+std::expected<Reply, std::string> decode_reply(std::string_view body);
+
+}  // namespace zfleet::common

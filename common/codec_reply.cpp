@@ -1,0 +1,130 @@
+// Reply encoding: typed broker answers -> bytes for a producer or client.
+// Maps are written with their exact entry count up front; raw msgpack values
+// (corr, task results) are appended as they are.
+#include "common/codec.h"
+#include "common/msgpack_writer.h"
+
+namespace zfleet::common {
+namespace {
+
+using Writer = MsgpackWriter;
+
+void write_task_error(Writer& w, const TaskError& e) {
+  bool python = !e.type.empty() || !e.traceback.empty();
+  w.map(python ? 4 : 2).kv("code", to_string(e.code)).kv("message", e.message);
+  if (python) w.kv("type", e.type).kv("traceback", e.traceback);
+}
+
+void write_error(Writer& w, const WireError& e) {
+  w.map(2).kv("code", to_string(e.code)).kv("message", e.message);
+}
+
+void write_worker(Writer& w, const WorkerStatus& ws) {
+  w.map(12).kv("id", ws.id).kv("type", ws.type).kv("host", ws.host);
+  w.str("pid").i64(ws.pid).ku("threads", ws.threads).ku("active", ws.active);
+  w.ku("inflight", ws.inflight).ku("done", ws.done).ku("failed", ws.failed);
+  w.str("alive").boolean(ws.alive).ku("last_heartbeat_ms", ws.last_heartbeat_ms);
+  w.ku("rss_bytes", ws.rss_bytes);
+}
+
+}  // namespace
+
+std::string encode_accepted(std::string_view id, std::string_view corr) {
+  std::string out;
+  out.reserve(32 + id.size() + corr.size());
+  Writer w(out);
+  w.map(corr.empty() ? 2 : 3).kv("op", "accepted").kv("id", id);
+  if (!corr.empty()) w.str("corr").raw(corr);
+  return out;
+}
+
+std::string encode_accepted_batch(const std::vector<std::expected<std::string, WireError>>& ids,
+                                  std::string_view corr) {
+  std::string out;
+  out.reserve(32 + ids.size() * 20 + corr.size());
+  Writer w(out);
+  w.map(corr.empty() ? 3 : 4).kv("op", "accepted_batch");
+  w.str("ids").array(static_cast<uint32_t>(ids.size()));
+  for (const auto& r : ids) r ? (void)w.str(*r) : (void)w.nil();
+  w.str("errors").array(static_cast<uint32_t>(ids.size()));
+  for (const auto& r : ids) r ? (void)w.nil() : write_error(w, r.error());
+  if (!corr.empty()) w.str("corr").raw(corr);
+  return out;
+}
+
+std::string encode_error(const WireError& e, std::string_view id, std::string_view corr) {
+  std::string out;
+  Writer w(out);
+  w.map(3 + (id.empty() ? 0 : 1) + (corr.empty() ? 0 : 1));
+  w.kv("op", "error").kv("code", to_string(e.code)).kv("message", e.message);
+  if (!id.empty()) w.kv("id", id);
+  if (!corr.empty()) w.str("corr").raw(corr);
+  return out;
+}
+
+std::string encode_ok(std::string_view corr) {
+  std::string out;
+  Writer w(out);
+  w.map(corr.empty() ? 1 : 2).kv("op", "ok");
+  if (!corr.empty()) w.str("corr").raw(corr);
+  return out;
+}
+
+void append_result(std::string& out, std::string_view id, TaskState state,
+                   const ResultRecord* rec, std::string_view corr) {
+  Writer w(out);
+  if (rec) state = rec->state;
+  uint32_t n = 3 + (corr.empty() ? 0 : 1) + (rec ? 5 : 0);
+  w.map(n).kv("op", "result").kv("id", id).kv("state", to_string(state));
+  if (rec) {
+    if (rec->state == TaskState::done) {
+      w.str("result").raw(rec->result.empty() ? std::string_view("\xc0", 1) : rec->result);
+    } else {
+      w.str("error");
+      write_task_error(w, rec->error);
+    }
+    w.kv("worker", rec->worker).ku("attempts", rec->attempts);
+    w.ku("queued_us", rec->queued_us).ku("run_us", rec->run_us);
+  }
+  if (!corr.empty()) w.str("corr").raw(corr);
+}
+
+std::string encode_result(std::string_view id, TaskState state, const ResultRecord* rec,
+                          std::string_view corr) {
+  std::string out;
+  out.reserve(96 + id.size() + (rec ? rec->result.size() : 0));
+  append_result(out, id, state, rec, corr);
+  return out;
+}
+
+std::string encode_results(const std::vector<ResultEntry>& entries, std::string_view corr) {
+  std::string out;
+  Writer w(out);
+  w.map(corr.empty() ? 2 : 3).kv("op", "results").str("results");
+  w.array(static_cast<uint32_t>(entries.size()));
+  for (const auto& e : entries) append_result(out, e.id, e.state, e.rec, {});
+  if (!corr.empty()) w.str("corr").raw(corr);
+  return out;
+}
+
+std::string encode_status(const StatusSnapshot& s, std::string_view corr) {
+  std::string out;
+  Writer w(out);
+  w.map(corr.empty() ? 8 : 9).kv("op", "status").kv("version", s.version);
+  w.ku("uptime_ms", s.uptime_ms);
+  w.str("queues").map(2);
+  w.str("io").map(1).ku("depth", s.queue_depth[0]);
+  w.str("cpu").map(1).ku("depth", s.queue_depth[1]);
+  w.str("tasks").map(5).ku("submitted", s.submitted).ku("done", s.done).ku("failed", s.failed);
+  w.ku("retried", s.retried).ku("running", s.running);
+  w.str("workers").array(static_cast<uint32_t>(s.workers.size()));
+  for (const auto& ws : s.workers) write_worker(w, ws);
+  w.str("cache").map(6).ku("shards", s.cache_shards).ku("entries", s.cache_entries);
+  w.ku("bytes", s.cache_bytes).ku("hits", s.cache_hits).ku("misses", s.cache_misses);
+  w.ku("evictions", s.cache_evictions);
+  w.ku("replies_dropped", s.replies_dropped);
+  if (!corr.empty()) w.str("corr").raw(corr);
+  return out;
+}
+
+}  // namespace zfleet::common

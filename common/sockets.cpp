@@ -1,0 +1,33 @@
+#include "common/sockets.h"
+
+namespace zfleet::common {
+
+zmq::socket_t make_socket(zmq::context_t& ctx, zmq::socket_type type, const SocketOptions& opts) {
+  zmq::socket_t s(ctx, type);
+  // Never let a close wait for unsent messages: a stopping process must stop.
+  s.set(zmq::sockopt::linger, 0);
+  s.set(zmq::sockopt::sndhwm, opts.sndhwm);
+  s.set(zmq::sockopt::rcvhwm, opts.rcvhwm);
+  if (opts.max_message_bytes > 0) s.set(zmq::sockopt::maxmsgsize, opts.max_message_bytes);
+  if (type == zmq::socket_type::router) {
+    if (opts.router_mandatory) s.set(zmq::sockopt::router_mandatory, 1);
+    if (opts.router_handover) s.set(zmq::sockopt::router_handover, 1);
+  }
+  if (opts.immediate) s.set(zmq::sockopt::immediate, 1);
+  if (!opts.routing_id.empty()) s.set(zmq::sockopt::routing_id, opts.routing_id);
+  if (opts.zmtp_heartbeat_ms > 0) {
+    s.set(zmq::sockopt::heartbeat_ivl, opts.zmtp_heartbeat_ms);
+    s.set(zmq::sockopt::heartbeat_timeout, opts.zmtp_heartbeat_ms * 3);
+    s.set(zmq::sockopt::heartbeat_ttl, opts.zmtp_heartbeat_ms * 3);
+  }
+  s.set(zmq::sockopt::reconnect_ivl, opts.reconnect_ivl_ms);
+  s.set(zmq::sockopt::reconnect_ivl_max, opts.reconnect_ivl_max_ms);
+  return s;
+}
+
+std::string bind_socket(zmq::socket_t& socket, const std::string& endpoint) {
+  socket.bind(endpoint);
+  return socket.get(zmq::sockopt::last_endpoint);
+}
+
+}  // namespace zfleet::common

@@ -1,0 +1,38 @@
+// StatusSnapshot: everything a `status` reply reports, gathered by the broker
+// from its metrics, queues, worker registry and cache, and encoded by
+// common/codec. A plain value: copy it freely between threads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace zfleet::common {
+
+struct WorkerStatus {
+  std::string id;
+  std::string type;
+  std::string host;
+  int64_t pid = 0;
+  uint32_t threads = 0;
+  uint32_t active = 0;     // tasks running now (worker's heartbeat)
+  uint32_t inflight = 0;   // dispatched and not returned (broker's ledger)
+  uint64_t done = 0;       // results received back from this worker
+  uint64_t failed = 0;
+  bool alive = true;
+  uint64_t last_heartbeat_ms = 0;  // ms since the last heartbeat
+  uint64_t rss_bytes = 0;
+};
+
+struct StatusSnapshot {
+  std::string version;
+  uint64_t uptime_ms = 0;
+  uint64_t queue_depth[2] = {0, 0};  // by TaskType
+  uint64_t submitted = 0, done = 0, failed = 0, retried = 0, running = 0;
+  std::vector<WorkerStatus> workers;
+  uint64_t cache_shards = 0, cache_entries = 0, cache_bytes = 0;
+  uint64_t cache_hits = 0, cache_misses = 0, cache_evictions = 0;
+  uint64_t replies_dropped = 0;
+};
+
+}  // namespace zfleet::common

@@ -1,0 +1,93 @@
+// The internal broker <-> worker link (not part of ZFP/1; ours to change).
+// Encoding and decoding of every message on it lives here.
+//
+// Backend (worker DEALER, routing id = worker id  <->  broker ROUTER).
+// Frames shown without the ROUTER identity frame:
+//   W->B READY   ["R"][info map]                       (first message; again after RESYNC)
+//   W->B RESULT  ["D"][task id][meta][value]           meta = [attempt, ok, run_us]
+//                                                      value = result msgpack (ok) or error map
+//   W->B BYE     ["B"]                                 (worker stopping; takes no new tasks)
+//   B->W TASK    ["T"][task id][meta][payload]         meta = [attempt, timeout_ms]
+//                                                      payload = codec's task payload, opaque
+//   B->W CLEAR   ["C"][script or nil]                  drop cached module(s)
+//   B->W RESYNC  ["X"]                                 "unknown worker: send READY again"
+//   B->W STOP    ["S"]                                 finish running tasks, then exit
+// Status (worker PUB -> broker SUB), every heartbeat_ms:
+//   ["hb"][heartbeat map]
+//
+// Thread safety: functions only; safe from any thread.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "common/protocol.h"
+
+namespace zfleet::common {
+
+enum class LinkCmd : char {
+  ready = 'R', result = 'D', bye = 'B', task = 'T', clear = 'C', resync = 'X', stop = 'S'
+};
+
+struct WorkerInfo {
+  std::string id;
+  TaskType type = TaskType::io;
+  std::string host;
+  int64_t pid = 0;
+  uint32_t threads = 0;
+  uint32_t capacity = 0;  // tasks the broker may have in flight on it
+};
+
+struct Heartbeat {
+  WorkerInfo info;
+  uint64_t seq = 0;
+  uint32_t active = 0;    // running now
+  uint32_t queued = 0;    // received, waiting for a pool thread
+  uint64_t done = 0, failed = 0;
+  uint64_t rss_bytes = 0;
+};
+
+struct TaskMessage {  // B->W TASK; views point into the received frames
+  std::string_view id;
+  uint32_t attempt = 1;
+  uint64_t timeout_ms = 0;
+  std::string_view payload;
+};
+
+struct ResultMessage {  // W->B RESULT
+  std::string id;
+  uint32_t attempt = 1;
+  bool ok = false;
+  uint64_t run_us = 0;
+  std::string result;     // ok: msgpack bytes of the value
+  TaskError error;        // !ok
+};
+
+using Frames = std::vector<zmq::message_t>;
+
+std::optional<LinkCmd> link_command(const zmq::message_t& first_frame);
+
+Frames encode_ready(const WorkerInfo& info);
+Frames encode_bye();
+Frames encode_task(std::string_view id, uint32_t attempt, uint64_t timeout_ms,
+                   std::string_view payload);
+Frames encode_result(const ResultMessage& r);
+Frames encode_clear(const std::optional<std::string>& script);
+Frames encode_simple(LinkCmd cmd);  // RESYNC, STOP
+Frames encode_heartbeat(const Heartbeat& hb);
+
+// Decoders take the frames after the ROUTER identity (if any), command first.
+std::expected<WorkerInfo, std::string> decode_ready(const Frames& f, std::size_t first = 0);
+std::expected<TaskMessage, std::string> decode_task(const Frames& f, std::size_t first = 0);
+std::expected<ResultMessage, std::string> decode_result(const Frames& f, std::size_t first = 0);
+std::expected<std::optional<std::string>, std::string> decode_clear(const Frames& f,
+                                                                   std::size_t first = 0);
+std::expected<Heartbeat, std::string> decode_heartbeat(const Frames& f);
+
+}  // namespace zfleet::common

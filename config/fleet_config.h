@@ -1,0 +1,92 @@
+// FleetConfig: the typed form of a zfleet YAML configuration file
+// (PROTOCOL.md "Configuration keys", plus the zfleet-only keys marked below).
+// Owns nothing but values; each member's default is the built-in default, and
+// its comment gives the accepted range. config/config_loader.h turns YAML into
+// this struct and enforces the ranges; docs/config.md describes every key.
+//
+// Thread safety: plain values. Build one at start-up, then share it read-only
+// (const&) with any number of threads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace zfleet::config {
+
+// `source` of a FleetConfig built by default_config() rather than from a file.
+inline constexpr std::string_view kDefaultsSource = "<defaults>";
+
+// The local workers of one task type that `zfleet-broker` starts and restarts.
+struct PoolConfig {
+  int processes;  // >= 0 (<= 256); 0 = no local workers of this type
+  int threads;    // >= 1 (<= 1024) executor threads per process
+
+  bool operator==(const PoolConfig&) const = default;
+};
+
+struct BrokerConfig {
+  // Endpoints: "tcp://...", "ipc://..." or "inproc://...".
+  std::string frontend = "tcp://127.0.0.1:5555";  // clients submit here
+  std::string results = "tcp://127.0.0.1:5558";   // clients get/status here
+  std::string backend = "tcp://127.0.0.1:5556";   // workers connect here
+  std::string status = "tcp://127.0.0.1:5557";    // worker heartbeats
+  int queue_threads = 4;                          // >= 1 (<= 64)
+  int result_threads = 2;                         // zfleet key: >= 1 (<= 64)
+  uint64_t max_queued = 1000000;                  // per task type, >= 1
+  uint32_t max_batch = 10000;                     // >= 1
+  uint64_t max_message_bytes = 16777216;          // >= 1024
+  int client_hwm = 100000;                        // >= 1
+  uint64_t task_timeout_ms = 300000;              // >= 1
+  uint64_t drain_timeout_ms = 10000;              // zfleet key: >= 0, SIGTERM grace
+
+  bool operator==(const BrokerConfig&) const = default;
+};
+
+struct CacheConfig {
+  int shards = 16;                 // >= 1 (<= 4096)
+  uint64_t max_entries = 1000000;  // whole cache, >= 1
+  uint64_t max_bytes = 536870912;  // whole cache, >= 1
+  uint64_t ttl_s = 3600;           // >= 1
+
+  bool operator==(const CacheConfig&) const = default;
+};
+
+struct WorkersConfig {
+  int heartbeat_ms = 250;  // >= 10 (<= 60000)
+  int liveness = 4;        // >= 1 (<= 100) missed heartbeats => dead
+  PoolConfig io{4, 10};
+  PoolConfig cpu{2, 1};
+  int prefetch = 0;               // zfleet key: >= 0, tasks beyond thread count
+  uint64_t kill_grace_ms = 5000;  // zfleet key: >= 0, see docs/config.md
+
+  bool operator==(const WorkersConfig&) const = default;
+};
+
+struct PythonConfig {
+  // After loading: absolute, lexically normalised paths (symlinks are NOT
+  // resolved here; the worker does that when confining scripts).
+  std::vector<std::string> script_roots = {"tasks"};
+
+  bool operator==(const PythonConfig&) const = default;
+};
+
+struct LoggingConfig {
+  std::string level = "info";  // trace debug info warn error critical off
+
+  bool operator==(const LoggingConfig&) const = default;
+};
+
+struct FleetConfig {
+  std::string source;  // the config file's path as given, or kDefaultsSource
+  BrokerConfig broker;
+  CacheConfig cache;
+  WorkersConfig workers;
+  PythonConfig python;
+  LoggingConfig logging;
+
+  bool operator==(const FleetConfig&) const = default;
+};
+
+}  // namespace zfleet::config

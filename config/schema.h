@@ -1,0 +1,87 @@
+// The schema of FleetConfig as data: every numeric key with its bounds and
+// every string key, each listed exactly once. The loader (config_loader.cpp)
+// uses it to know which keys exist and to read them; validate.cpp uses it to
+// check ranges. Adding a key = one line here + the struct member + docs.
+//
+// Internal to zfleet_config; other components include config_loader.h.
+// Thread safety: templates over the caller's config object; no state.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "config/fleet_config.h"
+
+namespace zfleet::config::schema {
+
+// Inclusive range of a numeric key. No key accepts negative values.
+struct Bounds {
+  uint64_t min;
+  uint64_t max;
+};
+
+// Durations are capped so that `now + duration` cannot overflow a
+// std::chrono::milliseconds (int64) anywhere downstream: ~31 years.
+inline constexpr uint64_t kMaxMillis = 1'000'000'000'000ULL;
+inline constexpr uint64_t kMaxSeconds = kMaxMillis / 1000;
+inline constexpr uint64_t kMaxInt = 2147483647ULL;
+inline constexpr uint64_t kMaxU32 = 4294967295ULL;
+// ZMQ_MAXMSGSIZE is an int64.
+inline constexpr uint64_t kMaxI64 = 9223372036854775807ULL;
+inline constexpr uint64_t kMaxU64 = 18446744073709551615ULL;
+
+// Calls visit(key, field&, Bounds) for every numeric key, in file order of
+// config/example-full.yaml. `Cfg` is FleetConfig or const FleetConfig.
+template <class Cfg, class Visit>
+void for_each_number(Cfg& c, Visit&& visit) {
+  visit("broker.queue_threads", c.broker.queue_threads, Bounds{1, 64});
+  visit("broker.result_threads", c.broker.result_threads, Bounds{1, 64});
+  visit("broker.max_queued", c.broker.max_queued, Bounds{1, kMaxU64});
+  visit("broker.max_batch", c.broker.max_batch, Bounds{1, kMaxU32});
+  visit("broker.max_message_bytes", c.broker.max_message_bytes, Bounds{1024, kMaxI64});
+  visit("broker.client_hwm", c.broker.client_hwm, Bounds{1, kMaxInt});
+  visit("broker.task_timeout_ms", c.broker.task_timeout_ms, Bounds{1, kMaxMillis});
+  visit("broker.drain_timeout_ms", c.broker.drain_timeout_ms, Bounds{0, kMaxMillis});
+  visit("cache.shards", c.cache.shards, Bounds{1, 4096});
+  visit("cache.max_entries", c.cache.max_entries, Bounds{1, kMaxU64});
+  visit("cache.max_bytes", c.cache.max_bytes, Bounds{1, kMaxU64});
+  visit("cache.ttl_s", c.cache.ttl_s, Bounds{1, kMaxSeconds});
+  // heartbeat_ms * liveness must fit an int: 60000 * 100.
+  visit("workers.heartbeat_ms", c.workers.heartbeat_ms, Bounds{10, 60000});
+  visit("workers.liveness", c.workers.liveness, Bounds{1, 100});
+  visit("workers.io.processes", c.workers.io.processes, Bounds{0, 256});
+  visit("workers.io.threads", c.workers.io.threads, Bounds{1, 1024});
+  visit("workers.cpu.processes", c.workers.cpu.processes, Bounds{0, 256});
+  visit("workers.cpu.threads", c.workers.cpu.threads, Bounds{1, 1024});
+  visit("workers.prefetch", c.workers.prefetch, Bounds{0, 1000000});
+  visit("workers.kill_grace_ms", c.workers.kill_grace_ms, Bounds{0, kMaxMillis});
+}
+
+// Calls visit(key, std::string&) for every ZeroMQ endpoint key.
+template <class Cfg, class Visit>
+void for_each_endpoint(Cfg& c, Visit&& visit) {
+  visit("broker.frontend", c.broker.frontend);
+  visit("broker.results", c.broker.results);
+  visit("broker.backend", c.broker.backend);
+  visit("broker.status", c.broker.status);
+}
+
+// Calls visit(key, std::string&) for every string key (endpoints included).
+template <class Cfg, class Visit>
+void for_each_string(Cfg& c, Visit&& visit) {
+  for_each_endpoint(c, visit);
+  visit("logging.level", c.logging.level);
+}
+
+inline constexpr std::string_view kScriptRootsKey = "python.script_roots";
+
+// Maps a dotted key to the 1-based line it was read from (0 = unknown).
+using LineOf = std::function<int(std::string_view key)>;
+
+// Range and consistency checks shared by validate() and the loader; throws
+// ConfigError naming cfg.source, line_of(key) and key. Defined in validate.cpp.
+void check_values(const FleetConfig& cfg, const LineOf& line_of);
+
+}  // namespace zfleet::config::schema

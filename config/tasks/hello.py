@@ -1,0 +1,5 @@
+"""Smallest possible zfleet task: {"script": "hello.py", "args": ["you"]}."""
+
+
+def main(name="world"):
+    return f"hello {name}"
