@@ -1,0 +1,107 @@
+#include "broker/broker.h"
+
+#include <signal.h>
+
+#include <memory>
+#include <vector>
+
+#include "broker/dispatcher.h"
+#include "broker/handoff.h"
+#include "broker/intake.h"
+#include "broker/result_server.h"
+#include "broker/router_proxy.h"
+#include "broker/supervisor.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/sockets.h"
+
+namespace zfleet::broker {
+namespace {
+
+std::shared_ptr<spdlog::logger> log() {
+  static auto l = common::make_logger("broker");
+  return l;
+}
+
+// Waits up to `ms` for SIGINT/SIGTERM; returns the signal or 0.
+int wait_signal(const sigset_t& set, long ms) {
+  timespec ts{ms / 1000, (ms % 1000) * 1'000'000};
+  int sig = sigtimedwait(&set, nullptr, &ts);
+  return sig > 0 ? sig : 0;
+}
+
+uint64_t outstanding(const Metrics& m) {
+  return Metrics::get(m.queue_depth[0]) + Metrics::get(m.queue_depth[1]) + Metrics::get(m.running);
+}
+
+}  // namespace
+
+int Broker::run() {
+  // Signals are taken synchronously by this thread only: block them before
+  // any other thread exists, so every thread inherits the mask.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  BrokerState st(cfg_);
+  const auto& b = cfg_.broker;
+  // Result threads bind the notice endpoints the dispatcher connects to;
+  // the proxies bind the public endpoints last, once someone can answer.
+  std::vector<std::unique_ptr<ResultThread>> results;
+  for (int i = 0; i < b.result_threads; ++i) {
+    results.push_back(std::make_unique<ResultThread>(st, static_cast<unsigned>(i)));
+    results.back()->start();
+  }
+  Dispatcher dispatcher(st);
+  dispatcher.start();
+  std::vector<std::unique_ptr<IntakeThread>> intake;
+  for (int i = 0; i < b.queue_threads; ++i) {
+    intake.push_back(std::make_unique<IntakeThread>(st));
+    intake.back()->start();
+  }
+  auto max_bytes = static_cast<int64_t>(b.max_message_bytes);
+  RouterProxy frontend(st.ctx, {b.frontend, kFrontendWorkers, b.client_hwm, max_bytes, "frontend"},
+                       st.metrics.replies_dropped);
+  RouterProxy results_proxy(st.ctx, {b.results, kResultsWorkers, b.client_hwm, max_bytes, "results"},
+                            st.metrics.replies_dropped);
+  frontend.start();
+  results_proxy.start();
+  log()->info("zfleet-broker {} serving: frontend {}, results {}, backend {}, status {}",
+              common::kVersion, b.frontend, b.results, b.backend, b.status);
+
+  Supervisor supervisor(cfg_, opts_.worker_bin);
+  supervisor.start_all();
+  int sig = 0;
+  while (!(sig = wait_signal(sigs, 100))) supervisor.poll(common::now_us());
+
+  log()->info("signal {}: draining (new tasks refused, up to {} ms for running ones)", sig,
+              b.drain_timeout_ms);
+  st.draining = true;
+  zmq::socket_t control = common::make_socket(st.ctx, zmq::socket_type::push, {});
+  control.connect(kControlEndpoint);
+  control.send(zmq::buffer(kDrainCommand), zmq::send_flags::dontwait);
+  uint64_t deadline = common::now_us() + b.drain_timeout_ms * 1000;
+  while (outstanding(st.metrics) > 0 && common::now_us() < deadline) {
+    if (wait_signal(sigs, 20)) {
+      log()->warn("second signal: stopping now");
+      break;
+    }
+    supervisor.poll(common::now_us());
+  }
+  if (uint64_t left = outstanding(st.metrics)) log()->warn("stopping with {} tasks unfinished", left);
+  supervisor.stop_all(3000);
+  control.send(zmq::buffer(kStopCommand), zmq::send_flags::dontwait);
+  dispatcher.join();
+  control.close();
+  st.ctx.shutdown();  // every other thread's blocking call returns ETERM
+  frontend.join();
+  results_proxy.join();
+  for (auto& t : intake) t->join();
+  for (auto& t : results) t->join();
+  log()->info("stopped");
+  return 0;
+}
+
+}  // namespace zfleet::broker

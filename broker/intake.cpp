@@ -1,0 +1,127 @@
+#include "broker/intake.h"
+
+#include "broker/handoff.h"
+#include "broker/request_frames.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/sockets.h"
+
+namespace zfleet::broker {
+namespace {
+std::shared_ptr<spdlog::logger> log() {
+  static auto l = common::make_logger("broker");
+  return l;
+}
+}  // namespace
+
+void IntakeThread::start() {
+  thread_ = std::thread([this] {
+    try {
+      common::SocketOptions o;
+      o.sndhwm = 0;
+      o.rcvhwm = 0;
+      requests_ = common::make_socket(st_.ctx, zmq::socket_type::dealer, o);
+      requests_.connect(kFrontendWorkers);
+      dispatch_ = common::make_socket(st_.ctx, zmq::socket_type::push, o);
+      dispatch_.connect(kDispatchEndpoint);
+      loop();
+    } catch (const zmq::error_t& e) {
+      if (e.num() != ETERM) log()->critical("intake thread stopped: {}", e.what());
+    }
+    requests_.close();
+    dispatch_.close();
+  });
+}
+
+void IntakeThread::loop() {
+  common::Message msg;
+  for (;;) {
+    if (!common::recv_message(requests_, msg)) return;  // context shut down
+    std::string reply;
+    auto body = request_body(msg, st_.config.broker.max_message_bytes);
+    if (!body) {
+      reply = common::encode_error(body.error(), {}, {});
+    } else {
+      try {
+        reply = handle(*body);
+      } catch (const std::exception& e) {
+        // Nothing a client sends may stop the broker: answer and go on.
+        log()->error("intake: unexpected error: {}", e.what());
+        reply = common::encode_error({common::ErrorCode::bad_request, "internal error"}, {},
+                                     common::recover_corr(*body));
+      }
+    }
+    send_reply(requests_, msg, reply);
+  }
+}
+
+std::expected<std::string, common::WireError> IntakeThread::admit(common::TaskSpec&& spec,
+                                                                  std::vector<Task*>& batch) {
+  using common::ErrorCode;
+  if (st_.draining.load(std::memory_order_relaxed))
+    return std::unexpected(common::WireError{ErrorCode::shutting_down, "the broker is shutting down"});
+  auto& depth = st_.metrics.queue_depth[static_cast<int>(spec.type)];
+  if (depth.fetch_add(1, std::memory_order_relaxed) >= st_.config.broker.max_queued) {
+    depth.fetch_sub(1, std::memory_order_relaxed);
+    return std::unexpected(common::WireError{
+        ErrorCode::queue_full, std::string("the ") + std::string(common::to_string(spec.type)) +
+                                   " queue is full; retry later"});
+  }
+  auto* t = new Task;
+  t->id = spec.id.empty() ? st_.ids.next() : std::move(spec.id);
+  t->payload = std::move(spec.payload);
+  t->type = spec.type;
+  uint64_t timeout = spec.timeout_ms ? spec.timeout_ms : st_.config.broker.task_timeout_ms;
+  t->timeout_ms = static_cast<uint32_t>(std::min<uint64_t>(timeout, UINT32_MAX));
+  t->max_retries = static_cast<uint8_t>(std::min<uint32_t>(spec.max_retries, 255));
+  t->accepted_us = common::now_us();
+  // Live table first, then the cache: a finishing task enters the cache
+  // before it leaves the table, so one of the two checks sees it.
+  bool dup = !st_.live.insert(t);
+  if (!dup && st_.cache.contains(t->id, t->accepted_us / 1000)) {
+    st_.live.erase(t->id);
+    dup = true;
+  }
+  if (dup) {
+    depth.fetch_sub(1, std::memory_order_relaxed);
+    std::string id = std::move(t->id);
+    delete t;
+    return std::unexpected(common::WireError{ErrorCode::duplicate_id, "task id '" + id + "' is already known"});
+  }
+  Metrics::add(st_.metrics.submitted);
+  batch.push_back(t);
+  return std::string(t->id);
+}
+
+std::string IntakeThread::handle(std::string_view body) {
+  auto req = common::decode_request(body, st_.codec_limits);
+  if (!req) return common::encode_error(req.error(), {}, common::recover_corr(body));
+  if (req->op != common::Op::submit && req->op != common::Op::submit_batch) {
+    return common::encode_error(
+        {common::ErrorCode::bad_request,
+         "op '" + std::string(common::to_string(req->op)) + "' is served on the results endpoint"},
+        {}, req->corr);
+  }
+  std::vector<Task*> batch;
+  batch.reserve(req->tasks.size());
+  std::vector<std::expected<std::string, common::WireError>> ids;
+  ids.reserve(req->tasks.size());
+  std::string first_id = (req->tasks.size() == 1 && req->tasks[0]) ? req->tasks[0]->id : "";
+  for (auto& spec : req->tasks) {
+    if (!spec) {
+      ids.push_back(std::unexpected(std::move(spec.error())));
+      continue;
+    }
+    ids.push_back(admit(std::move(*spec), batch));
+  }
+  if (!batch.empty()) dispatch_.send(pack_tasks(batch), zmq::send_flags::none);
+  if (req->op == common::Op::submit_batch) return common::encode_accepted_batch(ids, req->corr);
+  auto& r = ids.front();
+  if (!r) {
+    // Echo the client's id (if any) with the error, to match it up.
+    return common::encode_error(r.error(), first_id, req->corr);
+  }
+  return common::encode_accepted(*r, req->corr);
+}
+
+}  // namespace zfleet::broker

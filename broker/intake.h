@@ -1,0 +1,46 @@
+// IntakeThread: one of broker.queue_threads threads serving the frontend
+// (submit, submit_batch): decode and validate, register in the live table,
+// hand the tasks to the dispatcher, then acknowledge (DESIGN decision 3).
+//
+// Owns (its own thread only): a DEALER on the frontend proxy's inproc
+// endpoint (requests in, replies out) and a PUSH to the dispatcher.
+//
+// Contract: a task is acknowledged (`accepted`) only after it is in the live
+// table and on its way to the dispatcher's queue, so a `get` right after the
+// acknowledgement finds it. Refusals: duplicate_id (live or cached id),
+// queue_full (type's queue at broker.max_queued), shutting_down (draining).
+//
+// Thread safety: start()/join() from the owning thread.
+#pragma once
+
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "broker/broker_state.h"
+#include "common/frames.h"
+
+namespace zfleet::broker {
+
+class IntakeThread {
+ public:
+  explicit IntakeThread(BrokerState& state) : st_(state) {}
+  ~IntakeThread() { join(); }
+  void start();
+  void join() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void loop();
+  std::string handle(std::string_view body);
+  std::expected<std::string, common::WireError> admit(common::TaskSpec&& spec,
+                                                      std::vector<Task*>& batch);
+
+  BrokerState& st_;
+  std::thread thread_;
+  zmq::socket_t requests_, dispatch_;
+};
+
+}  // namespace zfleet::broker

@@ -1,0 +1,70 @@
+// zfleet-broker: parse the command line, load the configuration, run.
+// Exit codes: 0 stopped cleanly, 1 failed at start (e.g. an endpoint in
+// use), 2 bad command line or configuration.
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <optional>
+
+#include <CLI/CLI.hpp>
+
+#include "broker/broker.h"
+#include "common/log.h"
+#include "config/config_loader.h"
+
+namespace {
+
+std::string default_worker_bin() {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? "zfleet-worker" : (self.parent_path() / "zfleet-worker").string();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace zfleet;
+  CLI::App app{"zfleet-broker: routes tasks to the least-loaded worker"};
+  std::string config_path, frontend, results, backend, status, level, worker_bin;
+  std::optional<int> io_procs, cpu_procs;
+  app.add_option("-c,--config", config_path, "YAML configuration file")->check(CLI::ExistingFile);
+  app.add_option("--frontend", frontend, "override broker.frontend");
+  app.add_option("--results", results, "override broker.results");
+  app.add_option("--backend", backend, "override broker.backend");
+  app.add_option("--status", status, "override broker.status");
+  app.add_option("--io-processes", io_procs, "override workers.io.processes");
+  app.add_option("--cpu-processes", cpu_procs, "override workers.cpu.processes");
+  app.add_option("--log-level", level, "override logging.level");
+  app.add_option("--worker-bin", worker_bin, "zfleet-worker executable for local workers")
+      ->default_str("next to zfleet-broker");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  config::FleetConfig cfg;
+  try {
+    cfg = config_path.empty() ? config::default_config() : config::load_config_file(config_path);
+    if (!frontend.empty()) cfg.broker.frontend = frontend;
+    if (!results.empty()) cfg.broker.results = results;
+    if (!backend.empty()) cfg.broker.backend = backend;
+    if (!status.empty()) cfg.broker.status = status;
+    if (io_procs) cfg.workers.io.processes = *io_procs;
+    if (cpu_procs) cfg.workers.cpu.processes = *cpu_procs;
+    if (!level.empty()) cfg.logging.level = level;
+    config::validate(cfg);
+  } catch (const config::ConfigError& e) {
+    std::cerr << "zfleet-broker: " << e.what() << "\n";
+    return 2;
+  }
+  common::set_log_level(cfg.logging.level);
+  try {
+    broker::Broker b(cfg, {worker_bin.empty() ? default_worker_bin() : worker_bin});
+    return b.run();
+  } catch (const std::exception& e) {
+    std::cerr << "zfleet-broker: cannot start: " << e.what() << "\n";
+    return 1;
+  }
+}

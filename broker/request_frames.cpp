@@ -1,0 +1,45 @@
+#include "broker/request_frames.h"
+
+namespace zfleet::broker {
+
+std::expected<std::string_view, common::WireError> request_body(common::Message& msg,
+                                                                std::size_t max_bytes) {
+  using common::ErrorCode;
+  // frames[0] is the ROUTER identity the proxy passed along.
+  std::size_t client_frames = msg.total_frames - 1;
+  if (client_frames > kMaxRequestFrames || client_frames == 0) {
+    std::size_t keep = 1;
+    if (msg.frames.size() > 2 && msg.frames[1].size() == 0) keep = 2;
+    msg.frames.resize(keep);
+    msg.frames.emplace_back();  // placeholder "body", replaced by the reply
+    return std::unexpected(common::WireError{
+        ErrorCode::bad_request, "a request has at most " + std::to_string(kMaxRequestFrames) +
+                                    " frames, got " + std::to_string(client_frames)});
+  }
+  if (msg.total_bytes > max_bytes) {
+    return std::unexpected(common::WireError{
+        ErrorCode::too_large, "message of " + std::to_string(msg.total_bytes) +
+                                  " bytes is over max_message_bytes " + std::to_string(max_bytes)});
+  }
+  return common::view(msg.frames.back());
+}
+
+std::vector<zmq::message_t> take_envelope(common::Message& msg) {
+  std::vector<zmq::message_t> env;
+  env.reserve(msg.frames.size());
+  for (std::size_t i = 0; i + 1 < msg.frames.size(); ++i) env.push_back(std::move(msg.frames[i]));
+  return env;
+}
+
+void send_reply(zmq::socket_t& socket, std::vector<zmq::message_t>& envelope,
+                const std::string& body) {
+  for (auto& f : envelope) socket.send(f, zmq::send_flags::sndmore);
+  socket.send(zmq::buffer(body), zmq::send_flags::none);
+}
+
+void send_reply(zmq::socket_t& socket, common::Message& msg, const std::string& body) {
+  auto env = take_envelope(msg);
+  send_reply(socket, env, body);
+}
+
+}  // namespace zfleet::broker

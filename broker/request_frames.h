@@ -1,0 +1,36 @@
+// The framing rules of ZFP/1 requests, applied by every request thread: at
+// most 8 frames, the body last and at most broker.max_message_bytes, the
+// envelope (every frame before the body, after the ROUTER identity)
+// returned unchanged with the reply.
+//
+// Thread safety: functions only; the socket must belong to the caller.
+#pragma once
+
+#include <expected>
+#include <string>
+#include <string_view>
+
+#include <zmq.hpp>
+
+#include "common/codec.h"
+#include "common/frames.h"
+
+namespace zfleet::broker {
+
+inline constexpr std::size_t kMaxRequestFrames = 8;
+
+// The body of a request received as [identity, ...envelope, body], or the
+// error to answer with. On error, `msg` is trimmed to the envelope that can
+// still be recovered (identity, plus an empty delimiter if one followed).
+std::expected<std::string_view, common::WireError> request_body(common::Message& msg,
+                                                                std::size_t max_bytes);
+
+// Sends `body` back along the envelope of `msg` (all frames but the last).
+void send_reply(zmq::socket_t& socket, common::Message& msg, const std::string& body);
+
+// Moves the envelope of `msg` (all frames but the body) out, to answer later.
+std::vector<zmq::message_t> take_envelope(common::Message& msg);
+void send_reply(zmq::socket_t& socket, std::vector<zmq::message_t>& envelope,
+                const std::string& body);
+
+}  // namespace zfleet::broker

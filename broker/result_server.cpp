@@ -1,0 +1,196 @@
+#include "broker/result_server.h"
+
+#include "broker/handoff.h"
+#include "broker/request_frames.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/sockets.h"
+#include "common/worker_link.h"
+
+namespace zfleet::broker {
+namespace {
+std::shared_ptr<spdlog::logger> log() {
+  static auto l = common::make_logger("broker");
+  return l;
+}
+constexpr uint64_t kMaxWaitMs = 3'600'000;  // one hour: longer waits are clamped
+}  // namespace
+
+void ResultThread::start() {
+  thread_ = std::thread([this] {
+    try {
+      common::SocketOptions o;
+      o.sndhwm = 0;
+      o.rcvhwm = 0;
+      requests_ = common::make_socket(st_.ctx, zmq::socket_type::dealer, o);
+      requests_.connect(kResultsWorkers);
+      notices_ = common::make_socket(st_.ctx, zmq::socket_type::pull, o);
+      notices_.bind(notify_endpoint(index_));
+      control_ = common::make_socket(st_.ctx, zmq::socket_type::push, o);
+      control_.connect(kControlEndpoint);
+      loop();
+    } catch (const zmq::error_t& e) {
+      if (e.num() != ETERM) log()->critical("result thread stopped: {}", e.what());
+    }
+    requests_.close();
+    notices_.close();
+    control_.close();
+  });
+}
+
+void ResultThread::loop() {
+  zmq::pollitem_t items[] = {{notices_.handle(), 0, ZMQ_POLLIN, 0},
+                             {requests_.handle(), 0, ZMQ_POLLIN, 0}};
+  common::Message msg;
+  for (;;) {
+    uint64_t wait_us = waiters_.next_timeout_us(common::now_us(), 1'000'000);
+    zmq::poll(items, 2, std::chrono::milliseconds((wait_us + 999) / 1000));
+    if (items[0].revents & ZMQ_POLLIN) on_notice();
+    if (items[1].revents & ZMQ_POLLIN) {
+      for (int n = 0; n < 256; ++n) {
+        if (!common::recv_message(requests_, msg, zmq::recv_flags::dontwait)) break;
+        on_request(msg);
+      }
+    }
+    on_expired();
+  }
+}
+
+void ResultThread::on_request(common::Message& msg) {
+  auto body = request_body(msg, st_.config.broker.max_message_bytes);
+  if (!body) {
+    send_reply(requests_, msg, common::encode_error(body.error(), {}, {}));
+    return;
+  }
+  std::string reply;
+  bool parked = false;
+  try {
+    auto req = common::decode_request(*body, st_.codec_limits);
+    reply = req ? handle(*req, msg, parked)
+                : common::encode_error(req.error(), {}, common::recover_corr(*body));
+  } catch (const std::exception& e) {
+    log()->error("results: unexpected error: {}", e.what());
+    reply = common::encode_error({common::ErrorCode::bad_request, "internal error"}, {}, {});
+  }
+  if (!parked) send_reply(requests_, msg, reply);
+}
+
+std::string ResultThread::handle(const common::Request& req, common::Message& msg, bool& parked) {
+  switch (req.op) {
+    case common::Op::get:
+    case common::Op::get_many:
+      return handle_get(req, msg, parked);
+    case common::Op::status:
+      return status_reply(req);
+    case common::Op::clear_cache: {
+      auto frames = common::encode_clear(req.script);
+      common::send_frames(control_, frames);
+      return common::encode_ok(req.corr);
+    }
+    default:
+      return common::encode_error({common::ErrorCode::bad_request,
+                                   "op '" + std::string(common::to_string(req.op)) +
+                                       "' is served on the frontend endpoint"},
+                                  {}, req.corr);
+  }
+}
+
+ResultThread::Lookup ResultThread::lookup(const std::string& id) {
+  // Live table before cache: a finishing task enters the cache before it
+  // leaves the table, so this order cannot miss it.
+  if (auto s = st_.live.state(id)) return {*s, nullptr};
+  if (auto rec = st_.cache.get(id, common::now_ms())) return {rec->state, std::move(rec)};
+  return {common::TaskState::unknown, nullptr};
+}
+
+std::string ResultThread::handle_get(const common::Request& req, common::Message& msg,
+                                     bool& parked) {
+  std::vector<std::string> pending;
+  if (req.wait_ms > 0) {
+    for (const auto& id : req.ids) {
+      if (st_.live.watch(id, index_)) pending.push_back(id);
+    }
+  }
+  if (!pending.empty()) {
+    Waiter w;
+    w.envelope = take_envelope(msg);
+    w.corr = req.corr;
+    w.ids = req.ids;
+    w.many = req.op == common::Op::get_many;
+    w.deadline_us = common::now_us() + std::min(req.wait_ms, kMaxWaitMs) * 1000;
+    waiters_.add(std::move(w), pending);
+    parked = true;
+    return {};
+  }
+  Waiter w;
+  w.corr = req.corr;
+  w.ids = req.ids;
+  w.many = req.op == common::Op::get_many;
+  return answer(w);
+}
+
+std::string ResultThread::answer(const Waiter& w) {
+  if (!w.many) {
+    Lookup l = lookup(w.ids.front());
+    return common::encode_result(w.ids.front(), l.state, l.rec.get(), w.corr);
+  }
+  std::vector<Lookup> found;
+  found.reserve(w.ids.size());
+  std::vector<common::ResultEntry> entries;
+  entries.reserve(w.ids.size());
+  for (const auto& id : w.ids) found.push_back(lookup(id));
+  for (std::size_t i = 0; i < w.ids.size(); ++i)
+    entries.push_back({w.ids[i], found[i].state, found[i].rec.get()});
+  return common::encode_results(entries, w.corr);
+}
+
+void ResultThread::on_notice() {
+  common::Message msg;
+  for (int n = 0; n < 1024; ++n) {
+    if (!common::recv_message(notices_, msg, zmq::recv_flags::dontwait)) return;
+    if (msg.frames.size() != 2) continue;
+    std::string id(common::view(msg.frames[0]));
+    RecordPtr rec = unpack_record(msg.frames[1]);
+    for (Waiter& w : waiters_.finished(id)) {
+      std::string reply = w.many ? answer(w)
+                                 : common::encode_result(id, rec->state, rec.get(), w.corr);
+      send_reply(requests_, w.envelope, reply);
+    }
+  }
+}
+
+void ResultThread::on_expired() {
+  for (Waiter& w : waiters_.expired(common::now_us())) {
+    send_reply(requests_, w.envelope, answer(w));
+  }
+}
+
+std::string ResultThread::status_reply(const common::Request& req) {
+  common::StatusSnapshot s;
+  uint64_t now = common::now_us();
+  s.version = std::string(common::kVersion);
+  s.uptime_ms = (now - st_.started_us) / 1000;
+  for (int t = 0; t < common::kTaskTypeCount; ++t)
+    s.queue_depth[t] = Metrics::get(st_.metrics.queue_depth[t]);
+  s.submitted = Metrics::get(st_.metrics.submitted);
+  s.done = Metrics::get(st_.metrics.done);
+  s.failed = Metrics::get(st_.metrics.failed);
+  s.retried = Metrics::get(st_.metrics.retried);
+  s.running = Metrics::get(st_.metrics.running);
+  s.replies_dropped = Metrics::get(st_.metrics.replies_dropped);
+  auto board = st_.board.read();
+  for (const auto& e : *board) {
+    s.workers.push_back(e.status);
+    s.workers.back().last_heartbeat_ms = now > e.heartbeat_us ? (now - e.heartbeat_us) / 1000 : 0;
+  }
+  auto c = st_.cache.stats();
+  s.cache_shards = c.shards;
+  s.cache_entries = c.entries;
+  s.cache_bytes = c.bytes;
+  s.cache_hits = c.hits;
+  s.cache_misses = c.misses;
+  s.cache_evictions = c.evictions;
+  return common::encode_status(s, req.corr);
+}
+
+}  // namespace zfleet::broker

@@ -1,0 +1,58 @@
+// ResultThread: one of broker.result_threads threads serving the results
+// endpoint: get (with long-poll wait_ms), get_many, status, clear_cache.
+//
+// Owns (its own thread only): a DEALER on the results proxy's inproc
+// endpoint, a PULL bound at notify_endpoint(index) for finished-task notices
+// from the dispatcher, a PUSH to the dispatcher's control endpoint (for
+// clear_cache), and its Waiters.
+//
+// Contract: a get for a live task registers its interest in the LiveTable
+// atomically with reading the state (LiveTable::watch), so a completion is
+// either seen now or notified later, never missed. Waiting costs a map entry,
+// not a thread.
+//
+// Thread safety: start()/join() from the owning thread.
+#pragma once
+
+#include <thread>
+
+#include <zmq.hpp>
+
+#include "broker/broker_state.h"
+#include "broker/waiters.h"
+#include "common/frames.h"
+
+namespace zfleet::broker {
+
+class ResultThread {
+ public:
+  ResultThread(BrokerState& state, unsigned index) : st_(state), index_(index) {}
+  ~ResultThread() { join(); }
+  void start();
+  void join() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  struct Lookup {
+    common::TaskState state;
+    std::shared_ptr<const common::ResultRecord> rec;
+  };
+  void loop();
+  void on_request(common::Message& msg);
+  void on_notice();
+  void on_expired();
+  std::string handle(const common::Request& req, common::Message& msg, bool& parked);
+  std::string handle_get(const common::Request& req, common::Message& msg, bool& parked);
+  std::string status_reply(const common::Request& req);
+  Lookup lookup(const std::string& id);
+  std::string answer(const Waiter& w);
+
+  BrokerState& st_;
+  unsigned index_;
+  std::thread thread_;
+  zmq::socket_t requests_, notices_, control_;
+  Waiters waiters_;
+};
+
+}  // namespace zfleet::broker

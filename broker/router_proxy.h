@@ -1,0 +1,56 @@
+// RouterProxy: a public ROUTER endpoint fanned out to several request
+// threads over an inproc DEALER (the zguide "asyncsrv" shape), with the
+// flow-control rule of ZFP/1: a reply that would go past the client's
+// high-water mark (broker.client_hwm) is dropped and counted, never blocks.
+//
+// The proxy thread only moves frames; decoding happens on the request
+// threads, so it is not a choke point for CPU work. libzmq's zmq_proxy is
+// not used because it cannot count (or survive) refused ROUTER sends.
+//
+// Owns (proxy thread only): the public ROUTER and the inproc DEALER that
+// request threads connect to (DEALERs of their own, one per thread).
+//
+// Thread safety: start()/join() from the owning thread; the rest runs on the
+// proxy thread. Stops when the context is shut down.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <thread>
+
+#include <zmq.hpp>
+
+namespace zfleet::broker {
+
+struct ProxyOptions {
+  std::string public_endpoint;
+  std::string inproc_endpoint;
+  int client_hwm = 100000;
+  int64_t max_message_bytes = 16 << 20;
+  const char* name = "proxy";
+};
+
+class RouterProxy {
+ public:
+  RouterProxy(zmq::context_t& ctx, ProxyOptions opts, std::atomic<uint64_t>& dropped);
+  ~RouterProxy();
+  RouterProxy(const RouterProxy&) = delete;
+  RouterProxy& operator=(const RouterProxy&) = delete;
+
+  void start();  // returns once both sockets are bound; throws a bind error
+  void join();
+
+ private:
+  void loop();
+  void to_workers();
+  void to_clients();
+
+  zmq::context_t& ctx_;
+  ProxyOptions opts_;
+  std::atomic<uint64_t>& dropped_;
+  zmq::socket_t router_, dealer_;
+  std::thread thread_;
+};
+
+}  // namespace zfleet::broker

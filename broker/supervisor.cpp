@@ -1,0 +1,154 @@
+#include "broker/supervisor.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "common/clock.h"
+#include "common/log.h"
+
+extern char** environ;
+
+namespace zfleet::broker {
+namespace {
+
+std::shared_ptr<spdlog::logger> log() {
+  static auto l = common::make_logger("broker");
+  return l;
+}
+
+// A run shorter than this counts as a crash for the backoff.
+constexpr uint64_t kHealthyRunUs = 10'000'000;
+constexpr uint64_t kBackoffBaseUs = 100'000;
+constexpr uint64_t kBackoffCapUs = 30'000'000;
+constexpr int kCrashLoopStreak = 5;
+
+}  // namespace
+
+Supervisor::Supervisor(const config::FleetConfig& cfg, std::string worker_bin)
+    : cfg_(cfg), worker_bin_(std::move(worker_bin)) {
+  auto add = [this](common::TaskType type, const config::PoolConfig& pool) {
+    for (int i = 0; i < pool.processes; ++i) children_.push_back({type, i, pool.threads});
+  };
+  add(common::TaskType::io, cfg.workers.io);
+  add(common::TaskType::cpu, cfg.workers.cpu);
+}
+
+std::string Supervisor::local_endpoint(const std::string& bound) {
+  std::string ep = bound;
+  for (const char* wild : {"tcp://*:", "tcp://0.0.0.0:"}) {
+    if (ep.starts_with(wild)) ep = "tcp://127.0.0.1:" + ep.substr(std::string_view(wild).size());
+  }
+  return ep;
+}
+
+void Supervisor::start_all() {
+  uint64_t now = common::now_us();
+  for (auto& c : children_) spawn(c, now);
+}
+
+bool Supervisor::spawn(Child& c, uint64_t now_us) {
+  std::vector<std::string> args = {
+      worker_bin_,
+      "--backend", local_endpoint(cfg_.broker.backend),
+      "--status", local_endpoint(cfg_.broker.status),
+      "--type", std::string(common::to_string(c.type)),
+      "--threads", std::to_string(c.threads),
+      "--heartbeat-ms", std::to_string(cfg_.workers.heartbeat_ms),
+      "--log-level", cfg_.logging.level,
+      "--parent-pid", std::to_string(getpid()),
+  };
+  for (const auto& root : cfg_.python.script_roots) {
+    args.push_back("--script-root");
+    args.push_back(root);
+  }
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGTERM);
+  posix_spawnattr_setsigmask(&attr, &none);        // the broker blocks these; children must not
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                      POSIX_SPAWN_SETPGROUP);
+  pid_t pid;
+  int rc = posix_spawn(&pid, worker_bin_.c_str(), nullptr, &attr, argv.data(), environ);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    log()->error("cannot start {}: {}", worker_bin_, strerror(rc));
+    c.pid = -1;
+    c.next_start_us = now_us + kBackoffCapUs;
+    return false;
+  }
+  c.pid = pid;
+  c.started_us = now_us;
+  log()->info("started local {} worker #{} (pid {})", common::to_string(c.type), c.slot, pid);
+  return true;
+}
+
+void Supervisor::on_exit(Child& c, int status, uint64_t now_us) {
+  std::string how = WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
+                                        : "exited with code " + std::to_string(WEXITSTATUS(status));
+  c.streak = (now_us - c.started_us < kHealthyRunUs) ? c.streak + 1 : 0;
+  uint64_t delay = c.streak == 0 ? 0 : std::min(kBackoffCapUs, kBackoffBaseUs << std::min(c.streak, 20));
+  c.pid = -1;
+  c.next_start_us = now_us + delay;
+  if (c.streak >= kCrashLoopStreak) {
+    log()->error("local {} worker #{} is crash-looping ({} short runs in a row, {}); next try in {} ms",
+                 common::to_string(c.type), c.slot, c.streak, how, delay / 1000);
+  } else {
+    log()->warn("local {} worker #{} {}; restarting in {} ms", common::to_string(c.type), c.slot,
+                how, delay / 1000);
+  }
+}
+
+void Supervisor::poll(uint64_t now_us) {
+  for (auto& c : children_) {
+    if (c.pid > 0) {
+      int status = 0;
+      if (waitpid(c.pid, &status, WNOHANG) == c.pid) on_exit(c, status, now_us);
+    }
+    if (c.pid <= 0 && now_us >= c.next_start_us) spawn(c, now_us);
+  }
+}
+
+std::size_t Supervisor::running() const {
+  return std::count_if(children_.begin(), children_.end(), [](const Child& c) { return c.pid > 0; });
+}
+
+void Supervisor::stop_all(uint64_t grace_ms) {
+  for (auto& c : children_) {
+    if (c.pid > 0) kill(c.pid, SIGTERM);
+  }
+  uint64_t deadline = common::now_us() + grace_ms * 1000;
+  bool killed = false;
+  while (running() > 0) {
+    for (auto& c : children_) {
+      int status;
+      if (c.pid > 0 && waitpid(c.pid, &status, WNOHANG) == c.pid) c.pid = -1;
+    }
+    if (!killed && common::now_us() > deadline) {
+      for (auto& c : children_) {
+        if (c.pid > 0) {
+          log()->warn("local worker pid {} did not stop in time: killing it", c.pid);
+          kill(c.pid, SIGKILL);
+        }
+      }
+      killed = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+}  // namespace zfleet::broker

@@ -1,0 +1,57 @@
+// Supervisor: starts the local workers named in workers.io / workers.cpu as
+// child processes (posix_spawn of zfleet-worker: an exec, never a bare fork
+// of this threaded process), restarts those that exit with exponential
+// backoff (capped), and stops them all on shutdown.
+//
+// Children get their own process group, so a terminal's Ctrl-C reaches only
+// the broker, which then drains and stops them in order; and they are told
+// the broker's pid, so they exit by themselves if the broker dies.
+//
+// Thread safety: not synchronized; used by the broker's main thread only.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/protocol.h"
+#include "config/fleet_config.h"
+
+namespace zfleet::broker {
+
+class Supervisor {
+ public:
+  Supervisor(const config::FleetConfig& cfg, std::string worker_bin);
+  void start_all();
+  // Reaps exited children and restarts those whose backoff has passed.
+  void poll(uint64_t now_us);
+  // SIGTERM to every child, then SIGKILL to those still running after
+  // `grace_ms`. Returns when all have been reaped.
+  void stop_all(uint64_t grace_ms);
+  std::size_t running() const;
+
+  // Endpoint a local child connects to for a bound endpoint (wildcard hosts
+  // become 127.0.0.1).
+  static std::string local_endpoint(const std::string& bound);
+
+ private:
+  struct Child {
+    common::TaskType type;
+    int slot;
+    int threads;
+    pid_t pid = -1;
+    uint64_t started_us = 0;
+    uint64_t next_start_us = 0;
+    int streak = 0;  // consecutive short-lived runs
+  };
+  bool spawn(Child& c, uint64_t now_us);
+  void on_exit(Child& c, int status, uint64_t now_us);
+
+  const config::FleetConfig& cfg_;
+  std::string worker_bin_;
+  std::vector<Child> children_;
+};
+
+}  // namespace zfleet::broker

@@ -1,0 +1,124 @@
+// zfleet-worker: one worker process. Started by zfleet-broker for local
+// workers, or by hand on another host:
+//   zfleet-worker --backend tcp://broker:5556 --status tcp://broker:5557 \
+//                 --type cpu --threads 1 --script-root /srv/tasks
+// Exit codes: 0 stopped cleanly, 1 failed at start, 2 bad command line or
+// configuration.
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <optional>
+
+#include <CLI/CLI.hpp>
+
+#include "common/log.h"
+#include "config/config_loader.h"
+#include "worker/exec/python_runtime.h"
+#include "worker/exec/task_runner.h"
+#include "worker/worker.h"
+
+namespace {
+
+struct Flags {
+  std::string config, backend, status, type = "io", id, level;
+  std::optional<int> threads, heartbeat_ms;
+  std::vector<std::string> roots;
+  long parent_pid = 0;
+};
+
+// Applies the file (if any), then the flags, into worker options.
+zfleet::worker::WorkerOptions build_options(const Flags& f, zfleet::config::FleetConfig& cfg) {
+  using namespace zfleet;
+  cfg = f.config.empty() ? config::default_config() : config::load_config_file(f.config);
+  if (!f.backend.empty()) cfg.broker.backend = f.backend;
+  if (!f.status.empty()) cfg.broker.status = f.status;
+  if (f.heartbeat_ms) cfg.workers.heartbeat_ms = *f.heartbeat_ms;
+  if (!f.level.empty()) cfg.logging.level = f.level;
+  if (!f.roots.empty()) {
+    cfg.python.script_roots.clear();
+    for (const auto& r : f.roots) cfg.python.script_roots.push_back(config::resolve_path(r, "."));
+  }
+  auto type = common::task_type_from_string(f.type);
+  auto& pool = *type == common::TaskType::io ? cfg.workers.io : cfg.workers.cpu;
+  if (f.threads) pool.threads = *f.threads;
+  config::validate(cfg);
+  worker::WorkerOptions o;
+  o.type = *type;
+  o.threads = pool.threads;
+  o.backend = cfg.broker.backend;
+  o.status = cfg.broker.status;
+  o.heartbeat_ms = cfg.workers.heartbeat_ms;
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  o.id = !f.id.empty() ? f.id
+                       : std::string(f.type) + "-" + host + "-" + std::to_string(getpid());
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace zfleet;
+  CLI::App app{"zfleet-worker: runs tasks for a zfleet broker"};
+  Flags f;
+  app.add_option("-c,--config", f.config, "YAML configuration file")->check(CLI::ExistingFile);
+  app.add_option("--backend", f.backend, "broker backend endpoint (broker.backend)");
+  app.add_option("--status", f.status, "broker status endpoint (broker.status)");
+  app.add_option("--type", f.type, "task type served")->check(CLI::IsMember({"io", "cpu"}));
+  app.add_option("--threads", f.threads, "pool threads (workers.<type>.threads)");
+  app.add_option("--heartbeat-ms", f.heartbeat_ms, "heartbeat interval (workers.heartbeat_ms)");
+  app.add_option("--script-root", f.roots, "script root (repeatable; python.script_roots)");
+  app.add_option("--id", f.id, "worker id (default TYPE-HOST-PID)");
+  app.add_option("--log-level", f.level, "logging.level");
+  app.add_option("--parent-pid", f.parent_pid, "exit when this process (the broker) dies");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  if (f.parent_pid > 0) {
+    // A local worker must not outlive its broker, even one killed with -9.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != f.parent_pid) return 0;
+  }
+  config::FleetConfig cfg;
+  worker::WorkerOptions opts;
+  try {
+    opts = build_options(f, cfg);
+  } catch (const config::ConfigError& e) {
+    std::cerr << "zfleet-worker: " << e.what() << "\n";
+    return 2;
+  }
+  common::set_log_level(cfg.logging.level);
+  auto log = common::make_logger("worker");
+
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);  // before any thread starts
+
+  try {
+    worker::PythonRuntime python(cfg.python.script_roots);
+    worker::TaskRunner runner(cfg.python.script_roots);
+    {
+      worker::Worker w(opts, runner);
+      w.start();
+      log->info("worker {} ({} x {} threads) connected to {}", opts.id,
+                common::to_string(opts.type), opts.threads, opts.backend);
+      int sig = 0;
+      sigwait(&sigs, &sig);
+      log->info("signal {}: finishing running tasks", sig);
+      w.stop();
+    }
+    runner.shutdown();
+  } catch (const std::exception& e) {
+    std::cerr << "zfleet-worker: cannot start: " << e.what() << "\n";
+    return 1;
+  }
+  log->info("stopped");
+  return 0;
+}

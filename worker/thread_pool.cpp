@@ -1,0 +1,90 @@
+#include "worker/thread_pool.h"
+
+#include "common/clock.h"
+#include "common/codec.h"
+#include "common/log.h"
+#include "common/sockets.h"
+#include "common/worker_link.h"
+
+namespace zfleet::worker {
+namespace {
+
+std::shared_ptr<spdlog::logger> log() {
+  static auto l = common::make_logger("worker");
+  return l;
+}
+
+common::ResultMessage execute(TaskRunner& runner, const PendingTask& p) {
+  common::ResultMessage r;
+  // frames: ["T"][id][meta][payload] (DEALER side: no identity frame)
+  auto task = common::decode_task(p.message.frames, 0);
+  if (!task) {
+    r.ok = false;
+    r.error = {common::TaskErrorCode::exception, "malformed task message: " + task.error(), "", ""};
+    return r;
+  }
+  r.id.assign(task->id);
+  r.attempt = task->attempt;
+  msgpack::object_handle keep;
+  auto payload = common::decode_task_payload(task->payload, keep);
+  if (!payload) {
+    r.error = {common::TaskErrorCode::exception, "malformed task payload: " + payload.error(), "", ""};
+    return r;
+  }
+  TaskInput in;
+  in.id = task->id;
+  in.script = payload->script;
+  in.func = payload->func;
+  in.args_msgpack = payload->args_msgpack;
+  in.kwargs_msgpack = payload->kwargs_msgpack;
+  in.timeout_ms = static_cast<uint32_t>(task->timeout_ms);
+  uint64_t start = common::now_us();
+  TaskOutput out = runner.run(in);
+  r.run_us = common::now_us() - start;
+  r.ok = out.ok;
+  r.result = std::move(out.result_msgpack);
+  r.error = std::move(out.error);
+  return r;
+}
+
+}  // namespace
+
+ThreadPool::ThreadPool(zmq::context_t& ctx, TaskRunner& runner, std::string results_endpoint,
+                       int threads)
+    : ctx_(ctx), runner_(runner), results_endpoint_(std::move(results_endpoint)), threads_(threads) {}
+
+ThreadPool::~ThreadPool() { stop(); }
+
+void ThreadPool::start() {
+  for (int i = 0; i < threads_; ++i) pool_.emplace_back([this] { run_thread(); });
+}
+
+void ThreadPool::stop() {
+  queue_.close();
+  for (auto& t : pool_) {
+    if (t.joinable()) t.join();
+  }
+  pool_.clear();
+}
+
+void ThreadPool::run_thread() {
+  common::SocketOptions o;
+  o.sndhwm = 0;  // results must never be dropped on the way to the I/O thread
+  zmq::socket_t out = common::make_socket(ctx_, zmq::socket_type::push, o);
+  out.connect(results_endpoint_);
+  while (auto task = queue_.pop()) {
+    active.fetch_add(1, std::memory_order_relaxed);
+    common::ResultMessage r = execute(runner_, *task);
+    active.fetch_sub(1, std::memory_order_relaxed);
+    (r.ok ? done : failed).fetch_add(1, std::memory_order_relaxed);
+    auto frames = common::encode_result(r);
+    try {
+      common::send_frames(out, frames);
+    } catch (const zmq::error_t& e) {
+      log()->error("cannot hand a result to the I/O thread: {}", e.what());
+    }
+  }
+  out.close();
+}
+
+}  // namespace zfleet::worker

@@ -1,0 +1,56 @@
+// ThreadPool: the worker's N executor threads. Each takes a task from the
+// BlockingQueue, runs it through the TaskRunner (builtins natively, Python
+// under the GIL), and sends the encoded RESULT to the I/O thread over its
+// own inproc PUSH socket.
+//
+// Owns: the threads, one PUSH socket per thread (used by that thread only),
+// the counters reported in heartbeats.
+//
+// Thread safety: start()/stop() from the owning thread; counters are atomics
+// readable from any thread.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "common/frames.h"
+#include "worker/blocking_queue.h"
+#include "worker/exec/task_runner.h"
+
+namespace zfleet::worker {
+
+// A task as received: the frames stay alive until the task is done, since
+// the decoded views point into them.
+struct PendingTask {
+  common::Message message;
+  uint64_t received_us = 0;
+};
+
+class ThreadPool {
+ public:
+  ThreadPool(zmq::context_t& ctx, TaskRunner& runner, std::string results_endpoint, int threads);
+  ~ThreadPool();
+  void start();
+  // Closes the queue, lets the threads finish what is queued, joins them.
+  void stop();
+  BlockingQueue<PendingTask>& queue() { return queue_; }
+
+  std::atomic<uint32_t> active{0};
+  std::atomic<uint64_t> done{0}, failed{0};
+
+ private:
+  void run_thread();
+
+  zmq::context_t& ctx_;
+  TaskRunner& runner_;
+  std::string results_endpoint_;
+  int threads_;
+  BlockingQueue<PendingTask> queue_;
+  std::vector<std::thread> pool_;
+};
+
+}  // namespace zfleet::worker

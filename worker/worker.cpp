@@ -1,0 +1,189 @@
+#include "worker/worker.h"
+
+#include <unistd.h>
+
+#include <fstream>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/sockets.h"
+
+namespace zfleet::worker {
+namespace {
+
+std::shared_ptr<spdlog::logger> log() {
+  static auto l = common::make_logger("worker");
+  return l;
+}
+
+constexpr const char* kResultsEndpoint = "inproc://zfleet-worker-results";
+
+uint64_t rss_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+std::string hostname() {
+  char buf[256] = {};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+}  // namespace
+
+Worker::Worker(WorkerOptions opts, TaskRunner& runner)
+    : opts_(std::move(opts)), runner_(runner), pool_(ctx_, runner, kResultsEndpoint, opts_.threads) {
+  info_.id = opts_.id;
+  info_.type = opts_.type;
+  info_.host = hostname();
+  info_.pid = getpid();
+  info_.threads = static_cast<uint32_t>(opts_.threads);
+  info_.capacity = info_.threads;
+}
+
+Worker::~Worker() { stop(); }
+
+void Worker::start() {
+  common::SocketOptions inproc;
+  inproc.sndhwm = 0;
+  inproc.rcvhwm = 0;
+  results_ = common::make_socket(ctx_, zmq::socket_type::pull, inproc);
+  results_.bind(kResultsEndpoint);  // before the pool threads connect
+  pool_.start();
+  io_ = std::thread([this] { run(); });
+}
+
+void Worker::stop() {
+  if (!io_.joinable()) return;
+  stopping_ = true;
+  io_.join();
+  pool_.stop();
+}
+
+void Worker::run() {
+  try {
+    common::SocketOptions d;
+    d.routing_id = opts_.id;
+    d.sndhwm = 0;  // results are never dropped; the broker bounds the traffic
+    d.rcvhwm = 0;
+    d.zmtp_heartbeat_ms = 2000;
+    d.reconnect_ivl_ms = 100;
+    d.reconnect_ivl_max_ms = 2000;
+    backend_ = common::make_socket(ctx_, zmq::socket_type::dealer, d);
+    backend_.connect(opts_.backend);
+    common::SocketOptions p;
+    p.sndhwm = 100;
+    status_ = common::make_socket(ctx_, zmq::socket_type::pub, p);
+    status_.connect(opts_.status);
+    send_ready();
+    loop();
+    drain();
+  } catch (const std::exception& e) {
+    log()->critical("worker I/O thread stopped: {}", e.what());
+    failed_ = true;
+  }
+  backend_.close();
+  status_.close();
+  results_.close();
+}
+
+void Worker::send_ready() {
+  auto frames = common::encode_ready(info_);
+  common::send_frames(backend_, frames);
+}
+
+void Worker::send_heartbeat() {
+  common::Heartbeat hb;
+  hb.info = info_;
+  hb.seq = ++hb_seq_;
+  hb.active = pool_.active.load(std::memory_order_relaxed);
+  hb.queued = static_cast<uint32_t>(pool_.queue().size());
+  hb.done = pool_.done.load(std::memory_order_relaxed);
+  hb.failed = pool_.failed.load(std::memory_order_relaxed);
+  hb.rss_bytes = rss_bytes();
+  auto frames = common::encode_heartbeat(hb);
+  common::send_frames(status_, frames);
+}
+
+void Worker::loop() {
+  zmq::pollitem_t items[] = {{results_.handle(), 0, ZMQ_POLLIN, 0},
+                             {backend_.handle(), 0, ZMQ_POLLIN, 0}};
+  uint64_t next_hb = 0;
+  const uint64_t hb_us = uint64_t(opts_.heartbeat_ms) * 1000;
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    uint64_t now = common::now_us();
+    if (now >= next_hb) {
+      send_heartbeat();
+      next_hb = now + hb_us;
+    }
+    long wait_ms = static_cast<long>(std::min<uint64_t>((next_hb - now) / 1000 + 1, 100));
+    zmq::poll(items, 2, std::chrono::milliseconds(wait_ms));
+    if (items[0].revents & ZMQ_POLLIN) on_results();
+    if (items[1].revents & ZMQ_POLLIN) on_backend();
+  }
+}
+
+void Worker::on_backend() {
+  for (int n = 0; n < 256; ++n) {
+    PendingTask p;
+    if (!common::recv_message(backend_, p.message, zmq::recv_flags::dontwait)) return;
+    auto& f = p.message.frames;
+    if (f.empty() || p.message.truncated()) continue;
+    auto cmd = common::link_command(f[0]);
+    if (!cmd) continue;
+    switch (*cmd) {
+      case common::LinkCmd::task:
+        p.received_us = common::now_us();
+        ++in_pool_;
+        pool_.queue().push(std::move(p));
+        break;
+      case common::LinkCmd::clear: {
+        auto script = common::decode_clear(f, 0);
+        if (script) runner_.request_clear(*script);
+        break;
+      }
+      case common::LinkCmd::resync:
+        log()->info("broker asked to register again");
+        send_ready();
+        break;
+      case common::LinkCmd::stop:
+        stopping_ = true;
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+void Worker::on_results() {
+  common::Message msg;
+  for (int n = 0; n < 256; ++n) {
+    if (!common::recv_message(results_, msg, zmq::recv_flags::dontwait)) return;
+    if (in_pool_ > 0) --in_pool_;
+    common::send_frames(backend_, msg.frames);
+  }
+}
+
+void Worker::drain() {
+  auto bye = common::encode_bye();
+  common::send_frames(backend_, bye);
+  log()->info("stopping: finishing {} held task(s)", in_pool_);
+  uint64_t deadline = common::now_us() + opts_.drain_timeout_ms * 1000;
+  uint64_t next_hb = 0;
+  zmq::pollitem_t items[] = {{results_.handle(), 0, ZMQ_POLLIN, 0}};
+  while (in_pool_ > 0 && common::now_us() < deadline) {
+    // Keep heartbeating: a draining worker is alive, not lost.
+    if (common::now_us() >= next_hb) {
+      send_heartbeat();
+      next_hb = common::now_us() + uint64_t(opts_.heartbeat_ms) * 1000;
+    }
+    zmq::poll(items, 1, std::chrono::milliseconds(20));
+    if (items[0].revents & ZMQ_POLLIN) on_results();
+  }
+  // Give libzmq a moment to flush the last results (linger is 0).
+  backend_.set(zmq::sockopt::linger, 1000);
+}
+
+}  // namespace zfleet::worker
