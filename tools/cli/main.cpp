@@ -1,0 +1,163 @@
+// zfleet: the command-line client.
+//   zfleet submit SCRIPT [--func F] [--args JSON] [--kwargs JSON] [--type io|cpu]
+//                        [--id ID] [--task-timeout-ms N] [--max-retries N] [--wait MS]
+//   zfleet get ID [--wait MS]
+//   zfleet status [--json]
+//   zfleet cache clear [--script S]
+// Exit codes: 0 success (task done / request ok), 1 task failed or the broker
+// answered with an error, 2 usage or configuration error, 3 no answer in
+// time or task still pending after --wait.
+#include <iostream>
+#include <optional>
+
+#include <CLI/CLI.hpp>
+
+#include "common/codec.h"
+#include "config/config_loader.h"
+#include "tools/cli/client.h"
+#include "tools/cli/json_value.h"
+#include "tools/cli/status_view.h"
+
+namespace {
+
+using namespace zfleet;
+constexpr int kOk = 0, kFailed = 1, kUsage = 2, kNoAnswer = 3;
+
+struct Options {
+  std::string config, frontend, results;
+  int timeout_ms = 5000;
+  // submit
+  std::string script, func, args, kwargs, type, id;
+  uint64_t task_timeout_ms = 0;
+  std::optional<uint32_t> max_retries;
+  std::optional<uint64_t> wait_ms;
+  // get / cache clear
+  std::string get_id;
+  std::optional<std::string> clear_script;
+  bool json = false;
+};
+
+int print_result(const common::Reply& r) {
+  std::cout << cli::to_json(r.root(), 2) << "\n";
+  if (r.op == "error") return kFailed;
+  if (r.state == "done") return kOk;
+  if (r.state == "failed") return kFailed;
+  return kNoAnswer;  // pending, running, unknown
+}
+
+int fail(const std::string& what) {
+  std::cerr << "zfleet: " << what << "\n";
+  return kNoAnswer;
+}
+
+int do_get(cli::Client& results, const std::string& id, uint64_t wait_ms) {
+  auto r = results.call(common::encode_get(id, wait_ms, {}), std::chrono::milliseconds(wait_ms));
+  if (!r) return fail(r.error());
+  return print_result(*r);
+}
+
+int do_submit(zmq::context_t& ctx, const Options& o) {
+  common::SubmitArgs a;
+  a.script = o.script;
+  a.func = o.func;
+  a.type = o.type;
+  a.id = o.id;
+  a.timeout_ms = o.task_timeout_ms;
+  a.max_retries = o.max_retries;
+  for (auto [text, out, name] : {std::tuple{&o.args, &a.args_msgpack, "--args"},
+                                 std::tuple{&o.kwargs, &a.kwargs_msgpack, "--kwargs"}}) {
+    if (text->empty()) continue;
+    auto packed = cli::json_to_msgpack(*text);
+    if (!packed) {
+      std::cerr << "zfleet: " << name << ": " << packed.error() << "\n";
+      return kUsage;
+    }
+    *out = std::move(*packed);
+  }
+  cli::Client frontend(ctx, o.frontend, std::chrono::milliseconds(o.timeout_ms));
+  auto r = frontend.call(common::encode_submit(a, {}));
+  if (!r) return fail(r.error());
+  if (r->op != "accepted") return print_result(*r);
+  if (!o.wait_ms) {
+    std::cout << r->id << "\n";
+    return kOk;
+  }
+  cli::Client results(ctx, o.results, std::chrono::milliseconds(o.timeout_ms));
+  return do_get(results, r->id, *o.wait_ms);
+}
+
+int do_status(zmq::context_t& ctx, const Options& o) {
+  cli::Client results(ctx, o.results, std::chrono::milliseconds(o.timeout_ms));
+  auto r = results.call(common::encode_status_request({}));
+  if (!r) return fail(r.error());
+  if (r->op != "status") return print_result(*r);
+  std::cout << (o.json ? cli::to_json(r->root(), 2) + "\n" : cli::status_table(r->root()));
+  return kOk;
+}
+
+int do_clear(zmq::context_t& ctx, const Options& o) {
+  cli::Client results(ctx, o.results, std::chrono::milliseconds(o.timeout_ms));
+  auto r = results.call(common::encode_clear_cache(o.clear_script, {}));
+  if (!r) return fail(r.error());
+  if (r->op != "ok") return print_result(*r);
+  std::cout << "ok\n";
+  return kOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"zfleet: submit tasks to a zfleet broker and read results"};
+  app.require_subcommand(1);
+  Options o;
+  app.add_option("-c,--config", o.config, "read endpoints from this fleet YAML")->check(CLI::ExistingFile);
+  app.add_option("--frontend", o.frontend, "frontend endpoint (default from config)");
+  app.add_option("--results", o.results, "results endpoint (default from config)");
+  app.add_option("--timeout-ms", o.timeout_ms, "how long to wait for the broker")->default_val(5000);
+
+  auto* submit = app.add_subcommand("submit", "submit a task; prints its id (or its result with --wait)");
+  submit->add_option("script", o.script, "script path under a script root, or builtin:NAME")->required();
+  submit->add_option("--func", o.func, "function to call (default main)");
+  submit->add_option("--args", o.args, "positional arguments as a JSON array");
+  submit->add_option("--kwargs", o.kwargs, "keyword arguments as a JSON object");
+  submit->add_option("--type", o.type, "task type")->check(CLI::IsMember({"io", "cpu"}));
+  submit->add_option("--id", o.id, "task id (default: the broker makes one)");
+  submit->add_option("--task-timeout-ms", o.task_timeout_ms, "task timeout_ms");
+  submit->add_option("--max-retries", o.max_retries, "re-dispatches after a lost worker");
+  submit->add_option("--wait", o.wait_ms, "wait up to MS for the result and print it");
+
+  auto* get = app.add_subcommand("get", "print a task's state and result");
+  get->add_option("id", o.get_id, "task id")->required();
+  uint64_t get_wait = 0;
+  get->add_option("--wait", get_wait, "long-poll up to MS for the task to finish");
+
+  auto* status = app.add_subcommand("status", "show queues, tasks, workers and cache");
+  status->add_flag("--json", o.json, "print the raw status as JSON");
+
+  auto* cache = app.add_subcommand("cache", "result and module caches");
+  cache->require_subcommand(1);
+  auto* clear = cache->add_subcommand("clear", "make every worker reload task scripts");
+  clear->add_option("--script", o.clear_script, "only this script");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kOk : kUsage;
+  }
+  try {
+    auto cfg = o.config.empty() ? config::default_config() : config::load_config_file(o.config);
+    if (o.frontend.empty()) o.frontend = cfg.broker.frontend;
+    if (o.results.empty()) o.results = cfg.broker.results;
+  } catch (const config::ConfigError& e) {
+    std::cerr << "zfleet: " << e.what() << "\n";
+    return kUsage;
+  }
+  zmq::context_t ctx(1);
+  if (*submit) return do_submit(ctx, o);
+  if (*get) {
+    cli::Client results(ctx, o.results, std::chrono::milliseconds(o.timeout_ms));
+    return do_get(results, o.get_id, get_wait);
+  }
+  if (*status) return do_status(ctx, o);
+  return do_clear(ctx, o);
+}

@@ -1,0 +1,78 @@
+#include "tools/cli/status_view.h"
+
+#include <cstdio>
+#include <sstream>
+
+#include "common/msgpack_io.h"
+
+namespace zfleet::cli {
+namespace {
+
+uint64_t num(const msgpack::object& m, std::string_view key) {
+  const auto* v = common::find_field(m, key);
+  if (!v) return 0;
+  if (v->type == msgpack::type::POSITIVE_INTEGER) return v->via.u64;
+  if (v->type == msgpack::type::NEGATIVE_INTEGER) return 0;
+  return 0;
+}
+
+std::string str(const msgpack::object& m, std::string_view key) {
+  const auto* v = common::find_field(m, key);
+  return v && v->type == msgpack::type::STR ? std::string(common::as_view(*v)) : "";
+}
+
+const msgpack::object& sub(const msgpack::object& m, std::string_view key) {
+  static const msgpack::object empty;
+  const auto* v = common::find_field(m, key);
+  return v ? *v : empty;
+}
+
+}  // namespace
+
+std::string status_table(const msgpack::object& s) {
+  std::ostringstream out;
+  char line[256];
+  out << "zfleet " << str(s, "version") << ", up " << num(s, "uptime_ms") / 1000 << " s\n";
+  const auto& q = sub(s, "queues");
+  const auto& t = sub(s, "tasks");
+  std::snprintf(line, sizeof line,
+                "queues: io %llu, cpu %llu    tasks: submitted %llu, done %llu, failed %llu, "
+                "retried %llu, running %llu\n",
+                (unsigned long long)num(sub(q, "io"), "depth"),
+                (unsigned long long)num(sub(q, "cpu"), "depth"),
+                (unsigned long long)num(t, "submitted"), (unsigned long long)num(t, "done"),
+                (unsigned long long)num(t, "failed"), (unsigned long long)num(t, "retried"),
+                (unsigned long long)num(t, "running"));
+  out << line;
+  const auto& c = sub(s, "cache");
+  std::snprintf(line, sizeof line,
+                "cache: %llu entries, %llu bytes, %llu shards, hits %llu, misses %llu, "
+                "evictions %llu    replies dropped: %llu\n\n",
+                (unsigned long long)num(c, "entries"), (unsigned long long)num(c, "bytes"),
+                (unsigned long long)num(c, "shards"), (unsigned long long)num(c, "hits"),
+                (unsigned long long)num(c, "misses"), (unsigned long long)num(c, "evictions"),
+                (unsigned long long)num(s, "replies_dropped"));
+  out << line;
+  std::snprintf(line, sizeof line, "%-28s %-4s %-7s %7s %6s %8s %10s %8s %6s %9s\n", "WORKER",
+                "TYPE", "PID", "THREADS", "ACTIVE", "INFLIGHT", "DONE", "FAILED", "ALIVE",
+                "LAST HB");
+  out << line;
+  const auto& workers = sub(s, "workers");
+  if (workers.type == msgpack::type::ARRAY) {
+    for (uint32_t i = 0; i < workers.via.array.size; ++i) {
+      const auto& w = workers.via.array.ptr[i];
+      const auto* alive = common::find_field(w, "alive");
+      bool is_alive = alive && alive->type == msgpack::type::BOOLEAN && alive->via.boolean;
+      std::snprintf(line, sizeof line, "%-28s %-4s %-7llu %7llu %6llu %8llu %10llu %8llu %6s %7llums\n",
+                    str(w, "id").c_str(), str(w, "type").c_str(),
+                    (unsigned long long)num(w, "pid"), (unsigned long long)num(w, "threads"),
+                    (unsigned long long)num(w, "active"), (unsigned long long)num(w, "inflight"),
+                    (unsigned long long)num(w, "done"), (unsigned long long)num(w, "failed"),
+                    is_alive ? "yes" : "no", (unsigned long long)num(w, "last_heartbeat_ms"));
+      out << line;
+    }
+  }
+  return out.str();
+}
+
+}  // namespace zfleet::cli
