@@ -1,0 +1,54 @@
+// LoadClient: the bench's connection to a fleet: one DEALER on the frontend
+// (pipelined submits, matched by corr) and one DEALER on the results
+// endpoint (pipelined get_many). Speaks only the public protocol, through
+// common/codec.
+//
+// Thread safety: one LoadClient per thread (it owns ZeroMQ sockets).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "common/codec.h"
+
+namespace zfleet::bench {
+
+struct TaskKind {
+  std::string script, func, args_msgpack, type;
+};
+
+// Named task kinds: echo, sleep:MS, spin:US, py-noop, py-sleep:MS, py-cpu:N.
+TaskKind task_kind(const std::string& name, const std::string& type);
+
+struct Outcome {
+  std::size_t accepted = 0, rejected = 0, done = 0, failed = 0, lost = 0;
+  std::vector<uint64_t> queued_us, run_us;  // per finished task, from the results
+};
+
+class LoadClient {
+ public:
+  LoadClient(zmq::context_t& ctx, const std::string& frontend, const std::string& results);
+  // Submits `count` tasks, `batch` per request (1 = plain submit), keeping at
+  // most `window` requests outstanding. Returns the accepted ids.
+  std::vector<std::string> submit(const TaskKind& kind, std::size_t count, std::size_t batch,
+                                  std::size_t window, Outcome& out);
+  // Waits for every id (get_many in chunks, pipelined) up to `timeout`.
+  void collect(const std::vector<std::string>& ids, std::chrono::milliseconds timeout,
+               Outcome& out);
+  // One closed-loop round trip: submit, wait for the ack, get with wait_ms.
+  // Returns false on any error.
+  bool round_trip(const TaskKind& kind, uint64_t wait_ms);
+  common::Reply status();
+
+ private:
+  zmq::message_t recv(zmq::socket_t& s, std::chrono::milliseconds timeout);
+  zmq::socket_t front_, results_;
+  zmq::message_t last_;
+  uint64_t corr_ = 0;
+};
+
+}  // namespace zfleet::bench

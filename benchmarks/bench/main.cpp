@@ -1,0 +1,146 @@
+// zfleet-bench: load generator speaking only the public protocol (ZFP/1).
+//   zfleet-bench [-c fleet.yaml | --frontend EP --results EP] throughput
+//                --task py-noop --count 20000 [--batch 100] [--window 64] [--type cpu]
+//   zfleet-bench ... latency --task echo --count 2000
+// Tasks: echo, sleep:MS, spin:US, py-noop, py-sleep:MS, py-cpu:N (the py-*
+// ones use config/tasks/math_ops.py and sleepy.py, which must be under the
+// fleet's script roots). Prints a table, or JSON with --json.
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "benchmarks/bench/histogram.h"
+#include "benchmarks/bench/load_client.h"
+#include "common/clock.h"
+#include "config/config_loader.h"
+
+namespace {
+
+using namespace zfleet;
+
+struct Opts {
+  std::string config, frontend, results, task = "echo", type = "io";
+  std::size_t count = 20000, batch = 100, window = 64;
+  uint64_t wait_ms = 60000;
+  bool json = false;
+};
+
+void print_latency(const char* what, const bench::Histogram& h, bool json) {
+  if (json) {
+    std::printf("\"%s\": {\"p50_us\": %llu, \"p90_us\": %llu, \"p99_us\": %llu, \"p999_us\": %llu, "
+                "\"max_us\": %llu}", what, (unsigned long long)h.percentile(0.5),
+                (unsigned long long)h.percentile(0.9), (unsigned long long)h.percentile(0.99),
+                (unsigned long long)h.percentile(0.999), (unsigned long long)h.max());
+    return;
+  }
+  std::printf("%-10s p50 %6llu us  p90 %6llu us  p99 %6llu us  p99.9 %6llu us  max %7llu us\n",
+              what, (unsigned long long)h.percentile(0.5), (unsigned long long)h.percentile(0.9),
+              (unsigned long long)h.percentile(0.99), (unsigned long long)h.percentile(0.999),
+              (unsigned long long)h.max());
+}
+
+int throughput(const Opts& o) {
+  zmq::context_t ctx(1);
+  bench::LoadClient client(ctx, o.frontend, o.results);
+  auto kind = bench::task_kind(o.task, o.type);
+  bench::Outcome out;
+  uint64_t t0 = common::now_us();
+  auto ids = client.submit(kind, o.count, o.batch, o.window, out);
+  uint64_t t1 = common::now_us();
+  client.collect(ids, std::chrono::milliseconds(o.wait_ms), out);
+  uint64_t t2 = common::now_us();
+  double secs = static_cast<double>(t2 - t0) / 1e6;
+  bench::Histogram queued, run;
+  for (auto v : out.queued_us) queued.record(v);
+  for (auto v : out.run_us) run.record(v);
+  if (o.json) {
+    std::printf("{\"scenario\": \"throughput\", \"task\": \"%s\", \"type\": \"%s\", \"count\": %zu, "
+                "\"accepted\": %zu, \"rejected\": %zu, \"done\": %zu, \"failed\": %zu, \"lost\": %zu, "
+                "\"seconds\": %.3f, \"tasks_per_s\": %.0f, \"accept_per_s\": %.0f, ",
+                o.task.c_str(), o.type.c_str(), o.count, out.accepted, out.rejected, out.done,
+                out.failed, out.lost, secs, static_cast<double>(out.done) / secs,
+                static_cast<double>(out.accepted) * 1e6 / static_cast<double>(t1 - t0));
+    print_latency("queued", queued, true);
+    std::printf(", ");
+    print_latency("run", run, true);
+    std::printf("}\n");
+  } else {
+    std::printf("throughput  task %s (%s), %zu tasks, batch %zu, window %zu\n", o.task.c_str(),
+                o.type.c_str(), o.count, o.batch, o.window);
+    std::printf("accepted %zu  rejected %zu  done %zu  failed %zu  lost %zu\n", out.accepted,
+                out.rejected, out.done, out.failed, out.lost);
+    std::printf("end to end %.3f s = %.0f tasks/s   (acks at %.0f/s)\n", secs,
+                static_cast<double>(out.done) / secs,
+                static_cast<double>(out.accepted) * 1e6 / static_cast<double>(t1 - t0));
+    print_latency("queued", queued, false);
+    print_latency("run", run, false);
+  }
+  return out.lost == 0 && out.rejected == 0 ? 0 : 1;
+}
+
+int latency(const Opts& o) {
+  zmq::context_t ctx(1);
+  bench::LoadClient client(ctx, o.frontend, o.results);
+  auto kind = bench::task_kind(o.task, o.type);
+  bench::Histogram h;
+  std::size_t errors = 0;
+  for (std::size_t i = 0; i < o.count; ++i) {
+    uint64_t t0 = common::now_us();
+    bool ok = client.round_trip(kind, o.wait_ms);
+    uint64_t t1 = common::now_us();
+    ok ? h.record(t1 - t0) : (void)++errors;
+  }
+  if (o.json) {
+    std::printf("{\"scenario\": \"latency\", \"task\": \"%s\", \"count\": %zu, \"errors\": %zu, ",
+                o.task.c_str(), o.count, errors);
+    print_latency("round_trip", h, true);
+    std::printf("}\n");
+  } else {
+    std::printf("latency  task %s (%s): %zu closed-loop submit+ack+get(wait) round trips, %zu errors\n",
+                o.task.c_str(), o.type.c_str(), o.count, errors);
+    print_latency("round trip", h, false);
+  }
+  return errors == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"zfleet-bench: load generator for a zfleet broker (public protocol only)"};
+  app.require_subcommand(1);
+  Opts o;
+  app.add_option("-c,--config", o.config, "fleet YAML to read endpoints from")->check(CLI::ExistingFile);
+  app.add_option("--frontend", o.frontend, "frontend endpoint");
+  app.add_option("--results", o.results, "results endpoint");
+  app.add_flag("--json", o.json, "machine-readable output");
+  auto* tp = app.add_subcommand("throughput", "N tasks pipelined, end to end");
+  auto* lat = app.add_subcommand("latency", "closed loop: submit, ack, get with wait, one at a time");
+  for (auto* sc : {tp, lat}) {
+    sc->add_option("--task", o.task, "echo | sleep:MS | spin:US | py-noop | py-sleep:MS | py-cpu:N");
+    sc->add_option("--type", o.type, "task type")->check(CLI::IsMember({"io", "cpu"}));
+    sc->add_option("--count", o.count, "number of tasks");
+    sc->add_option("--wait-ms", o.wait_ms, "how long to wait for results");
+  }
+  tp->add_option("--batch", o.batch, "tasks per submit_batch (1 = plain submit)");
+  tp->add_option("--window", o.window, "requests outstanding at once");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  try {
+    auto cfg = o.config.empty() ? config::default_config() : config::load_config_file(o.config);
+    if (o.frontend.empty()) o.frontend = cfg.broker.frontend;
+    if (o.results.empty()) o.results = cfg.broker.results;
+  } catch (const config::ConfigError& e) {
+    std::cerr << "zfleet-bench: " << e.what() << "\n";
+    return 2;
+  }
+  try {
+    return *tp ? throughput(o) : latency(o);
+  } catch (const std::exception& e) {
+    std::cerr << "zfleet-bench: " << e.what() << "\n";
+    return 1;
+  }
+}
