@@ -19,6 +19,11 @@ std::shared_ptr<spdlog::logger> log() {
 // at the others, so a flood on one socket cannot starve the rest.
 constexpr int kBurst = 256;
 
+// Task timeouts are found by scanning the in-flight ledgers this often. The
+// ledgers hold at most the fleet's capacity, so a scan is cheap, and unlike
+// a deadline heap it keeps no state for tasks that already finished.
+constexpr uint64_t kDeadlineCheckUs = 10'000;
+
 }  // namespace
 
 Dispatcher::Dispatcher(BrokerState& state)
@@ -102,11 +107,8 @@ void Dispatcher::loop() {
                              {status_.handle(), 0, ZMQ_POLLIN, 0}};
   while (!stop_) {
     uint64_t now = common::now_us();
-    long timeout_ms = 50;
-    if (!deadlines_.empty()) {
-      long until = static_cast<long>((deadlines_.top().at_us > now ? deadlines_.top().at_us - now : 0) / 1000);
-      timeout_ms = std::min(timeout_ms, until);
-    }
+    long timeout_ms = static_cast<long>(
+        next_deadline_check_us_ > now ? std::min<uint64_t>(50, (next_deadline_check_us_ - now) / 1000 + 1) : 0);
     zmq::poll(items, 4, std::chrono::milliseconds(timeout_ms));
     // Control first: a clear_cache acknowledged to a client must reach the
     // workers before any task submitted after that acknowledgement.
@@ -116,7 +118,10 @@ void Dispatcher::loop() {
     if (items[3].revents & ZMQ_POLLIN) on_status();
     dispatch_ready();
     now = common::now_us();
-    check_deadlines(now);
+    if (now >= next_deadline_check_us_) {
+      check_deadlines(now);
+      next_deadline_check_us_ = now + kDeadlineCheckUs;
+    }
     if (now >= next_liveness_check_us_) {
       check_liveness(now);
       next_liveness_check_us_ = now + uint64_t(st_.config.workers.heartbeat_ms) * 500;
@@ -198,7 +203,6 @@ bool Dispatcher::send_task(WorkerEntry* w, Task* t) {
   scheduler_.dispatched(w, t, now);
   st_.live.set_state(t, common::TaskState::running);
   Metrics::add(st_.metrics.running);
-  deadlines_.push({now + uint64_t(t->timeout_ms) * 1000, t->id, t->attempts});
   return true;
 }
 
@@ -235,14 +239,12 @@ void Dispatcher::fail(Task* t, common::TaskErrorCode code, std::string message) 
 }
 
 void Dispatcher::check_deadlines(uint64_t now) {
-  while (!deadlines_.empty() && deadlines_.top().at_us <= now) {
-    Deadline d = deadlines_.top();
-    deadlines_.pop();
-    for (auto& [id, w] : workers_) {
-      auto it = w->ledger.find(std::string_view(d.id));
-      if (it == w->ledger.end()) continue;
-      Task* t = it->second;
-      if (t->attempts != d.attempt || t->timed_out) break;
+  std::vector<Task*> expired;
+  for (auto& [id, w] : workers_) {
+    for (auto& [tid, t] : w->ledger) {
+      if (!t->timed_out && now - t->dispatched_us >= uint64_t(t->timeout_ms) * 1000) expired.push_back(t);
+    }
+    for (Task* t : expired) {
       Metrics::sub(st_.metrics.running);
       common::ResultRecord rec;
       rec.state = common::TaskState::failed;
@@ -250,9 +252,9 @@ void Dispatcher::check_deadlines(uint64_t now) {
       rec.error.message = "task did not finish within " + std::to_string(t->timeout_ms) + " ms";
       rec.worker = w->info.id;
       rec.run_us = now - t->dispatched_us;
-      finish(t, std::move(rec), /*keep_in_ledger=*/true);
-      break;
+      finish(t, std::move(rec), /*keep_in_ledger=*/true);  // the slot stays busy until it answers
     }
+    expired.clear();
   }
 }
 

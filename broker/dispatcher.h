@@ -25,7 +25,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <queue>
 #include <string>
 #include <thread>
 #include <vector>
@@ -51,13 +50,6 @@ class Dispatcher {
   void join();
 
  private:
-  struct Deadline {
-    uint64_t at_us;
-    std::string id;
-    uint16_t attempt;
-    bool operator>(const Deadline& o) const { return at_us > o.at_us; }
-  };
-
   void run();
   void bind_sockets();
   void loop();
@@ -93,7 +85,7 @@ class Dispatcher {
   std::deque<Task*> queues_[common::kTaskTypeCount];
   std::map<std::string, std::unique_ptr<WorkerEntry>, std::less<>> workers_;
   Scheduler scheduler_;
-  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
+  uint64_t next_deadline_check_us_ = 0;
   uint32_t prefetch_;
   uint64_t liveness_us_;
   uint64_t dead_retention_us_;

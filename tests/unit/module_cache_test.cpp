@@ -1,0 +1,282 @@
+// Unit tests of the module cache (worker/exec/module_cache.h) with real
+// script files in a temporary root and a real embedded interpreter: load
+// once, reload on every kind of edit, keep the old module when a reload
+// fails, remember the failure, clear one or all, single-flight loads.
+// Every edit sets the file's mtime explicitly, so no test depends on the
+// file system's timestamp granularity.
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <msgpack.hpp>
+
+#include "worker/exec/gil.h"
+#include "worker/exec/module_cache.h"
+#include "worker/exec/python_runtime.h"
+#include "worker/exec/task_runner.h"
+
+namespace fs = std::filesystem;
+using namespace zfleet::worker;
+using zfleet::common::TaskErrorCode;
+
+namespace {
+
+PythonRuntime& runtime() {
+  static PythonRuntime rt({});
+  return rt;
+}
+
+template <class T>
+std::string mp(const T& value) {
+  msgpack::sbuffer buf;
+  msgpack::pack(buf, value);
+  return std::string(buf.data(), buf.size());
+}
+
+// A script root in a fresh temp folder, and a TaskRunner over it.
+class Scripts {
+ public:
+  Scripts() {
+    runtime();
+    static std::atomic<int> counter{0};
+    root_ = fs::temp_directory_path() / ("zfleet_module_cache_test_" +
+                                         std::to_string(::getpid()) + "_" +
+                                         std::to_string(counter++));
+    fs::create_directories(root_);
+    root_ = fs::canonical(root_);
+    runner_ = std::make_unique<TaskRunner>(std::vector<std::string>{root_.string()});
+  }
+  ~Scripts() {
+    runner_.reset();
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+  }
+
+  // Writes the script and gives it a new mtime, later than any before.
+  void write(const std::string& name, const std::string& text) {
+    fs::path file = root_ / name;
+    std::ofstream(file, std::ios::trunc) << text;
+    fs::last_write_time(file, base_ + std::chrono::seconds(++edits_));
+  }
+
+  TaskOutput call(const std::string& script, const std::string& func,
+                  const std::string& args = "") {
+    TaskInput in;
+    in.id = "t";
+    in.script = script;
+    in.func = func;
+    in.args_msgpack = args;
+    return runner_->run(in);
+  }
+
+  // Calls a function returning an int.
+  int64_t call_int(const std::string& script, const std::string& func) {
+    TaskOutput out = call(script, func);
+    if (!out.ok) {
+      FAIL_CHECK(script << ":" << func << " failed: " << out.error.type << ": "
+                        << out.error.message);
+      return -1;
+    }
+    msgpack::object_handle oh = msgpack::unpack(out.result_msgpack.data(), out.result_msgpack.size());
+    return oh.get().as<int64_t>();
+  }
+
+  TaskRunner& runner() { return *runner_; }
+  const fs::path& root() const { return root_; }
+
+ private:
+  fs::path root_;
+  std::unique_ptr<TaskRunner> runner_;
+  fs::file_time_type base_ = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  int edits_ = 0;
+};
+
+const char* kCounter =
+    "calls = 0\n"
+    "def bump():\n"
+    "    global calls\n"
+    "    calls += 1\n"
+    "    return calls\n";
+
+}  // namespace
+
+TEST_SUITE("module_cache") {
+  TEST_CASE("a script is loaded once and its module reused") {
+    Scripts s;
+    s.write("counter.py", kCounter);
+    CHECK(s.call_int("counter.py", "bump") == 1);
+    CHECK(s.call_int("counter.py", "bump") == 2);
+    CHECK(s.call_int("counter.py", "bump") == 3);
+    CHECK(s.runner().module_loads() == 1);
+    CHECK_FALSE(fs::exists(s.root() / "__pycache__"));  // no bytecode written
+  }
+
+  TEST_CASE("get() hands out the same module object until the file changes") {
+    Scripts s;
+    s.write("m.py", "x = 1\n");
+    GilAcquire gil;
+    ScriptResolver resolver({s.root().string()});
+    PyErrorFormatter errors;
+    ModuleCache cache(resolver, errors, PyExc_TimeoutError);
+    auto first = cache.get(*resolver.resolve("m.py").script, "m.py");
+    auto again = cache.get(*resolver.resolve("m.py").script, "m.py");
+    REQUIRE(first.module);
+    CHECK(first.module.is(again.module));
+    // Registered in sys.modules under its own name.
+    py::object name = first.module.attr("__name__");
+    auto registered = [&] { return py::object(py::module_::import("sys").attr("modules")[name]); };
+    CHECK(registered().is(first.module));
+    s.write("m.py", "x = 2\n");
+    auto edited = cache.get(*resolver.resolve("m.py").script, "m.py");
+    REQUIRE(edited.module);
+    CHECK_FALSE(edited.module.is(first.module));
+    CHECK(registered().is(edited.module));
+    CHECK(first.module.attr("x").cast<int>() == 1);  // a running task keeps its module
+    CHECK(cache.load_count() == 2);
+  }
+
+  TEST_CASE("an edit reloads into a new module") {
+    Scripts s;
+    s.write("v.py", std::string(kCounter) + "def value():\n    return 1\n");
+    CHECK(s.call_int("v.py", "bump") == 1);
+    CHECK(s.call_int("v.py", "value") == 1);
+    s.write("v.py", std::string(kCounter) + "def value():\n    return 1234\n");  // new size
+    CHECK(s.call_int("v.py", "value") == 1234);
+    CHECK(s.call_int("v.py", "bump") == 1);  // module-level state starts over
+    s.write("v.py", std::string(kCounter) + "def value():\n    return 5678\n");  // same size
+    CHECK(s.call_int("v.py", "value") == 5678);
+    CHECK(s.runner().module_loads() == 3);
+  }
+
+  TEST_CASE("a failed reload keeps the old module until a fixed edit") {
+    Scripts s;
+    s.write("f.py", kCounter);
+    CHECK(s.call_int("f.py", "bump") == 1);
+    s.write("f.py", "def bump(:\n    return 0\n");
+    TaskOutput out = s.call("f.py", "bump");
+    REQUIRE_FALSE(out.ok);
+    CHECK(out.error.code == TaskErrorCode::script_error);
+    CHECK(out.error.type == "SyntaxError");
+    CHECK_FALSE(out.error.message.empty());
+    CHECK(out.error.traceback.find("SyntaxError") != std::string::npos);
+    CHECK(out.error.traceback.find("f.py") != std::string::npos);
+    const uint64_t loads = s.runner().module_loads();
+    // Same broken file: the old module runs, the broken file is not retried.
+    CHECK(s.call_int("f.py", "bump") == 2);
+    CHECK(s.call_int("f.py", "bump") == 3);
+    CHECK(s.runner().module_loads() == loads);
+    // Another broken edit is tried (and fails) again.
+    s.write("f.py", "import zfleet_no_such_module_xyz\n");
+    out = s.call("f.py", "bump");
+    CHECK(out.error.code == TaskErrorCode::script_error);
+    CHECK(out.error.type == "ModuleNotFoundError");
+    CHECK(s.runner().module_loads() == loads + 1);
+    CHECK(s.call_int("f.py", "bump") == 4);
+    // A fixed edit loads.
+    s.write("f.py", std::string(kCounter) + "# fixed\n");
+    CHECK(s.call_int("f.py", "bump") == 1);
+  }
+
+  TEST_CASE("a script that never loaded keeps failing without retrying") {
+    Scripts s;
+    s.write("bad.py", "raise RuntimeError('no way')\n");
+    TaskOutput out = s.call("bad.py", "main");
+    CHECK(out.error.code == TaskErrorCode::script_error);
+    CHECK(out.error.type == "RuntimeError");
+    CHECK(out.error.message == "no way");
+    CHECK(out.error.traceback.find("bad.py") != std::string::npos);
+    out = s.call("bad.py", "main");
+    CHECK(out.error.code == TaskErrorCode::script_error);
+    CHECK(out.error.message == "no way");
+    CHECK(s.runner().module_loads() == 1);
+    s.write("bad.py", "def main():\n    return 7\n");
+    CHECK(s.call_int("bad.py", "main") == 7);
+  }
+
+  TEST_CASE("clear_cache drops one script or all of them") {
+    Scripts s;
+    s.write("a.py", kCounter);
+    s.write("b.py", kCounter);
+    s.call_int("a.py", "bump");
+    s.call_int("b.py", "bump");
+    CHECK(s.call_int("a.py", "bump") == 2);
+    CHECK(s.call_int("b.py", "bump") == 2);
+    s.runner().request_clear("a.py");
+    CHECK(s.call_int("a.py", "bump") == 1);
+    CHECK(s.call_int("b.py", "bump") == 3);
+    s.runner().request_clear(std::nullopt);
+    CHECK(s.call_int("a.py", "bump") == 1);
+    CHECK(s.call_int("b.py", "bump") == 1);
+    s.runner().request_clear("not_loaded.py");  // harmless
+    CHECK(s.call_int("a.py", "bump") == 2);
+  }
+
+  TEST_CASE("clear_cache from another thread needs no GIL") {
+    Scripts s;
+    s.write("c.py", kCounter);
+    CHECK(s.call_int("c.py", "bump") == 1);
+    // The main thread does not hold the GIL here either; a thread that never
+    // touched Python is the I/O thread's situation exactly.
+    std::thread io([&] { s.runner().request_clear("c.py"); });
+    io.join();
+    CHECK(s.call_int("c.py", "bump") == 1);
+  }
+
+  TEST_CASE("modules can rely on sys.modules while loading (dataclasses)") {
+    Scripts s;
+    s.write("dc.py",
+            "from dataclasses import dataclass\n"
+            "@dataclass\n"
+            "class Point:\n"
+            "    x: int\n"
+            "    y: int = 2\n"
+            "def main():\n"
+            "    return Point(3).x + Point(3).y\n");
+    CHECK(s.call_int("dc.py", "main") == 5);
+  }
+
+  TEST_CASE("concurrent first calls load the module once") {
+    Scripts s;
+    // The sleep holds the load open so that the other threads arrive while
+    // it runs; the counter lives in builtins, which outlives any module.
+    s.write("once.py",
+            "import builtins, time\n"
+            "builtins.zfleet_once_loads = getattr(builtins, 'zfleet_once_loads', 0) + 1\n"
+            "time.sleep(0.2)\n"
+            "def add(a, b):\n"
+            "    return a + b\n"
+            "def loads():\n"
+            "    return builtins.zfleet_once_loads\n");
+    constexpr int kThreads = 4;
+    constexpr int kCalls = 200;
+    std::atomic<int> ok{0};
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kCalls; ++i) {
+          const std::string args = mp(std::make_tuple(t, i));
+          TaskOutput out = s.call("once.py", "add", args);
+          if (out.ok && out.result_msgpack == mp(t + i)) {
+            ++ok;
+          } else {
+            ++wrong;
+          }
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    CHECK(ok == kThreads * kCalls);
+    CHECK(wrong == 0);
+    CHECK(s.runner().module_loads() == 1);
+    CHECK(s.call_int("once.py", "loads") == 1);
+  }
+}

@@ -1,0 +1,152 @@
+// Unit tests of ScriptResolver (worker/exec/script_path.h): real files,
+// directories and symlinks in a temporary folder.
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "worker/exec/script_path.h"
+
+namespace fs = std::filesystem;
+using namespace zfleet::worker;
+using zfleet::common::TaskErrorCode;
+
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    path_ = fs::temp_directory_path() / ("zfleet_script_path_test_" + std::to_string(::getpid()) +
+                                         "_" + std::to_string(counter++));
+    fs::create_directories(path_);
+    path_ = fs::canonical(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+  fs::path write(const std::string& name, const std::string& text) const {
+    fs::path file = path_ / name;
+    fs::create_directories(file.parent_path());
+    std::ofstream(file) << text;
+    return file;
+  }
+
+ private:
+  fs::path path_;
+};
+
+void check_error(const Resolution& r, TaskErrorCode code, const std::string& script) {
+  REQUIRE_FALSE(r.script);
+  CHECK(r.error.code == code);
+  CHECK(r.error.message.find(script) != std::string::npos);
+}
+
+}  // namespace
+
+TEST_SUITE("script_path") {
+  TEST_CASE("the first root holding the script wins") {
+    TempDir tmp;
+    fs::path a = tmp.path() / "a", b = tmp.path() / "b";
+    fs::create_directories(a);
+    fs::path in_b = tmp.write("b/sub/x.py", "x = 1\n");
+    ScriptResolver resolver({a.string(), b.string()});
+    Resolution r = resolver.resolve("sub/x.py");
+    REQUIRE(r.script);
+    CHECK(r.script->path == in_b.string());
+    CHECK(r.script->stamp.size == 6);
+
+    fs::path in_a = tmp.write("a/sub/x.py", "x = 22\n");
+    r = resolver.resolve("sub/x.py");
+    REQUIRE(r.script);
+    CHECK(r.script->path == in_a.string());
+  }
+
+  TEST_CASE("missing script is script_not_found") {
+    TempDir tmp;
+    ScriptResolver resolver({tmp.path().string(), (tmp.path() / "nonexistent").string()});
+    check_error(resolver.resolve("nope.py"), TaskErrorCode::script_not_found, "nope.py");
+    fs::create_directories(tmp.path() / "dir.py");  // a directory is not a script
+    check_error(resolver.resolve("dir.py"), TaskErrorCode::script_not_found, "dir.py");
+    fs::create_symlink(tmp.path() / "gone.py", tmp.path() / "dangling.py");
+    check_error(resolver.resolve("dangling.py"), TaskErrorCode::script_not_found, "dangling.py");
+  }
+
+  TEST_CASE("a symlink that stays inside the root is followed") {
+    TempDir tmp;
+    fs::path target = tmp.write("root/real/impl.py", "def main(): pass\n");
+    fs::create_symlink(target, tmp.path() / "root" / "link.py");
+    fs::create_directory_symlink(tmp.path() / "root" / "real", tmp.path() / "root" / "alias");
+    ScriptResolver resolver({(tmp.path() / "root").string()});
+    Resolution r = resolver.resolve("link.py");
+    REQUIRE(r.script);
+    CHECK(r.script->path == target.string());
+    r = resolver.resolve("alias/impl.py");
+    REQUIRE(r.script);
+    CHECK(r.script->path == target.string());
+  }
+
+  TEST_CASE("a symlink pointing outside the root is script_not_allowed") {
+    TempDir tmp;
+    fs::path outside = tmp.write("outside/secret.py", "x = 1\n");
+    fs::create_directories(tmp.path() / "root");
+    fs::create_symlink(outside, tmp.path() / "root" / "evil.py");
+    ScriptResolver resolver({(tmp.path() / "root").string()});
+    check_error(resolver.resolve("evil.py"), TaskErrorCode::script_not_allowed, "evil.py");
+  }
+
+  TEST_CASE("a directory symlink escaping the root is script_not_allowed") {
+    TempDir tmp;
+    tmp.write("outside/x.py", "x = 1\n");
+    fs::create_directories(tmp.path() / "root");
+    fs::create_directory_symlink(tmp.path() / "outside", tmp.path() / "root" / "sub");
+    // A sibling whose name starts like the root is still outside it.
+    tmp.write("root2/y.py", "y = 1\n");
+    fs::create_symlink(tmp.path() / "root2" / "y.py", tmp.path() / "root" / "y.py");
+    ScriptResolver resolver({(tmp.path() / "root").string()});
+    check_error(resolver.resolve("sub/x.py"), TaskErrorCode::script_not_allowed, "sub/x.py");
+    check_error(resolver.resolve("y.py"), TaskErrorCode::script_not_allowed, "y.py");
+  }
+
+  TEST_CASE("a root given through a symlink works") {
+    TempDir tmp;
+    fs::path file = tmp.write("real_root/t.py", "t = 1\n");
+    fs::create_directory_symlink(tmp.path() / "real_root", tmp.path() / "root_link");
+    ScriptResolver resolver({(tmp.path() / "root_link").string()});
+    Resolution r = resolver.resolve("t.py");
+    REQUIRE(r.script);
+    CHECK(r.script->path == file.string());
+  }
+
+  TEST_CASE("absolute names and .. are refused even if the broker let them through") {
+    TempDir tmp;
+    fs::path file = tmp.write("root/a.py", "a = 1\n");
+    tmp.write("b.py", "b = 1\n");
+    ScriptResolver resolver({(tmp.path() / "root").string()});
+    check_error(resolver.resolve(file.string()), TaskErrorCode::script_not_allowed, "a.py");
+    check_error(resolver.resolve("../b.py"), TaskErrorCode::script_not_allowed, "../b.py");
+    check_error(resolver.resolve("x/../../b.py"), TaskErrorCode::script_not_allowed, "b.py");
+    check_error(resolver.resolve(""), TaskErrorCode::script_not_allowed, "");
+    check_error(resolver.resolve(std::string("a.py\0x", 6)), TaskErrorCode::script_not_allowed,
+                "a.py");
+  }
+
+  TEST_CASE("the stamp follows mtime and size") {
+    TempDir tmp;
+    fs::path file = tmp.write("root/s.py", "v = 1\n");
+    ScriptResolver resolver({(tmp.path() / "root").string()});
+    FileStamp first = resolver.resolve("s.py").script->stamp;
+    fs::last_write_time(file, fs::last_write_time(file) + std::chrono::seconds(3));
+    FileStamp touched = resolver.resolve("s.py").script->stamp;
+    CHECK(touched.size == first.size);
+    CHECK(touched.mtime_ns == first.mtime_ns + 3'000'000'000LL);
+    tmp.write("root/s.py", "v = 100\n");
+    CHECK(resolver.resolve("s.py").script->stamp.size == 8);
+  }
+}

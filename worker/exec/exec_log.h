@@ -1,0 +1,16 @@
+// The logger of task execution: the worker's component logger ("worker",
+// common/log.h). Used on rare events only (module loads and load failures),
+// never per task.
+//
+// Thread safety: spdlog's registry and loggers are thread-safe.
+#pragma once
+
+#include <memory>
+
+#include "common/log.h"
+
+namespace zfleet::worker {
+
+inline std::shared_ptr<spdlog::logger> exec_logger() { return common::make_logger("worker"); }
+
+}  // namespace zfleet::worker

@@ -1,0 +1,124 @@
+// ModuleCache: task scripts loaded as Python modules, keyed by resolved path,
+// never running stale code (DESIGN.md decision 5).
+//
+// Contract:
+// - A script is loaded into a NEW module object (its own name per path,
+//   "zfleet_task_<stem>_<hash>", registered in sys.modules under that name):
+//   importlib.util.spec_from_file_location + module_from_spec, then the source
+//   is compiled with compile() and executed in the module's namespace. That is
+//   what the loader's exec_module does, minus its .pyc lookup: a .pyc written
+//   by anyone else records the source mtime in whole seconds and could hand
+//   back stale code. importlib.reload is never used.
+// - get() compares the stamp (mtime ns + size, taken by ScriptResolver just
+//   before) with the cached module's. Changed -> load anew and swap in. A load
+//   that raises (SyntaxError, ImportError, anything) fails THIS task with
+//   `script_error` (type, message, traceback) and leaves the old module in
+//   place and in sys.modules; the failed stamp is remembered, so further
+//   calls on the same broken file run the old module (or, with no old one,
+//   get the same error) without retrying; the next edit is tried again.
+// - A load interrupted by the task's timeout exception is not remembered as a
+//   failure (the next task retries it); get() reports it as `interrupted`.
+// - Loads are single-flight per path: while one thread loads, others asking
+//   for that path wait for it WITHOUT the GIL (so the loader, whose module
+//   code may release and retake the GIL, can finish), then use its result.
+// - request_clear(script) drops the entry whose resolved path is what
+//   `script` resolves to through the roots now, and the entry first created
+//   under that submitted name (so a deleted or re-rooted file is dropped too);
+//   request_clear(nullopt) drops all, including remembered failures. It only
+//   queues the request; the next get() applies it before looking anything up.
+//   Dropped modules leave sys.modules; tasks still running them keep them
+//   alive through their references.
+//
+// Thread safety: get() and construction/destruction need the GIL (the cache
+// holds Python objects). request_clear() may be called from any thread and
+// needs neither the GIL nor Python. Lock order: GIL, then mu_; nothing is
+// ever decref'd while mu_ is held (a __del__ could release the GIL).
+#pragma once
+
+#include <Python.h>
+#include <pybind11/pybind11.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/protocol.h"
+#include "worker/exec/py_error.h"
+#include "worker/exec/script_path.h"
+
+namespace zfleet::worker {
+
+namespace py = pybind11;
+
+class ZFLEET_PY_HIDDEN ModuleCache {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  struct Lookup {
+    py::object module;         // the module to run; null on failure
+    common::TaskError error;   // when !module
+    bool interrupted = false;  // load cut by `interrupt_type` or the deadline passed while waiting
+  };
+
+  // GIL held. `resolver` and `errors` must outlive the cache; `interrupt_type`
+  // is the exception class the timeout watchdog raises (borrowed reference,
+  // kept alive by the caller).
+  ModuleCache(const ScriptResolver& resolver, const PyErrorFormatter& errors,
+              PyObject* interrupt_type);
+  ~ModuleCache();  // GIL held
+  ModuleCache(const ModuleCache&) = delete;
+  ModuleCache& operator=(const ModuleCache&) = delete;
+
+  // GIL held. `submitted` is the script name as the client sent it. A caller
+  // with a deadline stops waiting for another thread's load at the deadline.
+  Lookup get(const ResolvedScript& script, std::string_view submitted,
+             std::optional<Clock::time_point> deadline = std::nullopt);
+
+  // Any thread, no GIL. See the contract above.
+  void request_clear(std::optional<std::string> script);
+
+  uint64_t load_count() const { return loads_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Entry;
+  struct LoadResult;
+
+  std::unique_ptr<Entry> new_entry(const std::string& path, std::string_view submitted);
+  bool wait_for_load(const std::string& path, std::optional<Clock::time_point> deadline);
+  LoadResult load(const std::string& name, const std::string& path, const py::object& previous);
+  LoadResult execute(const std::string& name, PyObject* path, PyObject* code,
+                     const py::object& previous);
+  LoadResult fail_load(const std::string& name, const py::object& previous);
+  Lookup finish_load(const ResolvedScript& script, uint64_t entry_id, LoadResult result);
+  void apply_pending_clears();
+
+  const ScriptResolver& resolver_;
+  const PyErrorFormatter& errors_;
+  PyObject* interrupt_type_;
+  py::object compile_;
+  py::object spec_from_file_location_;
+  py::object module_from_spec_;
+  py::object exec_mode_;  // "exec"
+  std::atomic<uint64_t> loads_{0};
+
+  std::mutex mu_;
+  std::condition_variable loaded_;                                 // a load finished
+  std::unordered_map<std::string, std::unique_ptr<Entry>> entries_;  // guarded by mu_
+  uint64_t next_entry_id_ = 1;                                     // guarded by mu_
+
+  std::mutex clear_mu_;
+  std::atomic<bool> clear_pending_{false};
+  bool clear_all_ = false;                  // guarded by clear_mu_
+  std::vector<std::string> clear_paths_;    // guarded by clear_mu_
+  std::vector<std::string> clear_scripts_;  // guarded by clear_mu_
+};
+
+}  // namespace zfleet::worker

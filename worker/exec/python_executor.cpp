@@ -1,0 +1,169 @@
+#include "worker/exec/python_executor.h"
+
+#include <Python.h>
+#include <pybind11/pybind11.h>
+
+#include "worker/exec/gil.h"
+#include "worker/exec/module_cache.h"
+#include "worker/exec/py_error.h"
+#include "worker/exec/py_msgpack.h"
+#include "worker/exec/timeout_watchdog.h"
+
+namespace zfleet::worker {
+
+namespace py = pybind11;
+using common::TaskErrorCode;
+
+namespace {
+
+// Everything that holds Python references; built and torn down under the GIL.
+struct ZFLEET_PY_HIDDEN PyState final : PythonExecutor::PyStateBase {
+  explicit PyState(const ScriptResolver& resolver)
+      : timeout_type(py::reinterpret_steal<py::object>(
+            PyErr_NewExceptionWithDoc("zfleet.TaskTimeout",
+                                      "Raised in a task that ran past its timeout_ms.",
+                                      PyExc_BaseException, nullptr))),
+        modules(resolver, errors, timeout_type.ptr()) {
+    if (!timeout_type) throw py::error_already_set();
+  }
+
+  py::object timeout_type;
+  PyErrorFormatter errors;
+  ModuleCache modules;
+};
+
+// How far a task got: an error found before the call, or the call's outcome.
+struct ZFLEET_PY_HIDDEN Attempt {
+  std::optional<TaskOutput> early;  // failed before the call
+  bool interrupted = false;         // `early` came from the timeout
+  py::object result;                // the call returned
+  PyException exc;                  // the call raised
+};
+
+PyState& state(const std::unique_ptr<PythonExecutor::PyStateBase>& base) {
+  return static_cast<PyState&>(*base);
+}
+
+TaskOutput timeout_output(const TaskInput& in) {
+  return TaskOutput::failure(TaskErrorCode::timeout,
+                             std::string(in.script) + ":" + std::string(in.func) +
+                                 " exceeded its timeout of " + std::to_string(in.timeout_ms) +
+                                 " ms");
+}
+
+TaskOutput type_error(std::string message) {
+  return TaskOutput::failure(TaskErrorCode::exception, std::move(message), "TypeError");
+}
+
+// The callable named `func` in `module`, or an error.
+py::object find_function(PyObject* module, std::string_view func, const TaskInput& in,
+                         std::optional<TaskOutput>& error) {
+  py::object name = py::reinterpret_steal<py::object>(
+      PyUnicode_DecodeUTF8(func.data(), static_cast<Py_ssize_t>(func.size()), "strict"));
+  py::object fn;
+  if (name) fn = py::reinterpret_steal<py::object>(PyObject_GetAttr(module, name.ptr()));
+  PyErr_Clear();
+  const std::string where = "'" + std::string(func) + "' in script '" + std::string(in.script) + "'";
+  if (!fn) {
+    error = TaskOutput::failure(TaskErrorCode::func_not_found, "no function " + where);
+  } else if (!PyCallable_Check(fn.ptr())) {
+    error = TaskOutput::failure(TaskErrorCode::func_not_found,
+                                where + " is a " + type_name_of(fn.ptr()) + ", not callable");
+    fn = py::object();
+  }
+  return fn;
+}
+
+Attempt attempt(PyState& py, const TaskInput& in, const ResolvedScript& script,
+                std::optional<PythonExecutor::Clock::time_point> deadline) {
+  Attempt out;
+  ModuleCache::Lookup lookup = py.modules.get(script, in.script, deadline);
+  if (!lookup.module) {
+    out.early = TaskOutput::failure(std::move(lookup.error));
+    out.interrupted = lookup.interrupted;
+    return out;
+  }
+  py::object fn = find_function(lookup.module.ptr(), in.func, in, out.early);
+  if (!fn) return out;
+  PyDecoded args = decode_args(in.args_msgpack);
+  if (!args.ok()) {
+    out.early = type_error("invalid args: " + args.error);
+    return out;
+  }
+  PyDecoded kwargs = decode_kwargs(in.kwargs_msgpack);
+  if (!kwargs.ok()) {
+    out.early = type_error("invalid kwargs: " + kwargs.error);
+    return out;
+  }
+  out.result = py::reinterpret_steal<py::object>(
+      PyObject_Call(fn.ptr(), args.value.ptr(), kwargs.value ? kwargs.value.ptr() : nullptr));
+  if (!out.result) out.exc = PyException::fetch();
+  return out;
+}
+
+TaskOutput settle(PyState& py, const TaskInput& in, Attempt& attempt, bool fired, bool late) {
+  if (attempt.early) {
+    return (fired || attempt.interrupted) ? timeout_output(in) : std::move(*attempt.early);
+  }
+  if (fired || attempt.exc.matches(py.timeout_type.ptr())) return timeout_output(in);
+  if (attempt.exc) {
+    if (late) return timeout_output(in);
+    return TaskOutput::failure(py.errors.describe(attempt.exc, TaskErrorCode::exception));
+  }
+  std::string packed;
+  std::string why = python_to_msgpack(attempt.result.ptr(), packed);
+  if (late) return timeout_output(in);
+  if (!why.empty()) {
+    return TaskOutput::failure(TaskErrorCode::unserializable_result,
+                               "result of " + std::string(in.script) + ":" + std::string(in.func) +
+                                   " cannot be sent: " + why);
+  }
+  return TaskOutput::success(std::move(packed));
+}
+
+}  // namespace
+
+PythonExecutor::PythonExecutor(const ScriptResolver& resolver) {
+  {
+    GilAcquire gil;
+    py_ = std::make_unique<PyState>(resolver);
+  }
+  watchdog_ = std::make_unique<TimeoutWatchdog>(state(py_).timeout_type.ptr());
+}
+
+PythonExecutor::~PythonExecutor() {
+  shutdown();
+  GilAcquire gil;
+  py_.reset();
+}
+
+void PythonExecutor::shutdown() {
+  if (watchdog_) watchdog_->stop();
+}
+
+void PythonExecutor::request_clear(std::optional<std::string> script) {
+  state(py_).modules.request_clear(std::move(script));
+}
+
+uint64_t PythonExecutor::load_count() const { return state(py_).modules.load_count(); }
+
+TaskOutput PythonExecutor::run(const TaskInput& in, const ResolvedScript& script,
+                               Clock::time_point start) {
+  std::optional<Clock::time_point> deadline;
+  if (in.timeout_ms > 0) deadline = start + std::chrono::milliseconds(in.timeout_ms);
+  GilAcquire gil;
+  try {
+    ArmedTimeout armed(watchdog_.get(), deadline);
+    Attempt outcome = attempt(state(py_), in, script, deadline);
+    // Disarm before any other Python code runs on this thread (formatting a
+    // traceback is Python code): a late async exception must not land there.
+    const bool fired = armed.disarm();
+    const bool late = deadline && Clock::now() > *deadline;
+    return settle(state(py_), in, outcome, fired, late);
+  } catch (const std::exception& e) {  // bad_alloc, a pybind11 wrapper failing
+    PyErr_Clear();
+    return TaskOutput::failure(TaskErrorCode::exception, e.what(), "InternalError");
+  }
+}
+
+}  // namespace zfleet::worker

@@ -1,0 +1,43 @@
+// PythonRuntime: owns the one embedded CPython interpreter of a worker
+// process (pybind11 scoped_interpreter) for the life of the process.
+//
+// Contract: construct once, in the main thread, before any pool thread
+// starts. Start-up (under the GIL): Python's own signal handlers are NOT
+// installed (the worker's main owns SIGINT/SIGTERM), sys.dont_write_bytecode
+// is set, the script roots are appended to sys.path (so task scripts can
+// import helper modules next to them; those helpers are imported normally
+// and are NOT hot-reloaded), and the modules the executor needs are imported.
+// Then it RELEASES the GIL so pool threads can take it. The destructor takes
+// the GIL back and finalizes: every thread that ran Python (pool threads,
+// TaskRunner's watchdog) must be joined and every TaskRunner destroyed first.
+// Throws std::runtime_error when the interpreter cannot start.
+//
+// Thread safety: construct and destroy in the main thread only.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace zfleet::worker {
+
+class PythonRuntime {
+ public:
+  explicit PythonRuntime(const std::vector<std::string>& script_roots);
+  ~PythonRuntime();
+  PythonRuntime(const PythonRuntime&) = delete;
+  PythonRuntime& operator=(const PythonRuntime&) = delete;
+
+  // Implementation detail: the pybind11 guards live in a type derived from
+  // this one (python_runtime.cpp), which keeps pybind11's hidden visibility
+  // (py_visibility.h) out of this header.
+  struct StateBase {
+    virtual ~StateBase() = default;
+  };
+
+ private:
+  std::unique_ptr<StateBase> interpreter_;  // the scoped_interpreter
+  std::unique_ptr<StateBase> released_;     // the main thread's GIL, let go
+};
+
+}  // namespace zfleet::worker

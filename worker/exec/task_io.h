@@ -1,0 +1,49 @@
+// TaskInput / TaskOutput: what a pool thread hands to TaskRunner::run() and
+// what it gets back. Plain values; the views in TaskInput point into the
+// task frame the I/O thread received and must outlive the run() call.
+//
+// Thread safety: plain structs, no shared state.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/protocol.h"
+
+namespace zfleet::worker {
+
+struct TaskInput {
+  std::string_view id;
+  std::string_view script;          // as submitted: "sub/x.py" or "builtin:echo|sleep|spin"
+  std::string_view func;            // "main" when the client gave none
+  std::string_view args_msgpack;    // msgpack bytes of an array; empty view means []
+  std::string_view kwargs_msgpack;  // msgpack bytes of a map with str keys; empty view means {}
+  uint32_t timeout_ms = 0;          // 0 = no limit
+};
+
+struct TaskOutput {
+  bool ok = false;
+  std::string result_msgpack;  // ok: msgpack bytes of the return value (nil for None)
+  common::TaskError error;     // !ok: code, message; type + traceback for Python exceptions
+
+  static TaskOutput success(std::string msgpack_bytes) {
+    TaskOutput out;
+    out.ok = true;
+    out.result_msgpack = std::move(msgpack_bytes);
+    return out;
+  }
+  static TaskOutput failure(common::TaskErrorCode code, std::string message,
+                            std::string type = {}, std::string traceback = {}) {
+    TaskOutput out;
+    out.error = common::TaskError{code, std::move(message), std::move(type), std::move(traceback)};
+    return out;
+  }
+  static TaskOutput failure(common::TaskError error) {
+    TaskOutput out;
+    out.error = std::move(error);
+    return out;
+  }
+};
+
+}  // namespace zfleet::worker
