@@ -67,6 +67,7 @@ class Dispatcher {
   void on_status();
   void on_ready(const std::string& rid, const common::Frames& frames);
   void on_result(WorkerEntry* w, const common::Frames& frames);
+  void update_capacity(WorkerEntry* w, uint64_t run_us);
   void worker_lost(WorkerEntry* w, const char* why);
   void check_liveness(uint64_t now);
   void publish_board(uint64_t now);

@@ -71,7 +71,7 @@ void Dispatcher::on_ready(const std::string& rid, const common::Frames& frames) 
   auto w = std::make_unique<WorkerEntry>();
   uint64_t now = common::now_us();
   w->info = std::move(*info);
-  w->capacity = std::max<uint32_t>(1, w->info.threads + prefetch_);
+  w->capacity = w->capacity_for(prefetch_);
   w->joined_us = w->last_seen_us = w->last_heartbeat_us = now;
   w->heartbeat.info = w->info;
   log()->info("worker {} joined: type {}, {} threads, pid {}, host {}", rid,
@@ -95,6 +95,7 @@ void Dispatcher::on_result(WorkerEntry* w, const common::Frames& frames) {
   Task* t = scheduler_.returned(w, r->id);
   if (!t) return;  // not in flight there: a late or duplicate answer
   r->ok ? ++w->done : ++w->failed;
+  update_capacity(w, r->run_us);
   if (t->timed_out) {  // already failed with `timeout`; only the slot was held
     delete t;
     return;
@@ -107,6 +108,17 @@ void Dispatcher::on_result(WorkerEntry* w, const common::Frames& frames) {
   rec.worker = w->info.id;
   rec.run_us = r->run_us;
   finish(t, std::move(rec));
+}
+
+void Dispatcher::update_capacity(WorkerEntry* w, uint64_t run_us) {
+  // Moving average over roughly the last 16 tasks.
+  double run = static_cast<double>(run_us);
+  w->avg_run_us = w->avg_run_us <= 0 ? run : w->avg_run_us + (run - w->avg_run_us) / 16;
+  uint32_t cap = w->capacity_for(prefetch_);
+  if (cap == w->capacity) return;
+  scheduler_.remove(w);  // the index key includes the capacity
+  w->capacity = cap;
+  scheduler_.refresh(w);
 }
 
 void Dispatcher::worker_lost(WorkerEntry* w, const char* why) {

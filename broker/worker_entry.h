@@ -6,6 +6,7 @@
 // Thread safety: owned and used by the dispatcher thread only.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string_view>
 #include <unordered_map>
@@ -17,7 +18,8 @@ namespace zfleet::broker {
 
 struct WorkerEntry {
   common::WorkerInfo info;
-  uint32_t capacity = 1;           // threads + prefetch: never more in flight
+  uint32_t capacity = 1;           // threads + granted prefetch: never more in flight
+  double avg_run_us = 0;           // moving average of recent task run times (0 = none yet)
   std::unordered_map<std::string_view, Task*> ledger;  // in flight, by task id
   uint64_t joined_us = 0;
   uint64_t last_seen_us = 0;       // any backend traffic or heartbeat
@@ -31,6 +33,18 @@ struct WorkerEntry {
   bool indexed = false;            // present in the Scheduler's index
 
   uint32_t inflight() const { return static_cast<uint32_t>(ledger.size()); }
+
+  // Prefetch is granted only while tasks are short: about kPrefetchBudgetUs
+  // of queued work per thread, capped at `max_prefetch`. A worker with no
+  // history or long tasks gets none, so a long task never waits behind
+  // another on a busy worker while an idle one could take it.
+  static constexpr double kPrefetchBudgetUs = 2000;
+  uint32_t capacity_for(uint32_t max_prefetch) const {
+    uint32_t threads = info.threads ? info.threads : 1;
+    if (avg_run_us <= 0 || max_prefetch == 0) return threads;
+    double grant = threads * kPrefetchBudgetUs / std::max(avg_run_us, 1.0);
+    return threads + static_cast<uint32_t>(std::min<double>(grant, max_prefetch));
+  }
   bool has_free_slot() const { return inflight() < capacity; }
 };
 

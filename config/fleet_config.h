@@ -58,7 +58,7 @@ struct WorkersConfig {
   int liveness = 4;        // >= 1 (<= 100) missed heartbeats => dead
   PoolConfig io{4, 10};
   PoolConfig cpu{2, 1};
-  int prefetch = 0;               // zfleet key: >= 0, tasks beyond thread count
+  int prefetch = 32;              // zfleet key: >= 0, most tasks beyond thread count (short tasks only)
   uint64_t kill_grace_ms = 5000;  // zfleet key: >= 0, see docs/config.md
 
   bool operator==(const WorkersConfig&) const = default;
