@@ -110,13 +110,20 @@ void Dispatcher::loop() {
     long timeout_ms = static_cast<long>(
         next_deadline_check_us_ > now ? std::min<uint64_t>(50, (next_deadline_check_us_ - now) / 1000 + 1) : 0);
     zmq::poll(items, 4, std::chrono::milliseconds(timeout_ms));
-    // Control first: a clear_cache acknowledged to a client must reach the
-    // workers before any task submitted after that acknowledgement.
-    if (items[0].revents & ZMQ_POLLIN) on_control();
-    if (items[1].revents & ZMQ_POLLIN) on_backend();
-    if (items[2].revents & ZMQ_POLLIN) on_intake();
-    if (items[3].revents & ZMQ_POLLIN) on_status();
-    dispatch_ready();
+    try {
+      // Control first: a clear_cache acknowledged to a client must reach the
+      // workers before any task submitted after that acknowledgement.
+      if (items[0].revents & ZMQ_POLLIN) on_control();
+      if (items[1].revents & ZMQ_POLLIN) on_backend();
+      if (items[2].revents & ZMQ_POLLIN) on_intake();
+      if (items[3].revents & ZMQ_POLLIN) on_status();
+      dispatch_ready();
+    } catch (const zmq::error_t&) {
+      throw;  // ETERM: stopping
+    } catch (const std::exception& e) {
+      // Whatever one message did, routing must go on for everyone else.
+      log()->error("dispatcher: {}", e.what());
+    }
     now = common::now_us();
     if (now >= next_deadline_check_us_) {
       check_deadlines(now);

@@ -16,9 +16,12 @@ std::expected<std::string_view, common::WireError> request_body(common::Message&
         ErrorCode::bad_request, "a request has at most " + std::to_string(kMaxRequestFrames) +
                                     " frames, got " + std::to_string(client_frames)});
   }
-  if (msg.total_bytes > max_bytes) {
+  // The limit is on what the client sent: the identity frame is the
+  // broker's own, and counting it would refuse a body of exactly max_bytes.
+  std::size_t client_bytes = msg.total_bytes - msg.frames.front().size();
+  if (client_bytes > max_bytes) {
     return std::unexpected(common::WireError{
-        ErrorCode::too_large, "message of " + std::to_string(msg.total_bytes) +
+        ErrorCode::too_large, "message of " + std::to_string(client_bytes) +
                                   " bytes is over max_message_bytes " + std::to_string(max_bytes)});
   }
   return common::view(msg.frames.back());

@@ -5,8 +5,9 @@
 //
 // Decoding never throws: malformed input yields a WireError carrying the
 // protocol error code and a message for a human. Opaque values (`corr`, task
-// args/kwargs, task results) travel as raw msgpack bytes and are spliced into
-// replies without being re-encoded value by value.
+// args/kwargs, task results) travel as msgpack bytes: `corr`, args and kwargs
+// are re-packed once from the decoded request (same values, shortest
+// encoding), task results are spliced into replies as the worker sent them.
 //
 // Thread safety: functions only; safe from any thread.
 #pragma once

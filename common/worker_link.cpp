@@ -31,7 +31,17 @@ std::expected<WorkerInfo, std::string> read_info(const msgpack::object& m) {
   i.id.assign(**id);
   i.type = *task_type_from_string(**type);
   if (host && *host) i.host.assign(**host);
-  if (const auto* pid = find_field(m, "pid")) pid->convert_if_not_nil(i.pid);
+  // Read by hand: msgpack's convert() throws on a mistyped value, and these
+  // bytes come from the network.
+  if (const auto* pid = find_field(m, "pid"); pid && pid->type != msgpack::type::NIL) {
+    if (pid->type == msgpack::type::NEGATIVE_INTEGER) {
+      i.pid = pid->via.i64;
+    } else if (pid->type == msgpack::type::POSITIVE_INTEGER && pid->via.u64 <= INT64_MAX) {
+      i.pid = static_cast<int64_t>(pid->via.u64);
+    } else {
+      return std::unexpected("worker info 'pid' must be an integer");
+    }
+  }
   i.threads = threads && *threads ? static_cast<uint32_t>(**threads) : 0;
   i.capacity = capacity && *capacity ? static_cast<uint32_t>(**capacity) : i.threads;
   return i;
@@ -173,6 +183,10 @@ std::expected<ResultMessage, std::string> decode_result(const Frames& f, std::si
   r.run_us = meta.via.array.ptr[2].via.u64;
   std::string_view value = view(f[first + 3]);
   if (r.ok) {
+    // The value is spliced into client replies as it is: make sure it is
+    // exactly one well-formed msgpack object, whoever the worker is.
+    if (auto checked = decode_msgpack(value); !checked)
+      return std::unexpected("RESULT value: " + checked.error());
     r.result.assign(value);
     return r;
   }

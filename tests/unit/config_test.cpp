@@ -119,7 +119,7 @@ TEST_SUITE("config") {
     CHECK(c.workers.liveness == 4);
     CHECK(c.workers.io == PoolConfig{4, 10});
     CHECK(c.workers.cpu == PoolConfig{2, 1});
-    CHECK(c.workers.prefetch == 0);
+    CHECK(c.workers.prefetch == 32);
     CHECK(c.workers.kill_grace_ms == 5000);
     CHECK(c.logging.level == "info");
     REQUIRE(c.python.script_roots.size() == 1);

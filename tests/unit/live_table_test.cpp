@@ -1,0 +1,154 @@
+// Unit tests of broker/live_table: the index of queued and running tasks,
+// its duplicate refusal, the watch/finish hand-shake result threads rely on,
+// and concurrent use from several threads.
+#include "broker/live_table.h"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <bit>
+#include <deque>
+#include <string>
+#include <thread>
+#include <vector>
+
+using zfleet::broker::LiveTable;
+using zfleet::broker::Task;
+using zfleet::common::TaskState;
+
+namespace {
+
+Task make(std::string id) {
+  Task t;
+  t.id = std::move(id);
+  return t;
+}
+
+std::string name(std::size_t n) {
+  std::string s("task-");
+  s += std::to_string(n);
+  return s;
+}
+
+}  // namespace
+
+TEST_SUITE("live_table") {
+  TEST_CASE("insert, duplicate refused, state, set_state, erase, size") {
+    LiveTable table(4);
+    Task a = make("a"), a2 = make("a"), b = make("b");
+    CHECK(table.size() == 0);
+    CHECK(table.insert(&a));
+    CHECK_FALSE(table.insert(&a2));  // another task with a live id
+    CHECK_FALSE(table.insert(&a));
+    CHECK(table.insert(&b));
+    CHECK(table.size() == 2);
+    CHECK(table.state("a") == TaskState::pending);
+    table.set_state(&a, TaskState::running);
+    CHECK(table.state("a") == TaskState::running);
+    CHECK(table.state("b") == TaskState::pending);
+    CHECK_FALSE(table.state("zzz").has_value());
+    table.erase("a");
+    CHECK_FALSE(table.state("a").has_value());
+    CHECK(table.size() == 1);
+    table.erase("a");  // absent: harmless
+    CHECK(table.size() == 1);
+    CHECK(table.insert(&a2));  // the id is free again
+    CHECK(table.size() == 2);
+  }
+
+  TEST_CASE("watch registers waiter bits; finish returns them and removes the task") {
+    LiveTable table;  // default shard count
+    Task t = make("t1");
+    REQUIRE(table.insert(&t));
+    table.set_state(&t, TaskState::running);
+    CHECK(table.watch("t1", 0) == TaskState::running);
+    CHECK(table.watch("t1", 5) == TaskState::running);
+    CHECK(table.watch("t1", 5) == TaskState::running);  // twice: one bit
+    CHECK(table.watch("t1", 63) == TaskState::running);
+    CHECK_FALSE(table.watch("missing", 1).has_value());
+    uint64_t bits = table.finish(&t);
+    CHECK(bits == ((uint64_t{1} << 0) | (uint64_t{1} << 5) | (uint64_t{1} << 63)));
+    CHECK(t.waiters == 0);
+    CHECK_FALSE(table.state("t1").has_value());
+    CHECK_FALSE(table.watch("t1", 0).has_value());
+    CHECK(table.size() == 0);
+    Task u = make("u");
+    REQUIRE(table.insert(&u));
+    CHECK(table.finish(&u) == 0);  // nobody watched
+  }
+
+  TEST_CASE("shard counts that are not powers of two, or zero, work") {
+    for (std::size_t shards : {0, 1, 3, 100}) {
+      LiveTable table(shards);
+      std::deque<Task> tasks;
+      for (std::size_t i = 0; i < 200; ++i) {
+        tasks.push_back(make(name(i)));
+        CHECK(table.insert(&tasks.back()));
+      }
+      CHECK(table.size() == 200);
+      for (auto& t : tasks) CHECK(table.state(t.id) == TaskState::pending);
+    }
+  }
+
+  TEST_CASE("concurrent insert, watch and finish from 4 threads lose and duplicate nothing") {
+    constexpr std::size_t kIds = 20000;
+    constexpr unsigned kThreads = 4;
+    LiveTable table(16);
+    // Every thread holds its own Task for every id and races to insert it:
+    // exactly one insert per id may win.
+    std::vector<std::deque<Task>> tasks(kThreads);
+    for (auto& per : tasks)
+      for (std::size_t i = 0; i < kIds; ++i) per.push_back(make(name(i)));
+    std::vector<std::atomic<int>> wins(kIds);
+    std::vector<std::atomic<Task*>> winner(kIds);
+    std::vector<std::thread> threads;
+    for (unsigned k = 0; k < kThreads; ++k) {
+      threads.emplace_back([&, k] {
+        for (std::size_t n = 0; n < kIds; ++n) {
+          std::size_t i = (n + k * kIds / kThreads) % kIds;  // each starts elsewhere
+          if (table.insert(&tasks[k][i])) {
+            wins[i].fetch_add(1);
+            winner[i].store(&tasks[k][i]);
+          }
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    threads.clear();
+    bool one_win_each = true;
+    for (auto& w : wins) one_win_each = one_win_each && w.load() == 1;
+    CHECK(one_win_each);
+    CHECK(table.size() == kIds);
+
+    // Thread k watches every id with bit k while finishing the ids i with
+    // i % 4 == k. A watch that saw the task live must show up in the bits
+    // its finish returned, and one that did not must not.
+    std::vector<std::vector<uint8_t>> saw(kThreads, std::vector<uint8_t>(kIds, 0));
+    std::vector<uint64_t> bits(kIds, 0);
+    for (unsigned k = 0; k < kThreads; ++k) {
+      threads.emplace_back([&, k] {
+        for (std::size_t i = 0; i < kIds; ++i) {
+          saw[k][i] = table.watch(name(i), k).has_value();
+          std::size_t j = (i + kIds / 2) % kIds;  // finish elsewhere than we watch
+          if (j % kThreads == k) bits[j] = table.finish(winner[j].load());
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    CHECK(table.size() == 0);
+    bool consistent = true;
+    std::size_t watched = 0;
+    for (std::size_t i = 0; i < kIds; ++i) {
+      for (unsigned k = 0; k < kThreads; ++k) {
+        bool bit = (bits[i] >> k) & 1;
+        consistent = consistent && bit == static_cast<bool>(saw[k][i]);
+        watched += saw[k][i];
+      }
+    }
+    CHECK(consistent);
+    CHECK(watched > 0);
+    bool all_gone = true;
+    for (std::size_t i = 0; i < kIds; ++i) all_gone = all_gone && !table.state(name(i));
+    CHECK(all_gone);
+  }
+}

@@ -1,0 +1,289 @@
+// Unit tests of broker/scheduler: least-loaded routing (DESIGN decision 1)
+// on real WorkerEntry and Task objects: ratio order across capacities, the
+// longest-unused tie-break, the capacity cap, liveness, type separation and
+// balance under long dispatch/return runs, checked against a brute-force
+// choice after every step.
+#include "broker/scheduler.h"
+
+#include <doctest/doctest.h>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+using zfleet::broker::Scheduler;
+using zfleet::broker::Task;
+using zfleet::broker::WorkerEntry;
+using zfleet::common::TaskType;
+
+namespace {
+
+std::string name(const char* prefix, std::size_t n) {
+  std::string s(prefix);
+  s += std::to_string(n);
+  return s;
+}
+
+// Owns the workers and tasks of one test; hands out stable pointers.
+struct Fleet {
+  Scheduler sched;
+  std::vector<std::unique_ptr<WorkerEntry>> workers;
+  std::deque<Task> tasks;
+  uint64_t clock_us = 1000;
+
+  WorkerEntry* add(std::string id, uint32_t capacity, TaskType type = TaskType::io) {
+    auto w = std::make_unique<WorkerEntry>();
+    w->info.id = std::move(id);
+    w->info.type = type;
+    w->capacity = capacity;
+    sched.refresh(w.get());
+    workers.push_back(std::move(w));
+    return workers.back().get();
+  }
+  Task* task(TaskType type = TaskType::io) {
+    tasks.emplace_back();
+    tasks.back().id = name("t", tasks.size());
+    tasks.back().type = type;
+    return &tasks.back();
+  }
+  // Picks and dispatches one task of `type`; returns the worker or nullptr.
+  WorkerEntry* dispatch(TaskType type = TaskType::io) {
+    WorkerEntry* w = sched.pick(type);
+    if (w) sched.dispatched(w, task(type), ++clock_us);
+    return w;
+  }
+  // The choice the index must make, by brute force over every worker.
+  WorkerEntry* expected_pick(TaskType type) const {
+    WorkerEntry* best = nullptr;
+    for (const auto& up : workers) {
+      WorkerEntry* w = up.get();
+      if (w->info.type != type || !w->alive || w->stopping || !w->has_free_slot()) continue;
+      if (!best) {
+        best = w;
+        continue;
+      }
+      uint64_t lw = uint64_t{w->inflight()} * best->capacity;
+      uint64_t lb = uint64_t{best->inflight()} * w->capacity;
+      if (lw < lb || (lw == lb && (w->last_dispatch_us < best->last_dispatch_us ||
+                                   (w->last_dispatch_us == best->last_dispatch_us &&
+                                    w->info.id < best->info.id))))
+        best = w;
+    }
+    return best;
+  }
+};
+
+}  // namespace
+
+TEST_SUITE("scheduler") {
+  TEST_CASE("least loaded by in-flight/capacity ratio across different capacities") {
+    Fleet f;
+    WorkerEntry* big = f.add("big", 4);
+    WorkerEntry* small = f.add("small", 2);
+    // Both idle: equal ratio 0, never dispatched, so the id decides.
+    CHECK(f.sched.pick(TaskType::io) == big);
+    CHECK(f.dispatch() == big);    // then big 1/4, small 0/2
+    CHECK(f.dispatch() == small);  // then big 1/4 < small 1/2
+    CHECK(f.dispatch() == big);    // then big 2/4 = small 1/2: small is the longer unused
+    CHECK(f.dispatch() == small);  // then small 2/2 is full
+    CHECK(f.dispatch() == big);
+    CHECK(f.dispatch() == big);
+    CHECK(big->inflight() == 4);
+    CHECK(small->inflight() == 2);
+    CHECK(f.sched.pick(TaskType::io) == nullptr);
+  }
+
+  TEST_CASE("ties: longest unused first, then id") {
+    Fleet f;
+    WorkerEntry* c = f.add("c", 2);
+    WorkerEntry* a = f.add("a", 2);
+    WorkerEntry* b = f.add("b", 2);
+    CHECK(f.sched.pick(TaskType::io) == a);  // all unused: by id
+    // Give each one task, then return them all: loads equal again, and the
+    // order of last dispatch decides.
+    Task* tb = f.task();
+    Task* tc = f.task();
+    Task* ta = f.task();
+    f.sched.dispatched(b, tb, 10);
+    f.sched.dispatched(c, tc, 20);
+    f.sched.dispatched(a, ta, 30);
+    f.sched.returned(a, ta->id);
+    f.sched.returned(b, tb->id);
+    f.sched.returned(c, tc->id);
+    CHECK(f.sched.pick(TaskType::io) == b);  // used at 10
+    f.sched.dispatched(b, f.task(), 40);
+    CHECK(f.sched.pick(TaskType::io) == c);  // 0/2 at 20 beats 0/2 at 30
+  }
+
+  TEST_CASE("no worker ever exceeds its capacity; all full picks nothing; a return frees a slot") {
+    Fleet f;
+    for (uint32_t i = 0; i < 6; ++i) f.add(name("w", i), 1 + i);  // 21 slots
+    std::map<WorkerEntry*, int> sent;
+    for (int i = 0; i < 100; ++i) {
+      WorkerEntry* w = f.dispatch();
+      if (!w) break;
+      ++sent[w];
+      CHECK(w->inflight() <= w->capacity);
+    }
+    int total = 0;
+    for (const auto& up : f.workers) {
+      CHECK(up->inflight() == up->capacity);
+      CHECK(sent[up.get()] == static_cast<int>(up->capacity));
+      total += sent[up.get()];
+    }
+    CHECK(total == 21);
+    CHECK(f.sched.pick(TaskType::io) == nullptr);
+    CHECK(f.sched.indexed(TaskType::io) == 0);
+
+    WorkerEntry* w3 = f.workers[3].get();
+    std::string id(w3->ledger.begin()->first);
+    Task* back = f.sched.returned(w3, id);
+    REQUIRE(back != nullptr);
+    CHECK(back->id == id);
+    CHECK(w3->inflight() == w3->capacity - 1);
+    CHECK(f.sched.pick(TaskType::io) == w3);
+    CHECK(f.sched.indexed(TaskType::io) == 1);
+  }
+
+  TEST_CASE("dead, stopping and removed workers are never picked") {
+    Fleet f;
+    WorkerEntry* a = f.add("a", 4);
+    WorkerEntry* b = f.add("b", 4);
+    WorkerEntry* c = f.add("c", 4);
+    a->alive = false;
+    f.sched.refresh(a);
+    b->stopping = true;
+    f.sched.refresh(b);
+    for (int i = 0; i < 4; ++i) CHECK(f.dispatch() == c);
+    CHECK(f.sched.pick(TaskType::io) == nullptr);
+    // A task returned by a stopping worker does not make it eligible again.
+    f.sched.dispatched(b, f.task(), 1);  // in flight from before it said BYE
+    CHECK(f.sched.returned(b, f.tasks.back().id) != nullptr);
+    CHECK(f.sched.pick(TaskType::io) == nullptr);
+    // Back to life: eligible again.
+    a->alive = true;
+    f.sched.refresh(a);
+    CHECK(f.sched.pick(TaskType::io) == a);
+    f.sched.remove(a);
+    CHECK_FALSE(a->indexed);
+    CHECK(f.sched.pick(TaskType::io) == nullptr);
+    f.sched.remove(a);  // twice is harmless
+    CHECK(f.sched.indexed(TaskType::io) == 0);
+  }
+
+  TEST_CASE("a capacity change (remove, change, refresh) keeps the index right") {
+    Fleet f;
+    WorkerEntry* a = f.add("a", 6);
+    WorkerEntry* b = f.add("b", 2);
+    for (int i = 0; i < 4; ++i) f.sched.dispatched(a, f.task(), ++f.clock_us);
+    CHECK(f.sched.pick(TaskType::io) == b);  // a 4/6 > b 0/2
+    // Prefetch revoked: a shrinks below what it has in flight.
+    f.sched.remove(a);
+    a->capacity = 2;
+    f.sched.refresh(a);
+    CHECK_FALSE(a->indexed);
+    CHECK(f.dispatch() == b);
+    CHECK(f.dispatch() == b);
+    CHECK(f.sched.pick(TaskType::io) == nullptr);
+    for (int i = 0; i < 3; ++i) {
+      std::string id(a->ledger.begin()->first);
+      REQUIRE(f.sched.returned(a, id) != nullptr);
+    }
+    CHECK(a->inflight() == 1);
+    CHECK(f.sched.pick(TaskType::io) == a);  // 1/2 with b full
+    // Grown again while indexed, the way update_capacity does it.
+    f.sched.remove(a);
+    a->capacity = 10;
+    f.sched.refresh(a);
+    CHECK(f.sched.indexed(TaskType::io) == 1);
+    for (int i = 0; i < 9; ++i) CHECK(f.dispatch() == a);
+    CHECK(f.sched.pick(TaskType::io) == nullptr);
+    CHECK(a->inflight() == 10);
+  }
+
+  TEST_CASE("types are separated: an io worker is never picked for cpu") {
+    Fleet f;
+    WorkerEntry* io = f.add("io-0", 8, TaskType::io);
+    CHECK(f.sched.pick(TaskType::cpu) == nullptr);
+    WorkerEntry* cpu = f.add("cpu-0", 1, TaskType::cpu);
+    CHECK(f.dispatch(TaskType::cpu) == cpu);
+    CHECK(f.sched.pick(TaskType::cpu) == nullptr);  // cpu full, io idle
+    CHECK(f.sched.pick(TaskType::io) == io);
+    CHECK(f.sched.indexed(TaskType::io) == 1);
+    CHECK(f.sched.indexed(TaskType::cpu) == 0);
+  }
+
+  TEST_CASE("returned() of an unknown id returns nullptr and changes nothing") {
+    Fleet f;
+    WorkerEntry* a = f.add("a", 2);
+    WorkerEntry* b = f.add("b", 2);
+    f.dispatch();
+    WorkerEntry* before = f.sched.pick(TaskType::io);
+    uint64_t last = a->last_dispatch_us;
+    CHECK(f.sched.returned(a, "no-such-task") == nullptr);
+    CHECK(f.sched.returned(b, f.tasks.front().id) == nullptr);  // in flight on a, not b
+    CHECK(a->inflight() == 1);
+    CHECK(b->inflight() == 0);
+    CHECK(a->last_dispatch_us == last);
+    CHECK(f.sched.pick(TaskType::io) == before);
+    CHECK(f.sched.indexed(TaskType::io) == 2);
+  }
+
+  TEST_CASE("balance: dispatch/return cycles spread evenly over equal workers") {
+    constexpr int kWorkers = 8;
+    SUBCASE("one at a time: strict rotation") {
+      Fleet f;
+      for (int i = 0; i < kWorkers; ++i) f.add(name("w", i), 4);
+      std::map<WorkerEntry*, int> sent;
+      for (int i = 0; i < 800; ++i) {
+        WorkerEntry* w = f.dispatch();
+        REQUIRE(w != nullptr);
+        ++sent[w];
+        REQUIRE(f.sched.returned(w, f.tasks.back().id) != nullptr);
+      }
+      for (const auto& up : f.workers) CHECK(sent[up.get()] == 100);
+    }
+    SUBCASE("random returns under load: within 10% of the mean, index always right") {
+      Fleet f;
+      for (int i = 0; i < kWorkers; ++i) f.add(name("w", i), 4);
+      std::mt19937 rng(42);
+      std::map<WorkerEntry*, int> sent;
+      std::vector<std::pair<WorkerEntry*, Task*>> inflight;
+      bool index_right = true, within_capacity = true;
+      constexpr int kSteps = 100000;
+      for (int i = 0; i < kSteps; ++i) {
+        // Keep the fleet 50-90% busy: dispatch when below, return when above.
+        bool give = inflight.size() < 16 || (inflight.size() < 29 && rng() % 2);
+        if (give) {
+          WorkerEntry* want = f.expected_pick(TaskType::io);
+          WorkerEntry* w = f.dispatch();
+          index_right = index_right && w == want && w != nullptr;
+          if (!w) continue;
+          ++sent[w];
+          within_capacity = within_capacity && w->inflight() <= w->capacity;
+          inflight.emplace_back(w, &f.tasks.back());
+        } else {
+          std::size_t k = rng() % inflight.size();
+          auto [w, t] = inflight[k];
+          inflight[k] = inflight.back();
+          inflight.pop_back();
+          index_right = index_right && f.sched.returned(w, t->id) == t;
+        }
+      }
+      CHECK(index_right);
+      CHECK(within_capacity);
+      double total = 0;
+      for (const auto& [w, n] : sent) total += n;
+      double mean = total / kWorkers;
+      CHECK(sent.size() == kWorkers);
+      for (const auto& [w, n] : sent) {
+        CAPTURE(w->info.id);
+        CHECK(n >= 0.9 * mean);
+        CHECK(n <= 1.1 * mean);
+      }
+    }
+  }
+}
