@@ -46,28 +46,46 @@ int Broker::run() {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
   BrokerState st(cfg_);
+  return serve(st, sigs);
+}
+
+int Broker::serve(BrokerState& st, const sigset_t& sigs) {
   const auto& b = cfg_.broker;
+  std::vector<std::unique_ptr<ResultThread>> results;
+  std::unique_ptr<Dispatcher> dispatcher;
+  std::vector<std::unique_ptr<IntakeThread>> intake;
+  std::unique_ptr<RouterProxy> frontend, results_proxy;
+  // Declared after the threads, so destroyed before them: when a bind fails
+  // part-way, it shuts the context down so the threads already running stop
+  // and can be joined, instead of the broker hanging at start.
+  struct ShutdownOnThrow {
+    zmq::context_t& ctx;
+    ~ShutdownOnThrow() {
+      if (std::uncaught_exceptions() > 0) ctx.shutdown();
+    }
+  } guard{st.ctx};
+
   // Result threads bind the notice endpoints the dispatcher connects to;
   // the proxies bind the public endpoints last, once someone can answer.
-  std::vector<std::unique_ptr<ResultThread>> results;
   for (int i = 0; i < b.result_threads; ++i) {
     results.push_back(std::make_unique<ResultThread>(st, static_cast<unsigned>(i)));
     results.back()->start();
   }
-  Dispatcher dispatcher(st);
-  dispatcher.start();
-  std::vector<std::unique_ptr<IntakeThread>> intake;
+  dispatcher = std::make_unique<Dispatcher>(st);
+  dispatcher->start();
   for (int i = 0; i < b.queue_threads; ++i) {
     intake.push_back(std::make_unique<IntakeThread>(st));
     intake.back()->start();
   }
   auto max_bytes = static_cast<int64_t>(b.max_message_bytes);
-  RouterProxy frontend(st.ctx, {b.frontend, kFrontendWorkers, b.client_hwm, max_bytes, "frontend"},
-                       st.metrics.replies_dropped);
-  RouterProxy results_proxy(st.ctx, {b.results, kResultsWorkers, b.client_hwm, max_bytes, "results"},
-                            st.metrics.replies_dropped);
-  frontend.start();
-  results_proxy.start();
+  frontend = std::make_unique<RouterProxy>(
+      st.ctx, ProxyOptions{b.frontend, kFrontendWorkers, b.client_hwm, max_bytes, "frontend"},
+      st.metrics.replies_dropped);
+  results_proxy = std::make_unique<RouterProxy>(
+      st.ctx, ProxyOptions{b.results, kResultsWorkers, b.client_hwm, max_bytes, "results"},
+      st.metrics.replies_dropped);
+  frontend->start();
+  results_proxy->start();
   log()->info("zfleet-broker {} serving: frontend {}, results {}, backend {}, status {}",
               common::kVersion, b.frontend, b.results, b.backend, b.status);
 
@@ -93,11 +111,11 @@ int Broker::run() {
   if (uint64_t left = outstanding(st.metrics)) log()->warn("stopping with {} tasks unfinished", left);
   supervisor.stop_all(3000);
   control.send(zmq::buffer(kStopCommand), zmq::send_flags::dontwait);
-  dispatcher.join();
+  dispatcher->join();
   control.close();
   st.ctx.shutdown();  // every other thread's blocking call returns ETERM
-  frontend.join();
-  results_proxy.join();
+  frontend->join();
+  results_proxy->join();
   for (auto& t : intake) t->join();
   for (auto& t : results) t->join();
   log()->info("stopped");

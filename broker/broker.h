@@ -9,11 +9,15 @@
 // Thread safety: run() once, from the main thread.
 #pragma once
 
+#include <signal.h>
+
 #include <string>
 
 #include "config/fleet_config.h"
 
 namespace zfleet::broker {
+
+struct BrokerState;
 
 struct BrokerOptions {
   std::string worker_bin;  // zfleet-worker to start local workers with
@@ -27,6 +31,8 @@ class Broker {
   int run();
 
  private:
+  int serve(BrokerState& st, const sigset_t& sigs);
+
   const config::FleetConfig& cfg_;
   BrokerOptions opts_;
 };

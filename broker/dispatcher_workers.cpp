@@ -50,6 +50,8 @@ void Dispatcher::on_backend() {
     w->last_seen_us = common::now_us();
     if (*cmd == common::LinkCmd::result) {
       on_result(w, f);
+    } else if (*cmd == common::LinkCmd::gone) {
+      worker_lost(w, "exiting");
     } else if (*cmd == common::LinkCmd::bye) {
       log()->info("worker {} is stopping", rid);
       w->stopping = true;

@@ -37,10 +37,10 @@ void IntakeThread::loop() {
   common::Message msg;
   for (;;) {
     if (!common::recv_message(requests_, msg)) return;  // context shut down
-    std::string reply;
-    auto body = request_body(msg, st_.config.broker.max_message_bytes);
+    std::string reply, corr;
+    auto body = request_body(msg, st_.config.broker.max_message_bytes, &corr);
     if (!body) {
-      reply = common::encode_error(body.error(), {}, {});
+      reply = common::encode_error(body.error(), {}, corr);
     } else {
       try {
         reply = handle(*body);

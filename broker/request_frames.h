@@ -21,9 +21,12 @@ inline constexpr std::size_t kMaxRequestFrames = 8;
 
 // The body of a request received as [identity, ...envelope, body], or the
 // error to answer with. On error, `msg` is trimmed to the envelope that can
-// still be recovered (identity, plus an empty delimiter if one followed).
+// still be recovered (identity, plus an empty delimiter if one followed),
+// and `corr` (when given) receives the request's corr if the body could be
+// read, so even the error reply echoes it.
 std::expected<std::string_view, common::WireError> request_body(common::Message& msg,
-                                                                std::size_t max_bytes);
+                                                                std::size_t max_bytes,
+                                                                std::string* corr = nullptr);
 
 // Sends `body` back along the envelope of `msg` (all frames but the last).
 void send_reply(zmq::socket_t& socket, common::Message& msg, const std::string& body);

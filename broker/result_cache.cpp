@@ -123,8 +123,8 @@ class alignas(64) ResultCache::Shard {
 };
 
 void ResultCache::Shard::put(RecordPtr rec, uint64_t hash, uint64_t now_ms) {
-  std::lock_guard lock(mu_);
   const std::size_t bytes = rec->byte_size();
+  std::lock_guard lock(mu_);
   auto [it, inserted] = map_.try_emplace(Key{rec->id, hash});
   Entry* e = &it->second;
   if (!inserted) {
@@ -234,8 +234,9 @@ bool ResultCache::Shard::erase(std::string_view id, uint64_t hash) {
 }
 
 void ResultCache::Shard::clear() {
+  Map dropped;  // destroyed after the unlock: freeing is the slow part
   std::lock_guard lock(mu_);
-  map_.clear();
+  dropped.swap(map_);
   for (int l : {kLru, kAge}) head_.prev[l] = head_.next[l] = &head_;
   bytes_ = 0;
 }

@@ -32,8 +32,8 @@
 //   shard.
 // - TTL: an entry put at time t is expired once now_ms > t + ttl_ms (it is
 //   older than ttl). Expired entries are treated as absent by get() and
-//   contains(); get() and sweep_expired() remove them (counted in
-//   `expirations`). Replacing an entry restarts its TTL; reading does not.
+//   contains(); get(), sweep_expired() and a put() that needs room remove
+//   them (counted in `expirations`). Replacing an entry restarts its TTL; reading does not.
 //   Callers pass a clock in milliseconds; it need not be strictly monotonic
 //   across threads.
 // - get() counts exactly one hit or one miss per call (an expired entry is a

@@ -57,9 +57,10 @@ void ResultThread::loop() {
 }
 
 void ResultThread::on_request(common::Message& msg) {
-  auto body = request_body(msg, st_.config.broker.max_message_bytes);
+  std::string corr;
+  auto body = request_body(msg, st_.config.broker.max_message_bytes, &corr);
   if (!body) {
-    send_reply(requests_, msg, common::encode_error(body.error(), {}, {}));
+    send_reply(requests_, msg, common::encode_error(body.error(), {}, corr));
     return;
   }
   std::string reply;
@@ -70,7 +71,8 @@ void ResultThread::on_request(common::Message& msg) {
                 : common::encode_error(req.error(), {}, common::recover_corr(*body));
   } catch (const std::exception& e) {
     log()->error("results: unexpected error: {}", e.what());
-    reply = common::encode_error({common::ErrorCode::bad_request, "internal error"}, {}, {});
+    reply = common::encode_error({common::ErrorCode::bad_request, "internal error"}, {},
+                                 common::recover_corr(*body));
   }
   if (!parked) send_reply(requests_, msg, reply);
 }

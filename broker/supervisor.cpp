@@ -61,6 +61,7 @@ bool Supervisor::spawn(Child& c, uint64_t now_us) {
       "--heartbeat-ms", std::to_string(cfg_.workers.heartbeat_ms),
       "--log-level", cfg_.logging.level,
       "--parent-pid", std::to_string(getpid()),
+      "--kill-grace-ms", std::to_string(cfg_.workers.kill_grace_ms),
   };
   for (const auto& root : cfg_.python.script_roots) {
     args.push_back("--script-root");

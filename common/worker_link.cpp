@@ -60,6 +60,7 @@ std::optional<LinkCmd> link_command(const zmq::message_t& f) {
     case 'R': return LinkCmd::ready;
     case 'D': return LinkCmd::result;
     case 'B': return LinkCmd::bye;
+    case 'G': return LinkCmd::gone;
     case 'T': return LinkCmd::task;
     case 'C': return LinkCmd::clear;
     case 'X': return LinkCmd::resync;

@@ -7,6 +7,7 @@
 //   W->B RESULT  ["D"][task id][meta][value]           meta = [attempt, ok, run_us]
 //                                                      value = result msgpack (ok) or error map
 //   W->B BYE     ["B"]                                 (worker stopping; takes no new tasks)
+//   W->B GONE    ["G"]                                 (worker exiting now: requeue its tasks)
 //   B->W TASK    ["T"][task id][meta][payload]         meta = [attempt, timeout_ms]
 //                                                      payload = codec's task payload, opaque
 //   B->W CLEAR   ["C"][script or nil]                  drop cached module(s)
@@ -32,7 +33,8 @@
 namespace zfleet::common {
 
 enum class LinkCmd : char {
-  ready = 'R', result = 'D', bye = 'B', task = 'T', clear = 'C', resync = 'X', stop = 'S'
+  ready = 'R', result = 'D', bye = 'B', gone = 'G', task = 'T', clear = 'C', resync = 'X',
+  stop = 'S'
 };
 
 struct WorkerInfo {

@@ -3,7 +3,7 @@
 //   zfleet-worker --backend tcp://broker:5556 --status tcp://broker:5557 \
 //                 --type cpu --threads 1 --script-root /srv/tasks
 // Exit codes: 0 stopped cleanly, 1 failed at start, 2 bad command line or
-// configuration.
+// configuration, 75 recycled itself because a task was stuck (restart it).
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -24,6 +24,7 @@ namespace {
 struct Flags {
   std::string config, backend, status, type = "io", id, level;
   std::optional<int> threads, heartbeat_ms;
+  std::optional<uint64_t> kill_grace_ms;
   std::vector<std::string> roots;
   long parent_pid = 0;
 };
@@ -35,6 +36,7 @@ zfleet::worker::WorkerOptions build_options(const Flags& f, zfleet::config::Flee
   if (!f.backend.empty()) cfg.broker.backend = f.backend;
   if (!f.status.empty()) cfg.broker.status = f.status;
   if (f.heartbeat_ms) cfg.workers.heartbeat_ms = *f.heartbeat_ms;
+  if (f.kill_grace_ms) cfg.workers.kill_grace_ms = *f.kill_grace_ms;
   if (!f.level.empty()) cfg.logging.level = f.level;
   if (!f.roots.empty()) {
     cfg.python.script_roots.clear();
@@ -50,6 +52,7 @@ zfleet::worker::WorkerOptions build_options(const Flags& f, zfleet::config::Flee
   o.backend = cfg.broker.backend;
   o.status = cfg.broker.status;
   o.heartbeat_ms = cfg.workers.heartbeat_ms;
+  o.kill_grace_ms = cfg.workers.kill_grace_ms;
   char host[256] = {};
   gethostname(host, sizeof host - 1);
   o.id = !f.id.empty() ? f.id
@@ -73,6 +76,9 @@ int main(int argc, char** argv) {
   app.add_option("--id", f.id, "worker id (default TYPE-HOST-PID)");
   app.add_option("--log-level", f.level, "logging.level");
   app.add_option("--parent-pid", f.parent_pid, "exit when this process (the broker) dies");
+  app.add_option("--kill-grace-ms", f.kill_grace_ms,
+                 "exit (code 75, to be restarted) when a task is stuck this long past its "
+                 "timeout; 0 = never (workers.kill_grace_ms)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -14,7 +14,8 @@ std::shared_ptr<spdlog::logger> log() {
   return l;
 }
 
-common::ResultMessage execute(TaskRunner& runner, const PendingTask& p) {
+common::ResultMessage execute(TaskRunner& runner, const PendingTask& p,
+                              std::atomic<uint64_t>& deadline) {
   common::ResultMessage r;
   // frames: ["T"][id][meta][payload] (DEALER side: no identity frame)
   auto task = common::decode_task(p.message.frames, 0);
@@ -39,7 +40,9 @@ common::ResultMessage execute(TaskRunner& runner, const PendingTask& p) {
   in.kwargs_msgpack = payload->kwargs_msgpack;
   in.timeout_ms = static_cast<uint32_t>(task->timeout_ms);
   uint64_t start = common::now_us();
+  if (in.timeout_ms) deadline.store(start + uint64_t(in.timeout_ms) * 1000, std::memory_order_relaxed);
   TaskOutput out = runner.run(in);
+  deadline.store(0, std::memory_order_relaxed);
   r.run_us = common::now_us() - start;
   r.ok = out.ok;
   r.result = std::move(out.result_msgpack);
@@ -51,12 +54,26 @@ common::ResultMessage execute(TaskRunner& runner, const PendingTask& p) {
 
 ThreadPool::ThreadPool(zmq::context_t& ctx, TaskRunner& runner, std::string results_endpoint,
                        int threads)
-    : ctx_(ctx), runner_(runner), results_endpoint_(std::move(results_endpoint)), threads_(threads) {}
+    : ctx_(ctx),
+      runner_(runner),
+      results_endpoint_(std::move(results_endpoint)),
+      threads_(threads),
+      deadlines_(std::make_unique<std::atomic<uint64_t>[]>(static_cast<std::size_t>(threads))) {}
+
+bool ThreadPool::has_stuck_task(uint64_t now_us, uint64_t grace_us) const {
+  for (int i = 0; i < threads_; ++i) {
+    uint64_t d = deadlines_[i].load(std::memory_order_relaxed);
+    if (d != 0 && now_us > d + grace_us) return true;
+  }
+  return false;
+}
 
 ThreadPool::~ThreadPool() { stop(); }
 
 void ThreadPool::start() {
-  for (int i = 0; i < threads_; ++i) pool_.emplace_back([this] { run_thread(); });
+  for (int i = 0; i < threads_; ++i) {
+    pool_.emplace_back([this, i] { run_thread(static_cast<std::size_t>(i)); });
+  }
 }
 
 void ThreadPool::stop() {
@@ -67,14 +84,14 @@ void ThreadPool::stop() {
   pool_.clear();
 }
 
-void ThreadPool::run_thread() {
+void ThreadPool::run_thread(std::size_t slot) {
   common::SocketOptions o;
   o.sndhwm = 0;  // results must never be dropped on the way to the I/O thread
   zmq::socket_t out = common::make_socket(ctx_, zmq::socket_type::push, o);
   out.connect(results_endpoint_);
   while (auto task = queue_.pop()) {
     active.fetch_add(1, std::memory_order_relaxed);
-    common::ResultMessage r = execute(runner_, *task);
+    common::ResultMessage r = execute(runner_, *task, deadlines_[slot]);
     active.fetch_sub(1, std::memory_order_relaxed);
     (r.ok ? done : failed).fetch_add(1, std::memory_order_relaxed);
     auto frames = common::encode_result(r);

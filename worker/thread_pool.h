@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,11 +40,15 @@ class ThreadPool {
   void stop();
   BlockingQueue<PendingTask>& queue() { return queue_; }
 
+  // True when a task has run more than `grace_us` past its deadline: it is
+  // stuck (e.g. in C code, where the timeout cannot interrupt it).
+  bool has_stuck_task(uint64_t now_us, uint64_t grace_us) const;
+
   std::atomic<uint32_t> active{0};
   std::atomic<uint64_t> done{0}, failed{0};
 
  private:
-  void run_thread();
+  void run_thread(std::size_t slot);
 
   zmq::context_t& ctx_;
   TaskRunner& runner_;
@@ -51,6 +56,8 @@ class ThreadPool {
   int threads_;
   BlockingQueue<PendingTask> queue_;
   std::vector<std::thread> pool_;
+  // Deadline (steady us) of the task each thread runs; 0 when idle or none.
+  std::unique_ptr<std::atomic<uint64_t>[]> deadlines_;
 };
 
 }  // namespace zfleet::worker

@@ -117,6 +117,7 @@ void Worker::loop() {
     if (now >= next_hb) {
       send_heartbeat();
       next_hb = now + hb_us;
+      if (opts_.kill_grace_ms && pool_.has_stuck_task(now, opts_.kill_grace_ms * 1000)) recycle();
     }
     long wait_ms = static_cast<long>(std::min<uint64_t>((next_hb - now) / 1000 + 1, 100));
     zmq::poll(items, 2, std::chrono::milliseconds(wait_ms));
@@ -164,6 +165,19 @@ void Worker::on_results() {
     if (in_pool_ > 0) --in_pool_;
     common::send_frames(backend_, msg.frames);
   }
+}
+
+void Worker::recycle() {
+  log()->error("a task is stuck more than {} ms past its timeout: recycling this worker",
+               opts_.kill_grace_ms);
+  auto gone = common::encode_simple(common::LinkCmd::gone);
+  common::send_frames(backend_, gone);
+  // The stuck thread cannot be joined; leave at once, but let libzmq flush
+  // GONE first so the broker requeues our other tasks without waiting.
+  backend_.set(zmq::sockopt::linger, 500);
+  backend_.close();
+  status_.close();
+  std::_Exit(kRecycleExit);
 }
 
 void Worker::drain() {

@@ -31,7 +31,14 @@ struct WorkerOptions {
   std::string backend, status;
   int heartbeat_ms = 250;
   uint64_t drain_timeout_ms = 30000;  // on stop: how long running tasks may take
+  // A task this long past its timeout is stuck where the timeout cannot
+  // reach (C code): the process exits (code kRecycleExit) so that its
+  // supervisor starts a fresh one and the slot comes back. 0 = never.
+  uint64_t kill_grace_ms = 5000;
 };
+
+// Exit code of a worker that recycled itself because a task was stuck.
+inline constexpr int kRecycleExit = 75;
 
 class Worker {
  public:
@@ -51,6 +58,7 @@ class Worker {
   void send_heartbeat();
   void send_ready();
   void drain();
+  [[noreturn]] void recycle();
 
   WorkerOptions opts_;
   TaskRunner& runner_;

@@ -72,6 +72,14 @@ int do_submit(zmq::context_t& ctx, const Options& o) {
       std::cerr << "zfleet: " << name << ": " << packed.error() << "\n";
       return kUsage;
     }
+    auto decoded = common::decode_msgpack(*packed);
+    auto type = decoded ? decoded->get().type : msgpack::type::NIL;
+    bool is_array = type == msgpack::type::ARRAY, is_map = type == msgpack::type::MAP;
+    if (out == &a.args_msgpack ? !is_array : !is_map) {
+      std::cerr << "zfleet: " << name << " must be a JSON " << (out == &a.args_msgpack ? "array" : "object")
+                << ", got " << *text << "\n";
+      return kUsage;
+    }
     *out = std::move(*packed);
   }
   cli::Client frontend(ctx, o.frontend, std::chrono::milliseconds(o.timeout_ms));
