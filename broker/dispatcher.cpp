@@ -137,6 +137,11 @@ void Dispatcher::loop() {
       publish_board(now);
       next_board_us_ = now + 100'000;
     }
+    if (now >= next_sweep_us_) {
+      // Results nobody fetched leave at their TTL even when no put evicts them.
+      st_.cache.sweep_expired(now / 1000);
+      next_sweep_us_ = now + 1'000'000;
+    }
   }
 }
 

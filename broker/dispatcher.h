@@ -92,6 +92,7 @@ class Dispatcher {
   uint64_t dead_retention_us_;
   uint64_t next_liveness_check_us_ = 0;
   uint64_t next_board_us_ = 0;
+  uint64_t next_sweep_us_ = 0;
   bool stop_ = false;
 };
 

@@ -33,17 +33,18 @@
 // - TTL: an entry put at time t is expired once now_ms > t + ttl_ms (it is
 //   older than ttl). Expired entries are treated as absent by get() and
 //   contains(); get(), sweep_expired() and a put() that needs room remove
-//   them (counted in `expirations`). Replacing an entry restarts its TTL; reading does not.
-//   Callers pass a clock in milliseconds; it need not be strictly monotonic
-//   across threads.
+//   them (counted in `expirations`). Replacing an entry restarts its TTL;
+//   reading does not. Callers pass a clock in milliseconds; it need not be
+//   strictly monotonic across threads.
 // - get() counts exactly one hit or one miss per call (an expired entry is a
 //   miss and an expiration) and marks a hit as recently used. contains()
 //   only looks: no mark, no counter. erase()/clear() count nothing; counters
 //   are cumulative for the cache's lifetime (clear() does not reset them).
 //
-// Thread safety: internally synchronized; every method may be called from
-// any thread at once. stats() sums the shards one at a time, so under
-// concurrent writes it is a near-snapshot, not an atomic one.
+// Thread safety: internally synchronized (one std::mutex per shard, tried
+// briefly before blocking); every method may be called from any thread at
+// once. stats() sums the shards one at a time, so under concurrent writes it
+// is a near-snapshot, not an atomic one.
 //
 // Ownership: records are shared; a RecordPtr returned by get() stays valid
 // (and unchanged) after the entry is evicted, replaced or erased.
