@@ -103,6 +103,14 @@ void Dispatcher::on_result(WorkerEntry* w, const common::Frames& frames) {
     return;
   }
   Metrics::sub(st_.metrics.running);
+  if (r->ok && r->result.size() > st_.config.broker.max_message_bytes) {
+    r->ok = false;
+    r->error = {common::TaskErrorCode::unserializable_result,
+                "result of " + std::to_string(r->result.size()) +
+                    " bytes is over broker.max_message_bytes",
+                "", ""};
+    r->result.clear();
+  }
   common::ResultRecord rec;
   rec.state = r->ok ? common::TaskState::done : common::TaskState::failed;
   rec.result = std::move(r->result);
@@ -174,7 +182,8 @@ void Dispatcher::check_liveness(uint64_t now) {
   for (auto it = workers_.begin(); it != workers_.end();) {
     WorkerEntry* w = it->second.get();
     if (w->alive && now - w->last_seen_us > liveness_us_) worker_lost(w, "no heartbeat");
-    if (!w->alive && now - w->died_us > dead_retention_us_) {
+    // died_us may be later than `now` (set during this very pass).
+    if (!w->alive && now > w->died_us && now - w->died_us > dead_retention_us_) {
       it = workers_.erase(it);
       continue;
     }

@@ -62,6 +62,7 @@ bool Supervisor::spawn(Child& c, uint64_t now_us) {
       "--log-level", cfg_.logging.level,
       "--parent-pid", std::to_string(getpid()),
       "--kill-grace-ms", std::to_string(cfg_.workers.kill_grace_ms),
+      "--max-message-bytes", std::to_string(cfg_.broker.max_message_bytes),
   };
   for (const auto& root : cfg_.python.script_roots) {
     args.push_back("--script-root");

@@ -27,8 +27,8 @@ std::expected<TaskSpec, WireError> decode_task(const msgpack::object& m) {
   if (!func) return std::unexpected(bad(func.error().message));
   std::string_view func_name = func->value_or("main");
   if (func_name.empty() || func_name.size() > kMaxFuncBytes ||
-      func_name.find('\0') != std::string_view::npos)
-    return std::unexpected(bad("field 'func' must be 1..256 bytes with no NUL"));
+      func_name.find('\0') != std::string_view::npos || !valid_utf8(func_name))
+    return std::unexpected(bad("field 'func' must be 1..256 bytes of UTF-8 with no NUL"));
 
   std::string args, kwargs;
   if (const auto* a = find_field(m, "args"); a && a->type != msgpack::type::NIL) {
@@ -76,6 +76,7 @@ std::optional<WireError> decode_ids(const msgpack::object& m, Request& r, std::s
     auto id = str_field(m, "id");
     if (!id) return bad(id.error().message);
     if (!*id) return bad("field 'id' is required");
+    if (!valid_utf8(**id)) return bad("field 'id' is not valid UTF-8");
     r.ids.emplace_back(**id);
     return std::nullopt;
   }
@@ -86,6 +87,7 @@ std::optional<WireError> decode_ids(const msgpack::object& m, Request& r, std::s
   for (uint32_t i = 0; i < ids->via.array.size; ++i) {
     const auto& o = ids->via.array.ptr[i];
     if (o.type != msgpack::type::STR) return bad("every entry of 'ids' must be a string");
+    if (!valid_utf8(as_view(o))) return bad("an entry of 'ids' is not valid UTF-8");
     r.ids.emplace_back(as_view(o));
   }
   return std::nullopt;
@@ -123,6 +125,7 @@ std::optional<WireError> decode_body(const msgpack::object& m, Request& r,
     case Op::clear_cache: {
       auto script = str_field(m, "script");
       if (!script) return bad(script.error().message);
+      if (*script && !valid_utf8(**script)) return bad("field 'script' is not valid UTF-8");
       if (*script) r.script.emplace(**script);
       return std::nullopt;
     }
@@ -138,6 +141,7 @@ std::optional<std::string> check_script_shape(std::string_view s) {
   if (s.empty()) return "field 'script' must not be empty";
   if (s.size() > 1024) return "field 'script' is longer than 1024 bytes";
   if (s.find('\0') != std::string_view::npos) return "field 'script' contains NUL";
+  if (!valid_utf8(s)) return "field 'script' is not valid UTF-8";
   if (s.starts_with(kBuiltinPrefix)) {
     if (s.size() == kBuiltinPrefix.size()) return "builtin script needs a name";
     return std::nullopt;
@@ -176,7 +180,13 @@ std::expected<Request, WireError> decode_request(std::string_view body, const Co
   if (!*op) return std::unexpected(bad("field 'op' is required"));
   std::size_t i = 0;
   while (i < kOpNames.size() && kOpNames[i] != **op) ++i;
-  if (i == kOpNames.size()) return std::unexpected(bad("unknown op '" + std::string(**op) + "'"));
+  if (i == kOpNames.size()) {
+    // Quote the client's op only when it is printable UTF-8: replies must
+    // stay valid msgpack str for every client.
+    bool quotable = valid_utf8(**op) && (*op)->size() <= 64;
+    return std::unexpected(
+        bad(quotable ? "unknown op '" + std::string(**op) + "'" : std::string("unknown op")));
+  }
   r.op = static_cast<Op>(i);
   if (auto err = decode_body(m, r, limits)) return std::unexpected(std::move(*err));
   return r;

@@ -1,5 +1,7 @@
 #include "common/msgpack_io.h"
 
+#include <cstring>
+
 namespace zfleet::common {
 namespace {
 
@@ -70,10 +72,48 @@ std::expected<msgpack::object_handle, std::string> decode_msgpack(std::string_vi
   }
 }
 
+void append_float64(std::string& out, double d) {
+  uint64_t bits;
+  std::memcpy(&bits, &d, sizeof bits);
+  char buf[9];
+  buf[0] = static_cast<char>(0xcb);
+  for (int i = 0; i < 8; ++i) buf[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
+  out.append(buf, sizeof buf);
+}
+
+void append_float32(std::string& out, float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  char buf[5];
+  buf[0] = static_cast<char>(0xca);
+  for (int i = 0; i < 4; ++i) buf[1 + i] = static_cast<char>(bits >> (24 - 8 * i));
+  out.append(buf, sizeof buf);
+}
+
 void append_msgpack(std::string& out, const msgpack::object& obj) {
   StringSink sink{out};
   msgpack::packer<StringSink> pk(sink);
-  pk.pack(obj);
+  switch (obj.type) {
+    case msgpack::type::FLOAT64:
+      append_float64(out, obj.via.f64);
+      return;
+    case msgpack::type::FLOAT32:
+      append_float32(out, static_cast<float>(obj.via.f64));
+      return;
+    case msgpack::type::ARRAY:
+      pk.pack_array(obj.via.array.size);
+      for (uint32_t i = 0; i < obj.via.array.size; ++i) append_msgpack(out, obj.via.array.ptr[i]);
+      return;
+    case msgpack::type::MAP:
+      pk.pack_map(obj.via.map.size);
+      for (uint32_t i = 0; i < obj.via.map.size; ++i) {
+        append_msgpack(out, obj.via.map.ptr[i].key);
+        append_msgpack(out, obj.via.map.ptr[i].val);
+      }
+      return;
+    default:
+      pk.pack(obj);  // scalars, str, bin, ext: encoded as they are
+  }
 }
 
 const msgpack::object* find_field(const msgpack::object& map, std::string_view key) {

@@ -33,8 +33,14 @@ struct DecodeLimits {
 std::expected<msgpack::object_handle, std::string> decode_msgpack(std::string_view bytes,
                                                                   const DecodeLimits& limits = {});
 
-// Appends the msgpack encoding of `obj` to `out`.
+// Appends the msgpack encoding of `obj` to `out`. Floats stay floats:
+// msgpack-cxx 4.1's packer writes a whole-valued double (3.0) as an integer,
+// which would turn a client's 3.0 into 3 on the way through.
 void append_msgpack(std::string& out, const msgpack::object& obj);
+
+// Appends a float64 / float32 exactly as given (never as an integer).
+void append_float64(std::string& out, double d);
+void append_float32(std::string& out, float f);
 
 // Map field access. `find_field` returns nullptr when `map` has no such str
 // key. The typed readers return nullopt when the field is absent and an

@@ -35,7 +35,8 @@ class MsgpackWriter {
   MsgpackWriter& boolean(bool b) { b ? pk_.pack_true() : pk_.pack_false(); return *this; }
   MsgpackWriter& u64(uint64_t v) { pk_.pack_uint64(v); return *this; }
   MsgpackWriter& i64(int64_t v) { pk_.pack_int64(v); return *this; }
-  MsgpackWriter& object(const msgpack::object& o) { pk_.pack(o); return *this; }
+  MsgpackWriter& f64(double v) { append_float64(out_, v); return *this; }
+  MsgpackWriter& object(const msgpack::object& o) { append_msgpack(out_, o); return *this; }
   MsgpackWriter& kv(std::string_view k, std::string_view v) { return str(k).str(v); }
   MsgpackWriter& ku(std::string_view k, uint64_t v) { return str(k).u64(v); }
 

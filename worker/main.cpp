@@ -24,7 +24,7 @@ namespace {
 struct Flags {
   std::string config, backend, status, type = "io", id, level;
   std::optional<int> threads, heartbeat_ms;
-  std::optional<uint64_t> kill_grace_ms;
+  std::optional<uint64_t> kill_grace_ms, max_message_bytes;
   std::vector<std::string> roots;
   long parent_pid = 0;
 };
@@ -37,6 +37,7 @@ zfleet::worker::WorkerOptions build_options(const Flags& f, zfleet::config::Flee
   if (!f.status.empty()) cfg.broker.status = f.status;
   if (f.heartbeat_ms) cfg.workers.heartbeat_ms = *f.heartbeat_ms;
   if (f.kill_grace_ms) cfg.workers.kill_grace_ms = *f.kill_grace_ms;
+  if (f.max_message_bytes) cfg.broker.max_message_bytes = *f.max_message_bytes;
   if (!f.level.empty()) cfg.logging.level = f.level;
   if (!f.roots.empty()) {
     cfg.python.script_roots.clear();
@@ -53,6 +54,7 @@ zfleet::worker::WorkerOptions build_options(const Flags& f, zfleet::config::Flee
   o.status = cfg.broker.status;
   o.heartbeat_ms = cfg.workers.heartbeat_ms;
   o.kill_grace_ms = cfg.workers.kill_grace_ms;
+  o.max_result_bytes = cfg.broker.max_message_bytes;
   char host[256] = {};
   gethostname(host, sizeof host - 1);
   o.id = !f.id.empty() ? f.id
@@ -76,6 +78,8 @@ int main(int argc, char** argv) {
   app.add_option("--id", f.id, "worker id (default TYPE-HOST-PID)");
   app.add_option("--log-level", f.level, "logging.level");
   app.add_option("--parent-pid", f.parent_pid, "exit when this process (the broker) dies");
+  app.add_option("--max-message-bytes", f.max_message_bytes,
+                 "largest result sent to the broker (broker.max_message_bytes)");
   app.add_option("--kill-grace-ms", f.kill_grace_ms,
                  "exit (code 75, to be restarted) when a task is stuck this long past its "
                  "timeout; 0 = never (workers.kill_grace_ms)");

@@ -53,11 +53,12 @@ common::ResultMessage execute(TaskRunner& runner, const PendingTask& p,
 }  // namespace
 
 ThreadPool::ThreadPool(zmq::context_t& ctx, TaskRunner& runner, std::string results_endpoint,
-                       int threads)
+                       int threads, uint64_t max_result_bytes)
     : ctx_(ctx),
       runner_(runner),
       results_endpoint_(std::move(results_endpoint)),
       threads_(threads),
+      max_result_bytes_(max_result_bytes),
       deadlines_(std::make_unique<std::atomic<uint64_t>[]>(static_cast<std::size_t>(threads))) {}
 
 bool ThreadPool::has_stuck_task(uint64_t now_us, uint64_t grace_us) const {
@@ -92,6 +93,15 @@ void ThreadPool::run_thread(std::size_t slot) {
   while (auto task = queue_.pop()) {
     active.fetch_add(1, std::memory_order_relaxed);
     common::ResultMessage r = execute(runner_, *task, deadlines_[slot]);
+    if (r.ok && r.result.size() > max_result_bytes_) {
+      r.ok = false;
+      r.error = {common::TaskErrorCode::unserializable_result,
+                 "result of " + std::to_string(r.result.size()) +
+                     " bytes is over broker.max_message_bytes (" +
+                     std::to_string(max_result_bytes_) + ")",
+                 "", ""};
+      r.result.clear();
+    }
     active.fetch_sub(1, std::memory_order_relaxed);
     (r.ok ? done : failed).fetch_add(1, std::memory_order_relaxed);
     auto frames = common::encode_result(r);

@@ -33,7 +33,8 @@ struct PendingTask {
 
 class ThreadPool {
  public:
-  ThreadPool(zmq::context_t& ctx, TaskRunner& runner, std::string results_endpoint, int threads);
+  ThreadPool(zmq::context_t& ctx, TaskRunner& runner, std::string results_endpoint, int threads,
+             uint64_t max_result_bytes);
   ~ThreadPool();
   void start();
   // Closes the queue, lets the threads finish what is queued, joins them.
@@ -54,6 +55,7 @@ class ThreadPool {
   TaskRunner& runner_;
   std::string results_endpoint_;
   int threads_;
+  uint64_t max_result_bytes_;
   BlockingQueue<PendingTask> queue_;
   std::vector<std::thread> pool_;
   // Deadline (steady us) of the task each thread runs; 0 when idle or none.

@@ -34,7 +34,9 @@ std::string hostname() {
 }  // namespace
 
 Worker::Worker(WorkerOptions opts, TaskRunner& runner)
-    : opts_(std::move(opts)), runner_(runner), pool_(ctx_, runner, kResultsEndpoint, opts_.threads) {
+    : opts_(std::move(opts)),
+      runner_(runner),
+      pool_(ctx_, runner, kResultsEndpoint, opts_.threads, opts_.max_result_bytes) {
   info_.id = opts_.id;
   info_.type = opts_.type;
   info_.host = hostname();

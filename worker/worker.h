@@ -35,6 +35,9 @@ struct WorkerOptions {
   // reach (C code): the process exits (code kRecycleExit) so that its
   // supervisor starts a fresh one and the slot comes back. 0 = never.
   uint64_t kill_grace_ms = 5000;
+  // A result larger than this fails with unserializable_result instead of
+  // being sent (the broker would refuse it): broker.max_message_bytes.
+  uint64_t max_result_bytes = 16 << 20;
 };
 
 // Exit code of a worker that recycled itself because a task was stuck.

@@ -30,10 +30,7 @@ bool write_plain_scalar(MsgpackWriter& w, const std::string& s) {
   errno = 0;
   double d = std::strtod(s.c_str(), &end);
   if (*end == '\0' && errno == 0 && std::isfinite(d)) {
-    std::string out;
-    msgpack::sbuffer buf;
-    msgpack::pack(buf, d);
-    w.raw(std::string_view(buf.data(), buf.size()));
+    w.f64(d);
     return true;
   }
   return false;

@@ -136,7 +136,7 @@ bool Packer::pack(PyObject* obj, uint32_t depth) {
   }
   if (PyLong_Check(obj)) return pack_int(obj);
   if (PyFloat_Check(obj)) {
-    pk_.pack_double(PyFloat_AS_DOUBLE(obj));
+    common::append_float64(sink_.s, PyFloat_AS_DOUBLE(obj));  // never as an int
     return true;
   }
   if (PyUnicode_Check(obj)) return pack_str(obj);
