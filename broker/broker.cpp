@@ -89,7 +89,7 @@ int Broker::serve(BrokerState& st, const sigset_t& sigs) {
   log()->info("zfleet-broker {} serving: frontend {}, results {}, backend {}, status {}",
               common::kVersion, b.frontend, b.results, b.backend, b.status);
 
-  Supervisor supervisor(cfg_, opts_.worker_bin);
+  Supervisor supervisor(cfg_, opts_.worker_bin, &st.local_board);
   supervisor.start_all();
   int sig = 0;
   while (!(sig = wait_signal(sigs, 100))) supervisor.poll(common::now_us());

@@ -29,6 +29,7 @@ struct BrokerState {
   LiveTable live;
   Metrics metrics;
   WorkerBoard board;
+  LocalWorkerBoard local_board;
   common::TaskIdGenerator ids;
   uint64_t started_us;
   std::atomic<bool> draining{false};  // set once on SIGTERM/SIGINT

@@ -185,6 +185,7 @@ std::string ResultThread::status_reply(const common::Request& req) {
     s.workers.push_back(e.status);
     s.workers.back().last_heartbeat_ms = now > e.heartbeat_us ? (now - e.heartbeat_us) / 1000 : 0;
   }
+  s.local_workers = st_.local_board.read();
   auto c = st_.cache.stats();
   s.cache_shards = c.shards;
   s.cache_entries = c.entries;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "broker/worker_board.h"
 #include "common/log.h"
 
 extern char** environ;
@@ -29,8 +30,9 @@ constexpr int kCrashLoopStreak = 5;
 
 }  // namespace
 
-Supervisor::Supervisor(const config::FleetConfig& cfg, std::string worker_bin)
-    : cfg_(cfg), worker_bin_(std::move(worker_bin)) {
+Supervisor::Supervisor(const config::FleetConfig& cfg, std::string worker_bin,
+                       LocalWorkerBoard* board)
+    : cfg_(cfg), worker_bin_(std::move(worker_bin)), board_(board) {
   auto add = [this](common::TaskType type, const config::PoolConfig& pool) {
     for (int i = 0; i < pool.processes; ++i) children_.push_back({type, i, pool.threads});
   };
@@ -49,6 +51,17 @@ std::string Supervisor::local_endpoint(const std::string& bound) {
 void Supervisor::start_all() {
   uint64_t now = common::now_us();
   for (auto& c : children_) spawn(c, now);
+  publish();
+}
+
+void Supervisor::publish() {
+  if (!board_) return;
+  std::vector<common::LocalWorkerStatus> v;
+  for (const auto& c : children_) {
+    v.push_back({std::string(common::to_string(c.type)), static_cast<uint32_t>(c.slot),
+                 c.pid > 0 ? c.pid : 0, c.restarts, c.streak >= kCrashLoopStreak, c.last_exit});
+  }
+  board_->publish(std::move(v));
 }
 
 bool Supervisor::spawn(Child& c, uint64_t now_us) {
@@ -106,6 +119,7 @@ void Supervisor::on_exit(Child& c, int status, uint64_t now_us) {
   uint64_t delay = c.streak == 0 ? 0 : std::min(kBackoffCapUs, kBackoffBaseUs << std::min(c.streak, 20));
   c.pid = -1;
   c.next_start_us = now_us + delay;
+  c.last_exit = how;
   if (c.streak >= kCrashLoopStreak) {
     log()->error("local {} worker #{} is crash-looping ({} short runs in a row, {}); next try in {} ms",
                  common::to_string(c.type), c.slot, c.streak, how, delay / 1000);
@@ -116,13 +130,21 @@ void Supervisor::on_exit(Child& c, int status, uint64_t now_us) {
 }
 
 void Supervisor::poll(uint64_t now_us) {
+  bool changed = false;
   for (auto& c : children_) {
     if (c.pid > 0) {
       int status = 0;
-      if (waitpid(c.pid, &status, WNOHANG) == c.pid) on_exit(c, status, now_us);
+      if (waitpid(c.pid, &status, WNOHANG) == c.pid) {
+        on_exit(c, status, now_us);
+        changed = true;
+      }
     }
-    if (c.pid <= 0 && now_us >= c.next_start_us) spawn(c, now_us);
+    if (c.pid <= 0 && now_us >= c.next_start_us) {
+      if (spawn(c, now_us)) ++c.restarts;
+      changed = true;
+    }
   }
+  if (changed) publish();
 }
 
 std::size_t Supervisor::running() const {

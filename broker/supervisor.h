@@ -21,9 +21,13 @@
 
 namespace zfleet::broker {
 
+class LocalWorkerBoard;
+
 class Supervisor {
  public:
-  Supervisor(const config::FleetConfig& cfg, std::string worker_bin);
+  // `board` (optional) receives the children's state after every change.
+  Supervisor(const config::FleetConfig& cfg, std::string worker_bin,
+             LocalWorkerBoard* board = nullptr);
   void start_all();
   // Reaps exited children and restarts those whose backoff has passed.
   void poll(uint64_t now_us);
@@ -45,13 +49,17 @@ class Supervisor {
     uint64_t started_us = 0;
     uint64_t next_start_us = 0;
     int streak = 0;  // consecutive short-lived runs
+    uint64_t restarts = 0;
+    std::string last_exit;
   };
+  void publish();
   bool spawn(Child& c, uint64_t now_us);
   void on_exit(Child& c, int status, uint64_t now_us);
 
   const config::FleetConfig& cfg_;
   std::string worker_bin_;
   std::vector<Child> children_;
+  LocalWorkerBoard* board_;
 };
 
 }  // namespace zfleet::broker

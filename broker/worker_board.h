@@ -38,4 +38,23 @@ class WorkerBoard {
   Snapshot snap_ = std::make_shared<const std::vector<BoardEntry>>();  // guarded by mu_
 };
 
+// LocalWorkerBoard: the supervisor's view of the local worker processes
+// (restarts, crash loops), published from the main thread for `status`.
+// Thread safety: internally synchronized.
+class LocalWorkerBoard {
+ public:
+  void publish(std::vector<common::LocalWorkerStatus> v) {
+    std::lock_guard lock(mu_);
+    entries_ = std::move(v);
+  }
+  std::vector<common::LocalWorkerStatus> read() const {
+    std::lock_guard lock(mu_);
+    return entries_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<common::LocalWorkerStatus> entries_;  // guarded by mu_
+};
+
 }  // namespace zfleet::broker

@@ -110,7 +110,7 @@ std::string encode_results(const std::vector<ResultEntry>& entries, std::string_
 std::string encode_status(const StatusSnapshot& s, std::string_view corr) {
   std::string out;
   Writer w(out);
-  w.map(corr.empty() ? 8 : 9).kv("op", "status").kv("version", s.version);
+  w.map(corr.empty() ? 9 : 10).kv("op", "status").kv("version", s.version);
   w.ku("uptime_ms", s.uptime_ms);
   w.str("queues").map(2);
   w.str("io").map(1).ku("depth", s.queue_depth[0]);
@@ -123,6 +123,12 @@ std::string encode_status(const StatusSnapshot& s, std::string_view corr) {
   w.ku("bytes", s.cache_bytes).ku("hits", s.cache_hits).ku("misses", s.cache_misses);
   w.ku("evictions", s.cache_evictions);
   w.ku("replies_dropped", s.replies_dropped);
+  w.str("local_workers").array(static_cast<uint32_t>(s.local_workers.size()));
+  for (const auto& l : s.local_workers) {
+    w.map(6).kv("type", l.type).ku("slot", l.slot).str("pid").i64(l.pid);
+    w.ku("restarts", l.restarts).str("crash_looping").boolean(l.crash_looping);
+    w.kv("last_exit", l.last_exit);
+  }
   if (!corr.empty()) w.str("corr").raw(corr);
   return out;
 }

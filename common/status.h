@@ -24,6 +24,17 @@ struct WorkerStatus {
   uint64_t rss_bytes = 0;
 };
 
+// A worker process the broker itself starts and restarts (zfleet addition
+// to `status`: "local_workers").
+struct LocalWorkerStatus {
+  std::string type;
+  uint32_t slot = 0;
+  int64_t pid = 0;           // 0 while waiting to be restarted
+  uint64_t restarts = 0;
+  bool crash_looping = false;
+  std::string last_exit;     // "" before the first exit
+};
+
 struct StatusSnapshot {
   std::string version;
   uint64_t uptime_ms = 0;
@@ -33,6 +44,7 @@ struct StatusSnapshot {
   uint64_t cache_shards = 0, cache_entries = 0, cache_bytes = 0;
   uint64_t cache_hits = 0, cache_misses = 0, cache_evictions = 0;
   uint64_t replies_dropped = 0;
+  std::vector<LocalWorkerStatus> local_workers;
 };
 
 }  // namespace zfleet::common
