@@ -77,6 +77,31 @@ def _spawn(argv, log_path):
     return proc
 
 
+def start_process(argv, log_path):
+    """Starts any helper process under the same hygiene (death signal, atexit sweep)."""
+    return _spawn(argv, log_path)
+
+
+def pid_alive(pid):
+    """True while `pid` runs (a zombie, dead but not yet reaped, counts as gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def poll(fetch, pred, timeout_s=20.0, interval_s=0.02):
+    """Calls fetch() until pred(value) holds or timeout_s passes; returns the
+    last value (the caller asserts on it, so a failure shows what was seen)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = fetch()
+        if pred(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(interval_s)
+
+
 def _proc_cmdline(pid):
     try:
         with open("/proc/%s/cmdline" % pid, "rb") as f:
@@ -181,7 +206,10 @@ class Fleet:
     under <tmp>/tasks before the start.
     """
 
-    def __init__(self, broker=None, workers=None, cache=None, scripts=None, name="fleet"):
+    def __init__(self, broker=None, workers=None, cache=None, scripts=None, name="fleet",
+                 broker_args=(), ready_workers=None):
+        self.broker_args = list(broker_args)     # extra zfleet-broker flags, e.g. --worker-bin
+        self.ready_workers = ready_workers       # live workers start() waits for (None: all local)
         self.dir = tempfile.mkdtemp(prefix="zfleet-it-%s-" % name)
         self.tasks_dir = os.path.join(self.dir, "tasks")
         os.makedirs(self.tasks_dir)
@@ -209,6 +237,8 @@ class Fleet:
 
     @property
     def expected_workers(self):
+        if self.ready_workers is not None:
+            return self.ready_workers
         return (self.workers_cfg["io"].get("processes", 0) +
                 self.workers_cfg["cpu"].get("processes", 0))
 
@@ -242,8 +272,7 @@ class Fleet:
     def start(self, attempts=3):
         for attempt in range(attempts):
             self._write_config(free_ports(4))
-            self.proc = _spawn([BROKER_BIN, "--config", self.config_path], self.log_path)
-            _broker_pids.add(self.proc.pid)
+            self._spawn_broker()
             try:
                 self.wait_ready(self.expected_workers)
                 return self
@@ -255,6 +284,19 @@ class Fleet:
                 self.stop()
                 raise
         return self
+
+    def _spawn_broker(self):
+        self.proc = _spawn([BROKER_BIN, "--config", self.config_path] + self.broker_args,
+                           self.log_path)
+        _broker_pids.add(self.proc.pid)
+
+    def restart_broker(self, sig=signal.SIGTERM, n_workers=0):
+        """Stops the broker with `sig` (hand-started workers keep running) and
+        starts a new one on the same config and ports. Returns the old exit code."""
+        rc = stop_process(self.proc, sig)
+        self._spawn_broker()
+        self.wait_ready(n_workers)
+        return rc
 
     def wait_ready(self, n_workers, timeout=START_TIMEOUT_S):
         """Polls status until `n_workers` workers are listed alive."""
@@ -493,12 +535,14 @@ class Client:
 class FleetTestCase(unittest.TestCase):
     """One fleet per test class. Subclasses set FLEET = dict(broker=..., workers=..., scripts=...)."""
 
-    FLEET = {}
+    FLEET = {}     # None: no class fleet (every test makes its own with new_fleet)
     fleet = None
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        if cls.FLEET is None:
+            return
         cls.fleet = Fleet(name=cls.__name__, **cls.FLEET)
         cls.addClassCleanup(cls.fleet.cleanup)
         cls.fleet.start()
