@@ -2,16 +2,19 @@
 //   zfleet-bench [-c fleet.yaml | --frontend EP --results EP] throughput
 //                --task py-noop --count 20000 [--batch 100] [--window 64] [--type cpu]
 //   zfleet-bench ... latency --task echo --count 2000
+//   zfleet-bench transport [--count 2000] [--window 64]   (raw ZeroMQ limit)
 // Tasks: echo, sleep:MS, spin:US, py-noop, py-sleep:MS, py-cpu:N (the py-*
 // ones use config/tasks/math_ops.py and sleepy.py, which must be under the
 // fleet's script roots). Prints a table, or JSON with --json.
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
 #include "benchmarks/bench/histogram.h"
 #include "benchmarks/bench/load_client.h"
+#include "benchmarks/bench/transport.h"
 #include "common/clock.h"
 #include "config/config_loader.h"
 
@@ -104,6 +107,24 @@ int latency(const Opts& o) {
   return errors == 0 ? 0 : 1;
 }
 
+int transport(const Opts& o) {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  auto r = bench::measure_transport(self.c_str(), o.count, o.window);
+  if (o.json) {
+    std::printf("{\"scenario\": \"transport\", \"count\": %zu, \"pipelined_per_s\": %.0f, ", o.count,
+                r.pipelined_per_s);
+    print_latency("round_trip", r.round_trip_us, true);
+    std::printf("}\n");
+  } else {
+    std::printf("transport limit: producer DEALER -> ROUTER/ROUTER forwarder -> echo DEALER and back\n"
+                "(three processes, 64-byte messages)\n");
+    print_latency("round trip", r.round_trip_us, false);
+    std::printf("pipelined (window %zu): %.0f round trips/s\n", o.window, r.pipelined_per_s);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -122,12 +143,25 @@ int main(int argc, char** argv) {
     sc->add_option("--count", o.count, "number of tasks");
     sc->add_option("--wait-ms", o.wait_ms, "how long to wait for results");
   }
+  auto* tr = app.add_subcommand("transport", "raw ZeroMQ forwarding round trip (the transport limit)");
+  tr->add_option("--count", o.count, "one-at-a-time round trips (x10 pipelined)");
+  tr->add_option("--window", o.window, "messages outstanding when pipelined");
+  auto* fwd = app.add_subcommand("transport-forwarder")->group("");
+  auto* echo = app.add_subcommand("transport-echo")->group("");
+  std::string echo_backend;
+  echo->add_option("backend", echo_backend)->required();
   tp->add_option("--batch", o.batch, "tasks per submit_batch (1 = plain submit)");
   tp->add_option("--window", o.window, "requests outstanding at once");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (*fwd) return bench::run_forwarder();
+  if (*echo) return bench::run_echo(echo_backend.c_str());
+  if (*tr) {
+    if (o.count == 20000) o.count = 2000;  // default for this scenario
+    return transport(o);
   }
   try {
     auto cfg = o.config.empty() ? config::default_config() : config::load_config_file(o.config);
