@@ -1,3 +1,4 @@
+#include "broker/broker_log.h"
 #include "broker/broker.h"
 
 #include <signal.h>
@@ -17,11 +18,6 @@
 
 namespace zfleet::broker {
 namespace {
-
-std::shared_ptr<spdlog::logger> log() {
-  static auto l = common::make_logger("broker");
-  return l;
-}
 
 // Waits up to `ms` for SIGINT/SIGTERM; returns the signal or 0.
 int wait_signal(const sigset_t& set, long ms) {

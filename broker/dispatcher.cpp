@@ -1,3 +1,4 @@
+#include "broker/broker_log.h"
 #include "broker/dispatcher.h"
 
 #include <future>
@@ -9,11 +10,6 @@
 
 namespace zfleet::broker {
 namespace {
-
-std::shared_ptr<spdlog::logger> log() {
-  static auto l = common::make_logger("broker");
-  return l;
-}
 
 // How many messages one poll round takes from each source before looking
 // at the others, so a flood on one socket cannot starve the rest.

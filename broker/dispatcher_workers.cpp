@@ -1,5 +1,6 @@
 // Dispatcher: the worker side. Registration (READY), results, BYE,
 // heartbeats, liveness, and the snapshot that `status` reads.
+#include "broker/broker_log.h"
 #include "broker/dispatcher.h"
 
 #include "broker/handoff.h"
@@ -8,11 +9,6 @@
 
 namespace zfleet::broker {
 namespace {
-
-std::shared_ptr<spdlog::logger> log() {
-  static auto l = common::make_logger("broker");
-  return l;
-}
 
 constexpr int kBurst = 256;
 

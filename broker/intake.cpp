@@ -1,3 +1,4 @@
+#include "broker/broker_log.h"
 #include "broker/intake.h"
 
 #include "broker/handoff.h"
@@ -7,12 +8,6 @@
 #include "common/sockets.h"
 
 namespace zfleet::broker {
-namespace {
-std::shared_ptr<spdlog::logger> log() {
-  static auto l = common::make_logger("broker");
-  return l;
-}
-}  // namespace
 
 void IntakeThread::start() {
   thread_ = std::thread([this] {

@@ -1,3 +1,4 @@
+#include "broker/broker_log.h"
 #include "broker/result_server.h"
 
 #include "broker/handoff.h"
@@ -9,10 +10,6 @@
 
 namespace zfleet::broker {
 namespace {
-std::shared_ptr<spdlog::logger> log() {
-  static auto l = common::make_logger("broker");
-  return l;
-}
 constexpr uint64_t kMaxWaitMs = 3'600'000;  // one hour: longer waits are clamped
 }  // namespace
 

@@ -1,3 +1,4 @@
+#include "broker/broker_log.h"
 #include "broker/router_proxy.h"
 
 #include <future>
@@ -7,10 +8,6 @@
 
 namespace zfleet::broker {
 namespace {
-std::shared_ptr<spdlog::logger> log() {
-  static auto l = common::make_logger("broker");
-  return l;
-}
 constexpr int kBurst = 512;
 }  // namespace
 

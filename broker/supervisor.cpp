@@ -1,3 +1,4 @@
+#include "broker/broker_log.h"
 #include "broker/supervisor.h"
 
 #include <signal.h>
@@ -16,11 +17,6 @@ extern char** environ;
 
 namespace zfleet::broker {
 namespace {
-
-std::shared_ptr<spdlog::logger> log() {
-  static auto l = common::make_logger("broker");
-  return l;
-}
 
 // A run shorter than this counts as a crash for the backoff.
 constexpr uint64_t kHealthyRunUs = 10'000'000;

@@ -1,3 +1,4 @@
+#include "worker/exec/exec_log.h"
 #include "worker/thread_pool.h"
 
 #include "common/clock.h"
@@ -8,11 +9,6 @@
 
 namespace zfleet::worker {
 namespace {
-
-std::shared_ptr<spdlog::logger> log() {
-  static auto l = common::make_logger("worker");
-  return l;
-}
 
 common::ResultMessage execute(TaskRunner& runner, const PendingTask& p,
                               std::atomic<uint64_t>& deadline) {
@@ -108,7 +104,7 @@ void ThreadPool::run_thread(std::size_t slot) {
     try {
       common::send_frames(out, frames);
     } catch (const zmq::error_t& e) {
-      log()->error("cannot hand a result to the I/O thread: {}", e.what());
+      exec_logger()->error("cannot hand a result to the I/O thread: {}", e.what());
     }
   }
   out.close();

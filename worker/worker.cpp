@@ -1,3 +1,4 @@
+#include "worker/exec/exec_log.h"
 #include "worker/worker.h"
 
 #include <unistd.h>
@@ -10,11 +11,6 @@
 
 namespace zfleet::worker {
 namespace {
-
-std::shared_ptr<spdlog::logger> log() {
-  static auto l = common::make_logger("worker");
-  return l;
-}
 
 constexpr const char* kResultsEndpoint = "inproc://zfleet-worker-results";
 
@@ -83,7 +79,7 @@ void Worker::run() {
     loop();
     drain();
   } catch (const std::exception& e) {
-    log()->critical("worker I/O thread stopped: {}", e.what());
+    exec_logger()->critical("worker I/O thread stopped: {}", e.what());
     failed_ = true;
   }
   backend_.close();
@@ -148,7 +144,7 @@ void Worker::on_backend() {
         break;
       }
       case common::LinkCmd::resync:
-        log()->info("broker asked to register again");
+        exec_logger()->info("broker asked to register again");
         send_ready();
         break;
       case common::LinkCmd::stop:
@@ -170,7 +166,7 @@ void Worker::on_results() {
 }
 
 void Worker::recycle() {
-  log()->error("a task is stuck more than {} ms past its timeout: recycling this worker",
+  exec_logger()->error("a task is stuck more than {} ms past its timeout: recycling this worker",
                opts_.kill_grace_ms);
   auto gone = common::encode_simple(common::LinkCmd::gone);
   common::send_frames(backend_, gone);
@@ -185,7 +181,7 @@ void Worker::recycle() {
 void Worker::drain() {
   auto bye = common::encode_bye();
   common::send_frames(backend_, bye);
-  log()->info("stopping: finishing {} held task(s)", in_pool_);
+  exec_logger()->info("stopping: finishing {} held task(s)", in_pool_);
   uint64_t deadline = common::now_us() + opts_.drain_timeout_ms * 1000;
   uint64_t next_hb = 0;
   zmq::pollitem_t items[] = {{results_.handle(), 0, ZMQ_POLLIN, 0}};

@@ -66,10 +66,12 @@ def _die_with_parent():
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
 
 
-def _spawn(argv, log_path):
+def _spawn(argv, log_path, pipes=False):
     log = open(log_path, "ab")
     try:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+        # pipes: stdin and stdout are pipes to the caller (stderr still logged)
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE if pipes else subprocess.DEVNULL,
+                                stdout=subprocess.PIPE if pipes else log, stderr=log,
                                 preexec_fn=_die_with_parent, close_fds=True)
     finally:
         log.close()
@@ -77,9 +79,9 @@ def _spawn(argv, log_path):
     return proc
 
 
-def start_process(argv, log_path):
+def start_process(argv, log_path, pipes=False):
     """Starts any helper process under the same hygiene (death signal, atexit sweep)."""
-    return _spawn(argv, log_path)
+    return _spawn(argv, log_path, pipes)
 
 
 def pid_alive(pid):
@@ -210,6 +212,8 @@ class Fleet:
                  broker_args=(), ready_workers=None):
         self.broker_args = list(broker_args)     # extra zfleet-broker flags, e.g. --worker-bin
         self.ready_workers = ready_workers       # live workers start() waits for (None: all local)
+        self.host = "127.0.0.1"                  # address the broker binds (a subclass may change it)
+        self.launcher = []                       # argv prefix for the broker, e.g. ip netns exec NS
         self.dir = tempfile.mkdtemp(prefix="zfleet-it-%s-" % name)
         self.tasks_dir = os.path.join(self.dir, "tasks")
         os.makedirs(self.tasks_dir)
@@ -256,7 +260,7 @@ class Fleet:
 
     def _write_config(self, ports):
         names = ("frontend", "results", "backend", "status")
-        self.endpoints = {n: "tcp://127.0.0.1:%d" % p for n, p in zip(names, ports)}
+        self.endpoints = {n: "tcp://%s:%d" % (self.host, p) for n, p in zip(names, ports)}
         broker = dict(self.endpoints)
         broker.update(self.broker_cfg)
         lines = ["broker: " + _yaml_value(broker),
@@ -286,17 +290,18 @@ class Fleet:
         return self
 
     def _spawn_broker(self):
-        self.proc = _spawn([BROKER_BIN, "--config", self.config_path] + self.broker_args,
-                           self.log_path)
+        self.proc = _spawn(self.launcher + [BROKER_BIN, "--config", self.config_path] +
+                           self.broker_args, self.log_path)
         _broker_pids.add(self.proc.pid)
 
-    def restart_broker(self, sig=signal.SIGTERM, n_workers=0):
-        """Stops the broker with `sig` (hand-started workers keep running) and
-        starts a new one on the same config and ports. Returns the old exit code."""
-        rc = stop_process(self.proc, sig)
+    def stop_broker(self, sig=signal.SIGTERM):
+        """Stops only the broker (hand-started workers keep running); returns its exit code."""
+        return stop_process(self.proc, sig)
+
+    def start_broker(self, n_workers=0):
+        """Starts a broker again on the same config and ports (after stop_broker)."""
         self._spawn_broker()
         self.wait_ready(n_workers)
-        return rc
 
     def wait_ready(self, n_workers, timeout=START_TIMEOUT_S):
         """Polls status until `n_workers` workers are listed alive."""
@@ -317,9 +322,10 @@ class Fleet:
         raise AssertionError("fleet not ready: wanted %d live workers, last status %r\n%s" %
                              (n_workers, last, self.log_tail()))
 
-    def start_worker(self, type_="io", threads=2, worker_id=None, heartbeat_ms=None):
-        """Starts a zfleet-worker by hand (like one on another host)."""
-        argv = [WORKER_BIN, "--backend", self.endpoints["backend"],
+    def start_worker(self, type_="io", threads=2, worker_id=None, heartbeat_ms=None, launcher=()):
+        """Starts a zfleet-worker by hand (like one on another host); `launcher`
+        is an argv prefix such as ["ip", "netns", "exec", NS]."""
+        argv = list(launcher) + [WORKER_BIN, "--backend", self.endpoints["backend"],
                 "--status", self.endpoints["status"], "--type", type_,
                 "--threads", str(threads), "--script-root", self.tasks_dir,
                 "--heartbeat-ms", str(heartbeat_ms or self.workers_cfg["heartbeat_ms"])]
@@ -561,9 +567,9 @@ class FleetTestCase(unittest.TestCase):
                     self.id(), path, tail))
         return out
 
-    def new_fleet(self, **kwargs):
+    def new_fleet(self, fleet_class=None, **kwargs):
         """A fleet of this test only, stopped by addCleanup even if the test fails."""
-        fleet = Fleet(name=self._testMethodName, **kwargs)
+        fleet = (fleet_class or Fleet)(name=self._testMethodName, **kwargs)
         self.addCleanup(fleet.cleanup)
         self.addCleanup(fleet.keep_tail)        # cleanups run last-in first-out
         self._own_fleets.append(fleet)

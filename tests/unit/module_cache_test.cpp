@@ -21,6 +21,7 @@
 #include "worker/exec/gil.h"
 #include "worker/exec/module_cache.h"
 #include "worker/exec/python_runtime.h"
+#include "tests/unit/python_test_support.h"
 #include "worker/exec/task_runner.h"
 
 namespace fs = std::filesystem;
@@ -29,29 +30,15 @@ using zfleet::common::TaskErrorCode;
 
 namespace {
 
-PythonRuntime& runtime() {
-  static PythonRuntime rt({});
-  return rt;
-}
-
-template <class T>
-std::string mp(const T& value) {
-  msgpack::sbuffer buf;
-  msgpack::pack(buf, value);
-  return std::string(buf.data(), buf.size());
-}
+using testing::mp;
+using testing::runtime;
 
 // A script root in a fresh temp folder, and a TaskRunner over it.
 class Scripts {
  public:
   Scripts() {
     runtime();
-    static std::atomic<int> counter{0};
-    root_ = fs::temp_directory_path() / ("zfleet_module_cache_test_" +
-                                         std::to_string(::getpid()) + "_" +
-                                         std::to_string(counter++));
-    fs::create_directories(root_);
-    root_ = fs::canonical(root_);
+    root_ = testing::fresh_temp_dir("zfleet_module_cache_test");
     runner_ = std::make_unique<TaskRunner>(std::vector<std::string>{root_.string()});
   }
   ~Scripts() {

@@ -17,23 +17,15 @@
 #include "worker/exec/gil.h"
 #include "worker/exec/py_msgpack.h"
 #include "worker/exec/python_runtime.h"
+#include "tests/unit/python_test_support.h"
 
 namespace py = pybind11;
 using namespace zfleet::worker;
 
 namespace {
 
-PythonRuntime& runtime() {
-  static PythonRuntime rt({});
-  return rt;
-}
-
-template <class T>
-std::string mp(const T& value) {
-  msgpack::sbuffer buf;
-  msgpack::pack(buf, value);
-  return std::string(buf.data(), buf.size());
-}
+using testing::mp;
+using testing::runtime;
 
 // Evaluates a Python expression (GIL held by the caller).
 py::object eval(const char* expr) { return py::eval(expr); }

@@ -11,6 +11,9 @@
 
 namespace zfleet::worker {
 
-inline std::shared_ptr<spdlog::logger> exec_logger() { return common::make_logger("worker"); }
+inline const std::shared_ptr<spdlog::logger>& exec_logger() {
+  static const auto logger = common::make_logger("worker");
+  return logger;
+}
 
 }  // namespace zfleet::worker
