@@ -27,6 +27,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <zmq.hpp>
@@ -70,6 +71,7 @@ class Dispatcher {
   void update_capacity(WorkerEntry* w, uint64_t run_us);
   void worker_lost(WorkerEntry* w, const char* why);
   void check_liveness(uint64_t now);
+  void maybe_resync(const std::string& rid);
   void publish_board(uint64_t now);
   void broadcast_clear(const common::Frames& clear);
   void send_to_worker(const std::string& rid, common::Frames frames);
@@ -86,6 +88,7 @@ class Dispatcher {
   std::deque<Task*> queues_[common::kTaskTypeCount];
   std::map<std::string, std::unique_ptr<WorkerEntry>, std::less<>> workers_;
   Scheduler scheduler_;
+  std::unordered_map<std::string, uint64_t> resync_sent_;  // worker id -> last RESYNC (us)
   uint64_t next_deadline_check_us_ = 0;
   uint32_t prefetch_;
   uint64_t liveness_us_;

@@ -40,7 +40,7 @@ void Dispatcher::on_backend() {
     if (!w || !w->alive) {
       // Unknown (broker restarted) or declared dead (was hung): its results
       // were already requeued or failed; ask it to register afresh.
-      send_to_worker(rid, common::encode_simple(common::LinkCmd::resync));
+      maybe_resync(rid);
       continue;
     }
     w->last_seen_us = common::now_us();
@@ -48,6 +48,7 @@ void Dispatcher::on_backend() {
       on_result(w, f);
     } else if (*cmd == common::LinkCmd::gone) {
       worker_lost(w, "exiting");
+      send_to_worker(rid, common::encode_simple(common::LinkCmd::gone_ack));
     } else if (*cmd == common::LinkCmd::bye) {
       log()->info("worker {} is stopping", rid);
       w->stopping = true;
@@ -62,9 +63,15 @@ void Dispatcher::on_ready(const std::string& rid, const common::Frames& frames) 
     log()->warn("bad READY from {}: {}", rid, info ? "id mismatch" : info.error());
     return;
   }
-  if (WorkerEntry* old = find_worker(rid); old && old->alive) {
-    // Same id registering again: a restarted process, whose tasks are gone.
-    worker_lost(old, "re-registered");
+  if (WorkerEntry* old = find_worker(rid)) {
+    bool same_process = old->info.incarnation == info->incarnation && info->incarnation != 0;
+    if (same_process && old->alive) {
+      // A repeated READY (it answered several RESYNCs): nothing changed.
+      old->last_seen_us = common::now_us();
+      return;
+    }
+    // A new process under the same id: whatever the old one held is gone.
+    if (!same_process && old->alive) worker_lost(old, "restarted");
   }
   auto w = std::make_unique<WorkerEntry>();
   uint64_t now = common::now_us();
@@ -165,7 +172,7 @@ void Dispatcher::on_status() {
     if (!w || !w->alive) {
       // A worker we do not know is alive: it missed our restart or was
       // declared dead while hung. Make it register again.
-      send_to_worker(hb->info.id, common::encode_simple(common::LinkCmd::resync));
+      maybe_resync(hb->info.id);
       continue;
     }
     uint64_t now = common::now_us();
@@ -174,7 +181,19 @@ void Dispatcher::on_status() {
   }
 }
 
+void Dispatcher::maybe_resync(const std::string& rid) {
+  // One RESYNC per worker per heartbeat interval: a returning worker's
+  // backlog of heartbeats and late results must not make it register again
+  // for each of them.
+  uint64_t now = common::now_us();
+  uint64_t& last = resync_sent_[rid];
+  if (last != 0 && now - last < uint64_t(st_.config.workers.heartbeat_ms) * 1000) return;
+  last = now;
+  send_to_worker(rid, common::encode_simple(common::LinkCmd::resync));
+}
+
 void Dispatcher::check_liveness(uint64_t now) {
+  std::erase_if(resync_sent_, [&](const auto& kv) { return now - kv.second > liveness_us_ * 4; });
   for (auto it = workers_.begin(); it != workers_.end();) {
     WorkerEntry* w = it->second.get();
     if (w->alive && now - w->last_seen_us > liveness_us_) worker_lost(w, "no heartbeat");

@@ -16,6 +16,7 @@ zmq::message_t cmd_frame(LinkCmd c) {
 void write_info(MsgpackWriter& w, const WorkerInfo& i) {
   w.kv("id", i.id).kv("type", to_string(i.type)).kv("host", i.host);
   w.str("pid").i64(i.pid).ku("threads", i.threads).ku("capacity", i.capacity);
+  w.ku("incarnation", i.incarnation);
 }
 
 std::expected<WorkerInfo, std::string> read_info(const msgpack::object& m) {
@@ -44,6 +45,8 @@ std::expected<WorkerInfo, std::string> read_info(const msgpack::object& m) {
   }
   i.threads = threads && *threads ? static_cast<uint32_t>(**threads) : 0;
   i.capacity = capacity && *capacity ? static_cast<uint32_t>(**capacity) : i.threads;
+  auto incarnation = uint_field(m, "incarnation");
+  i.incarnation = incarnation && *incarnation ? **incarnation : 0;
   return i;
 }
 
@@ -61,6 +64,7 @@ std::optional<LinkCmd> link_command(const zmq::message_t& f) {
     case 'D': return LinkCmd::result;
     case 'B': return LinkCmd::bye;
     case 'G': return LinkCmd::gone;
+    case 'K': return LinkCmd::gone_ack;
     case 'T': return LinkCmd::task;
     case 'C': return LinkCmd::clear;
     case 'X': return LinkCmd::resync;
@@ -72,7 +76,7 @@ std::optional<LinkCmd> link_command(const zmq::message_t& f) {
 Frames encode_ready(const WorkerInfo& info) {
   std::string body;
   MsgpackWriter w(body);
-  w.map(6);
+  w.map(7);
   write_info(w, info);
   Frames f;
   f.push_back(cmd_frame(LinkCmd::ready));
@@ -133,7 +137,7 @@ Frames encode_clear(const std::optional<std::string>& script) {
 Frames encode_heartbeat(const Heartbeat& hb) {
   std::string body;
   MsgpackWriter w(body);
-  w.map(12);
+  w.map(13);
   write_info(w, hb.info);
   w.ku("seq", hb.seq).ku("active", hb.active).ku("queued", hb.queued);
   w.ku("done", hb.done).ku("failed", hb.failed).ku("rss_bytes", hb.rss_bytes);

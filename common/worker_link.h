@@ -12,6 +12,7 @@
 //                                                      payload = codec's task payload, opaque
 //   B->W CLEAR   ["C"][script or nil]                  drop cached module(s)
 //   B->W RESYNC  ["X"]                                 "unknown worker: send READY again"
+//   B->W GONE_ACK ["K"]                                GONE received (the worker may exit)
 //   B->W STOP    ["S"]                                 finish running tasks, then exit
 // Status (worker PUB -> broker SUB), every heartbeat_ms:
 //   ["hb"][heartbeat map]
@@ -34,7 +35,7 @@ namespace zfleet::common {
 
 enum class LinkCmd : char {
   ready = 'R', result = 'D', bye = 'B', gone = 'G', task = 'T', clear = 'C', resync = 'X',
-  stop = 'S'
+  stop = 'S', gone_ack = 'K'
 };
 
 struct WorkerInfo {
@@ -44,6 +45,9 @@ struct WorkerInfo {
   int64_t pid = 0;
   uint32_t threads = 0;
   uint32_t capacity = 0;  // tasks the broker may have in flight on it
+  // Random per process start: tells a repeated READY of the same process
+  // (answering several RESYNCs) from a new process under the same id.
+  uint64_t incarnation = 0;
 };
 
 struct Heartbeat {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <random>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -39,6 +40,8 @@ Worker::Worker(WorkerOptions opts, TaskRunner& runner)
   info_.pid = getpid();
   info_.threads = static_cast<uint32_t>(opts_.threads);
   info_.capacity = info_.threads;
+  std::random_device rd;
+  info_.incarnation = (uint64_t{rd()} << 32) | rd();
 }
 
 Worker::~Worker() { stop(); }
@@ -170,11 +173,18 @@ void Worker::recycle() {
                opts_.kill_grace_ms);
   auto gone = common::encode_simple(common::LinkCmd::gone);
   common::send_frames(backend_, gone);
-  // The stuck thread cannot be joined; leave at once, but let libzmq flush
-  // GONE first so the broker requeues our other tasks without waiting.
-  backend_.set(zmq::sockopt::linger, 500);
-  backend_.close();
-  status_.close();
+  // The stuck thread holds the GIL or a C call and cannot be joined, so the
+  // context cannot be terminated to flush GONE: wait (briefly) for the
+  // broker to acknowledge it instead, so it requeues our other tasks at once
+  // rather than a liveness window later.
+  uint64_t deadline = common::now_us() + 1'000'000;
+  common::Message msg;
+  while (common::now_us() < deadline) {
+    zmq::pollitem_t item{backend_.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(50));
+    if (!(item.revents & ZMQ_POLLIN) || !common::recv_message(backend_, msg)) continue;
+    if (!msg.frames.empty() && common::link_command(msg.frames[0]) == common::LinkCmd::gone_ack) break;
+  }
   std::_Exit(kRecycleExit);
 }
 

@@ -130,6 +130,69 @@ class KillWorkerUnderLoad(FleetTestCase):
         restarted = [lw for lw in st["local_workers"] if lw["restarts"] > 0]
         self.assertEqual(len(restarted), 1, st["local_workers"])
         self.assertEqual(restarted[0]["last_exit"], "killed by signal 9")
+        # The dead entry is listed (alive: false) for a while, then dropped.
+        st = poll(client.status, lambda s: not entries(s, victim["id"]), timeout_s=20)
+        self.assertEqual(entries(st, victim["id"]), [], st["workers"])
+
+
+class RequeueBudget(FleetTestCase):
+    FLEET = None
+
+    def test_requeued_at_head_then_worker_lost_when_retries_spent(self):
+        # Hand-started one-thread workers, no prefetch: tasks run one at a
+        # time, in queue order, and the test picks which worker dies when.
+        fleet = self.new_fleet(workers=dict(FAST_LIVENESS, io={"processes": 0}, cpu={"processes": 0},
+                                            prefetch=0),
+                               ready_workers=0, scripts={"mark.py": MARK_SCRIPT})
+        marks = os.path.join(fleet.dir, "marks")
+        os.makedirs(marks)
+        client = fleet.client()
+        before = client.status()
+        order = os.path.join(marks, "order")
+
+        def started():
+            try:
+                with open(order) as f:
+                    return [l.split()[1] for l in f if l.startswith("start")]
+            except FileNotFoundError:
+                return []
+
+        def worker(n):
+            wid = "budget-%d-%d" % (os.getpid(), n)
+            proc = fleet.start_worker("io", threads=1, worker_id=wid)
+            st = poll(client.status, lambda s: any(w["alive"] for w in entries(s, wid)))
+            self.assertTrue(any(w["alive"] for w in entries(st, wid)), "worker %s never joined" % wid)
+            return proc
+
+        # Each task writes "start <pid>" to the same file: the file is the run order.
+        w1 = worker(1)
+        first = client.submit_ok("mark.py", [marks, "order", 60])           # max_retries 1 (default)
+        self.assertEqual(poll(started, lambda l: len(l) == 1), [str(w1.pid)])
+        queued = [client.submit_ok("mark.py", [marks, "order", 0]) for _ in range(2)]
+        w1.kill()
+        w1.wait()
+        st = poll(client.status, lambda s: s["tasks"]["retried"] > before["tasks"]["retried"])
+        self.assertEqual(st["tasks"]["retried"] - before["tasks"]["retried"], 1)
+        self.assertEqual(st["queues"]["io"]["depth"], 3, st["queues"])
+        # The requeued task went back to the head: it runs before the others.
+        w2 = worker(2)
+        self.assertEqual(poll(started, lambda l: len(l) == 2), [str(w1.pid), str(w2.pid)])
+        self.assertEqual(client.get(first)["state"], "running")
+        w2.kill()
+        w2.wait()
+        res = client.wait(first)
+        self.assertEqual((res["state"], res["error"]["code"], res["attempts"]),
+                         ("failed", "worker_lost", 2), res)
+        self.assertEqual([r["state"] for r in client.get_many(queued)["results"]], ["pending"] * 2)
+        w3 = worker(3)
+        results = client.wait_many(queued)
+        self.assertEqual([(r["state"], r["attempts"], r["result"]) for r in results],
+                         [("done", 1, w3.pid)] * 2, results)
+        after = client.status()
+        delta = {k: after["tasks"][k] - before["tasks"][k] for k in ("submitted", "done", "failed", "retried")}
+        self.assertEqual(delta, {"submitted": 3, "done": 2, "failed": 1, "retried": 1})
+        self.assertEqual(started(), [str(w1.pid), str(w2.pid), str(w3.pid), str(w3.pid)])
+        summary("requeue budget", [res] + results, before, after)
 
 
 class FrozenWorker(FleetTestCase):
@@ -246,6 +309,7 @@ class GilHoldingTask(FleetTestCase):
         after = client.status()
         self.assertEqual(after["tasks"]["retried"], before["tasks"]["retried"])
         self.assertEqual([lw["restarts"] for lw in after["local_workers"]], [0])
+        self.assertNotIn("worker %s lost" % worker["id"], fleet.log_tail(400))
 
 
 class CrashLoop(FleetTestCase):

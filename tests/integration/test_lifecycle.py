@@ -5,7 +5,6 @@ restart (DESIGN.md decision 7; docs/architecture.md: Shutdown, Local workers).
 Each test runs its own fleet and asserts outcomes and counts, never
 durations: every wait is a bounded poll with a generous limit.
 """
-import os
 import signal
 import time
 import uuid
@@ -40,7 +39,7 @@ class BrokerSigterm(FleetTestCase):
         client = fleet.client()
         pids = workers_of(fleet.proc.pid)
         self.assertEqual(len(pids), 2)
-        long_id = client.submit_ok("builtin:sleep", [3000])
+        long_id = client.submit_ok("builtin:sleep", [4000])
         ids = [client.submit_ok("builtin:sleep", [1000]) for _ in range(3)]
         ids += [client.submit_ok("builtin:sleep", [200]) for _ in range(4)]
         st = poll(client.status, lambda s: s["tasks"]["running"] == 4)
@@ -80,6 +79,20 @@ class BrokerSigterm(FleetTestCase):
         self.assertNotIn("unfinished", log)
         self.assertNotIn("did not stop in time", log)
         self.assertTrue(log.rstrip().endswith("stopped"), log[-500:])
+
+
+class BrokerSigint(FleetTestCase):
+    FLEET = None
+
+    def test_sigint_on_idle_broker_exits_0(self):
+        fleet = self.new_fleet(workers={"io": {"processes": 1}, "cpu": {"processes": 1}})
+        pids = workers_of(fleet.proc.pid)
+        self.assertEqual(len(pids), 2)
+        fleet.proc.send_signal(signal.SIGINT)
+        self.assertEqual(fleet.proc.wait(30), 0, fleet.log_tail())
+        left = poll(lambda: [p for p in pids if pid_alive(p)], lambda l: not l, timeout_s=10)
+        self.assertEqual(left, [], "workers outlived the broker")
+        self.assertTrue(fleet.log_tail().rstrip().endswith("stopped"))
 
 
 class BrokerSigkill(FleetTestCase):

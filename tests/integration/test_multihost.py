@@ -46,6 +46,7 @@ def make_network():
     """A with a bridge at .1; B and C at .2 and .3, linked to it by veth pairs.
     Returns the name, inside A, of the bridge port of each worker host."""
     for name in ("a", "b", "c"):
+        ip("netns", "del", NS[name], check=False)   # left by a killed run whose pid we reuse
         ip("netns", "add", NS[name])
         _made.append(NS[name])
         ip("-n", NS[name], "link", "set", "lo", "up")
