@@ -68,9 +68,7 @@ void Dispatcher::bind_sockets() {
   status_.set(zmq::sockopt::subscribe, "hb");
   common::bind_socket(status_, b.status);
 
-  common::SocketOptions inproc_opts;
-  inproc_opts.sndhwm = 0;  // hand-offs carry owned pointers: never drop one
-  inproc_opts.rcvhwm = 0;
+  const auto inproc_opts = common::unbounded_options();  // hand-offs carry owned pointers
   intake_ = common::make_socket(st_.ctx, zmq::socket_type::pull, inproc_opts);
   intake_.bind(kDispatchEndpoint);
   control_ = common::make_socket(st_.ctx, zmq::socket_type::pull, inproc_opts);

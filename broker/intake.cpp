@@ -12,9 +12,7 @@ namespace zfleet::broker {
 void IntakeThread::start() {
   thread_ = std::thread([this] {
     try {
-      common::SocketOptions o;
-      o.sndhwm = 0;
-      o.rcvhwm = 0;
+      const auto o = common::unbounded_options();
       requests_ = common::make_socket(st_.ctx, zmq::socket_type::dealer, o);
       requests_.connect(kFrontendWorkers);
       dispatch_ = common::make_socket(st_.ctx, zmq::socket_type::push, o);

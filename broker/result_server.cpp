@@ -16,9 +16,7 @@ constexpr uint64_t kMaxWaitMs = 3'600'000;  // one hour: longer waits are clampe
 void ResultThread::start() {
   thread_ = std::thread([this] {
     try {
-      common::SocketOptions o;
-      o.sndhwm = 0;
-      o.rcvhwm = 0;
+      const auto o = common::unbounded_options();
       requests_ = common::make_socket(st_.ctx, zmq::socket_type::dealer, o);
       requests_.connect(kResultsWorkers);
       notices_ = common::make_socket(st_.ctx, zmq::socket_type::pull, o);

@@ -31,10 +31,7 @@ void RouterProxy::start() {
       ro.zmtp_heartbeat_ms = 2000;
       router_ = common::make_socket(ctx_, zmq::socket_type::router, ro);
       common::bind_socket(router_, opts_.public_endpoint);
-      common::SocketOptions dopts;
-      dopts.sndhwm = 0;
-      dopts.rcvhwm = 0;
-      dealer_ = common::make_socket(ctx_, zmq::socket_type::dealer, dopts);
+      dealer_ = common::make_socket(ctx_, zmq::socket_type::dealer, common::unbounded_options());
       dealer_.bind(opts_.inproc_endpoint);
     } catch (...) {
       ready.set_exception(std::current_exception());

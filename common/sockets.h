@@ -27,6 +27,16 @@ struct SocketOptions {
   int reconnect_ivl_max_ms = 2000;
 };
 
+// Options for an in-process hand-off socket: no high-water mark, since what
+// crosses it (owned pointers, results) must never be dropped and its volume
+// is bounded elsewhere (queues, worker capacity).
+inline SocketOptions unbounded_options() {
+  SocketOptions o;
+  o.sndhwm = 0;
+  o.rcvhwm = 0;
+  return o;
+}
+
 zmq::socket_t make_socket(zmq::context_t& ctx, zmq::socket_type type, const SocketOptions& opts);
 
 // Binds and returns the endpoint actually bound (resolves `tcp://host:*`).

@@ -306,3 +306,15 @@ FleetConfig load_config_file(const std::string& path) {
 }
 
 }  // namespace zfleet::config
+
+namespace zfleet::config {
+
+void fill_client_endpoints(const std::string& config_path, std::string& frontend,
+                           std::string& results) {
+  if (!frontend.empty() && !results.empty()) return;
+  FleetConfig cfg = config_path.empty() ? default_config() : load_config_file(config_path);
+  if (frontend.empty()) frontend = cfg.broker.frontend;
+  if (results.empty()) results = cfg.broker.results;
+}
+
+}  // namespace zfleet::config

@@ -60,6 +60,12 @@ FleetConfig parse_config(std::string_view yaml_text, const std::string& source_n
 // applies). Throws ConfigError with file = cfg.source and line 0.
 void validate(const FleetConfig& cfg);
 
+// For clients (CLI, bench): fills `frontend` and `results` when empty, from
+// the file at `config_path` or, when that is empty, the built-in defaults.
+// Throws ConfigError.
+void fill_client_endpoints(const std::string& config_path, std::string& frontend,
+                           std::string& results);
+
 // `path` made absolute against `base_dir` (when relative) and lexically
 // normalised, without a trailing slash. Symlinks are not resolved. For mains
 // that take script roots on the command line (base_dir = current directory).

@@ -47,10 +47,7 @@ Worker::Worker(WorkerOptions opts, TaskRunner& runner)
 Worker::~Worker() { stop(); }
 
 void Worker::start() {
-  common::SocketOptions inproc;
-  inproc.sndhwm = 0;
-  inproc.rcvhwm = 0;
-  results_ = common::make_socket(ctx_, zmq::socket_type::pull, inproc);
+  results_ = common::make_socket(ctx_, zmq::socket_type::pull, common::unbounded_options());
   results_.bind(kResultsEndpoint);  // before the pool threads connect
   pool_.start();
   io_ = std::thread([this] { run(); });

@@ -54,9 +54,7 @@ TaskKind task_kind(const std::string& name, const std::string& type) {
 }
 
 LoadClient::LoadClient(zmq::context_t& ctx, const std::string& frontend, const std::string& results) {
-  common::SocketOptions o;
-  o.sndhwm = 0;
-  o.rcvhwm = 0;
+  const auto o = common::unbounded_options();
   front_ = common::make_socket(ctx, zmq::socket_type::dealer, o);
   front_.connect(frontend);
   results_ = common::make_socket(ctx, zmq::socket_type::dealer, o);

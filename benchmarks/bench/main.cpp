@@ -164,9 +164,7 @@ int main(int argc, char** argv) {
     return transport(o);
   }
   try {
-    auto cfg = o.config.empty() ? config::default_config() : config::load_config_file(o.config);
-    if (o.frontend.empty()) o.frontend = cfg.broker.frontend;
-    if (o.results.empty()) o.results = cfg.broker.results;
+    config::fill_client_endpoints(o.config, o.frontend, o.results);
   } catch (const config::ConfigError& e) {
     std::cerr << "zfleet-bench: " << e.what() << "\n";
     return 2;

@@ -153,9 +153,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? kOk : kUsage;
   }
   try {
-    auto cfg = o.config.empty() ? config::default_config() : config::load_config_file(o.config);
-    if (o.frontend.empty()) o.frontend = cfg.broker.frontend;
-    if (o.results.empty()) o.results = cfg.broker.results;
+    config::fill_client_endpoints(o.config, o.frontend, o.results);
   } catch (const config::ConfigError& e) {
     std::cerr << "zfleet: " << e.what() << "\n";
     return kUsage;
