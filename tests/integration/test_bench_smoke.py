@@ -40,6 +40,17 @@ class BenchSmoke(FleetTestCase):
         self.assertLessEqual(rt["p50_us"], rt["p99_us"])
         self.assertLessEqual(rt["p99_us"], rt["max_us"])
 
+    def test_python_producer_bench(self):
+        e = self.fleet.endpoints
+        proc = subprocess.run(["/usr/bin/python3", os.path.join(SOURCE_DIR, "benchmarks", "py",
+                                                                "producer_bench.py"),
+                               "--frontend", e["frontend"], "--results", e["results"],
+                               "--count", "300", "--window", "32"],
+                              capture_output=True, text=True, timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        out = json.loads(proc.stdout)
+        self.assertEqual((out["accepted"], out["done"], out["failed"]), (300, 300, 0))
+
     def test_transport_limit(self):
         proc = subprocess.run([BENCH, "--json", "transport", "--count", "100"],
                               capture_output=True, text=True, timeout=120)

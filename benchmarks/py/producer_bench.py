@@ -1,0 +1,66 @@
+#!/usr/bin/python3
+"""Throughput from a plain Python producer (Debian's python3-zmq + msgpack),
+written the way a user would: one DEALER, plain `submit` requests pipelined
+with a window and matched by `corr`, then `get_many` with `wait_ms`.
+
+    /usr/bin/python3 benchmarks/py/producer_bench.py [--frontend EP] [--results EP]
+        [--count 20000] [--window 256] [--script math_ops.py --func noop --type cpu]
+
+Prints one JSON line: accepted, done, failed, seconds, tasks_per_s.
+"""
+import argparse
+import json
+import time
+
+import msgpack
+import zmq
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--frontend", default="tcp://127.0.0.1:5555")
+    ap.add_argument("--results", default="tcp://127.0.0.1:5558")
+    ap.add_argument("--count", type=int, default=20000)
+    ap.add_argument("--window", type=int, default=256)
+    ap.add_argument("--script", default="math_ops.py")
+    ap.add_argument("--func", default="noop")
+    ap.add_argument("--type", default="cpu")
+    a = ap.parse_args()
+
+    ctx = zmq.Context()
+    front = ctx.socket(zmq.DEALER)
+    front.setsockopt(zmq.RCVTIMEO, 30000)
+    front.connect(a.frontend)
+    results = ctx.socket(zmq.DEALER)
+    results.setsockopt(zmq.RCVTIMEO, 60000)
+    results.connect(a.results)
+
+    t0 = time.perf_counter()
+    ids, sent, outstanding = [], 0, 0
+    while sent < a.count or outstanding:
+        while sent < a.count and outstanding < a.window:
+            front.send(msgpack.packb({"op": "submit", "script": a.script, "func": a.func,
+                                      "type": a.type, "corr": sent}))
+            sent += 1
+            outstanding += 1
+        reply = msgpack.unpackb(front.recv())
+        outstanding -= 1
+        if reply["op"] == "accepted":
+            ids.append(reply["id"])
+    t_ack = time.perf_counter() - t0
+    chunks = [ids[i:i + 1000] for i in range(0, len(ids), 1000)]
+    for c in chunks:
+        results.send(msgpack.packb({"op": "get_many", "ids": c, "wait_ms": 60000}))
+    done = failed = 0
+    for _ in chunks:
+        for r in msgpack.unpackb(results.recv())["results"]:
+            done += r["state"] == "done"
+            failed += r["state"] == "failed"
+    secs = time.perf_counter() - t0
+    print(json.dumps({"accepted": len(ids), "done": done, "failed": failed,
+                      "seconds": round(secs, 3), "tasks_per_s": round(done / secs),
+                      "acks_per_s": round(len(ids) / t_ack)}))
+
+
+if __name__ == "__main__":
+    main()
