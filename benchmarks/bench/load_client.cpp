@@ -45,8 +45,8 @@ TaskKind task_kind(const std::string& name, const std::string& type) {
     k.args_msgpack = one_int_arg(suffix_number(name, 10));
   } else if (base == "py-cpu") {
     k.script = "math_ops.py";
-    k.func = "fib";
-    k.args_msgpack = one_int_arg(suffix_number(name, 2000));
+    k.func = "burn";
+    k.args_msgpack = one_int_arg(suffix_number(name, 20000));
   } else {
     throw std::invalid_argument("unknown task kind '" + name + "'");
   }
@@ -172,6 +172,26 @@ common::Reply LoadClient::status() {
   auto r = common::decode_reply(common::view(last_));
   if (!r) throw std::runtime_error("no status reply: " + r.error());
   return std::move(*r);
+}
+
+}  // namespace zfleet::bench
+
+namespace zfleet::bench {
+
+std::map<std::string, uint64_t> LoadClient::worker_counts(const std::string& type) {
+  common::Reply r = status();
+  std::map<std::string, uint64_t> counts;
+  const auto* workers = common::find_field(r.root(), "workers");
+  for (uint32_t i = 0; workers && i < workers->via.array.size; ++i) {
+    const auto& w = workers->via.array.ptr[i];
+    auto id = common::str_field(w, "id");
+    auto t = common::str_field(w, "type");
+    const auto* alive = common::find_field(w, "alive");
+    if (!id || !*id || !t || !*t || **t != type) continue;
+    if (!alive || alive->type != msgpack::type::BOOLEAN || !alive->via.boolean) continue;
+    counts[std::string(**id)] = get_u(w, "done") + get_u(w, "failed");
+  }
+  return counts;
 }
 
 }  // namespace zfleet::bench

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <map>
 #include <vector>
 
 #include <zmq.hpp>
@@ -43,6 +44,9 @@ class LoadClient {
   // Returns false on any error.
   bool round_trip(const TaskKind& kind, uint64_t wait_ms);
   common::Reply status();
+  // Tasks each live worker of `type` has returned so far (status `done` +
+  // `failed`), by worker id.
+  std::map<std::string, uint64_t> worker_counts(const std::string& type);
 
  private:
   zmq::message_t recv(zmq::socket_t& s, std::chrono::milliseconds timeout);

@@ -3,10 +3,13 @@
 //                --task py-noop --count 20000 [--batch 100] [--window 64] [--type cpu]
 //   zfleet-bench ... latency --task echo --count 2000
 //   zfleet-bench transport [--count 2000] [--window 64]   (raw ZeroMQ limit)
-// Tasks: echo, sleep:MS, spin:US, py-noop, py-sleep:MS, py-cpu:N (the py-*
+//   zfleet-bench ... balance --task sleep:5 --count 2000    (per-worker spread)
+// Tasks: echo, sleep:MS, spin:US, py-noop, py-sleep:MS, py-cpu:N (N loop iterations; the py-*
 // ones use config/tasks/math_ops.py and sleepy.py, which must be under the
 // fleet's script roots). Prints a table, or JSON with --json.
+#include <cmath>
 #include <cstdio>
+#include <thread>
 #include <filesystem>
 #include <iostream>
 
@@ -107,6 +110,43 @@ int latency(const Opts& o) {
   return errors == 0 ? 0 : 1;
 }
 
+// Equal tasks spread over the workers of one type: per-worker counts from
+// status (before and after), and the largest deviation from the mean.
+int balance(const Opts& o) {
+  zmq::context_t ctx(1);
+  bench::LoadClient client(ctx, o.frontend, o.results);
+  auto kind = bench::task_kind(o.task, o.type);
+  auto before = client.worker_counts(o.type);
+  bench::Outcome out;
+  auto ids = client.submit(kind, o.count, o.batch, o.window, out);
+  client.collect(ids, std::chrono::milliseconds(o.wait_ms), out);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // status refreshes every 100 ms
+  auto after = client.worker_counts(o.type);
+  std::vector<std::pair<std::string, uint64_t>> ran;
+  uint64_t total = 0;
+  for (const auto& [id, n] : after) {
+    uint64_t delta = n - (before.count(id) ? before[id] : 0);
+    ran.emplace_back(id, delta);
+    total += delta;
+  }
+  double mean = ran.empty() ? 0 : static_cast<double>(total) / static_cast<double>(ran.size());
+  double worst = 0;
+  for (const auto& [id, n] : ran) worst = std::max(worst, std::abs(static_cast<double>(n) - mean) / std::max(mean, 1.0));
+  if (o.json) {
+    std::printf("{\"scenario\": \"balance\", \"task\": \"%s\", \"done\": %zu, \"workers\": {",
+                o.task.c_str(), out.done);
+    for (std::size_t i = 0; i < ran.size(); ++i)
+      std::printf("%s\"%s\": %llu", i ? ", " : "", ran[i].first.c_str(), (unsigned long long)ran[i].second);
+    std::printf("}, \"max_deviation_pct\": %.1f}\n", worst * 100);
+  } else {
+    std::printf("balance  task %s (%s), %zu done over %zu workers (mean %.0f)\n", o.task.c_str(),
+                o.type.c_str(), out.done, ran.size(), mean);
+    for (const auto& [id, n] : ran) std::printf("  %-32s %8llu\n", id.c_str(), (unsigned long long)n);
+    std::printf("largest deviation from the mean: %.1f%%\n", worst * 100);
+  }
+  return out.lost == 0 ? 0 : 1;
+}
+
 int transport(const Opts& o) {
   std::error_code ec;
   auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -137,7 +177,8 @@ int main(int argc, char** argv) {
   app.add_flag("--json", o.json, "machine-readable output");
   auto* tp = app.add_subcommand("throughput", "N tasks pipelined, end to end");
   auto* lat = app.add_subcommand("latency", "closed loop: submit, ack, get with wait, one at a time");
-  for (auto* sc : {tp, lat}) {
+  auto* bal = app.add_subcommand("balance", "equal tasks: per-worker counts from status");
+  for (auto* sc : {tp, lat, bal}) {
     sc->add_option("--task", o.task, "echo | sleep:MS | spin:US | py-noop | py-sleep:MS | py-cpu:N");
     sc->add_option("--type", o.type, "task type")->check(CLI::IsMember({"io", "cpu"}));
     sc->add_option("--count", o.count, "number of tasks");
@@ -150,8 +191,10 @@ int main(int argc, char** argv) {
   auto* echo = app.add_subcommand("transport-echo")->group("");
   std::string echo_backend;
   echo->add_option("backend", echo_backend)->required();
-  tp->add_option("--batch", o.batch, "tasks per submit_batch (1 = plain submit)");
-  tp->add_option("--window", o.window, "requests outstanding at once");
+  for (auto* sc : {tp, bal}) {
+    sc->add_option("--batch", o.batch, "tasks per submit_batch (1 = plain submit)");
+    sc->add_option("--window", o.window, "requests outstanding at once");
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -170,6 +213,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    if (*bal) return balance(o);
     return *tp ? throughput(o) : latency(o);
   } catch (const std::exception& e) {
     std::cerr << "zfleet-bench: " << e.what() << "\n";

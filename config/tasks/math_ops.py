@@ -1,6 +1,6 @@
 """Small pure-CPU tasks, handy for cpu-type submissions and benchmarks.
 
-Call with "func": "add" | "fib" | "noop", e.g.
+Call with "func": "add" | "fib" | "burn" | "noop", e.g.
 {"script": "math_ops.py", "func": "fib", "args": [30], "type": "cpu"}.
 """
 
@@ -19,6 +19,15 @@ def fib(n):
     for _ in range(n):
         a, b = b, a + b
     return a
+
+
+def burn(n):
+    """Pure-Python CPU work: n loop iterations (about 30-50 ns each); returns
+    a small checksum. Holds the GIL the whole time: scales with processes."""
+    acc = 0
+    for i in range(n):
+        acc = (acc + i * i) % 1000003
+    return acc
 
 
 def noop():

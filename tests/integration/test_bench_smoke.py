@@ -33,6 +33,11 @@ class BenchSmoke(FleetTestCase):
                          "--batch", "1", "--window", "16")
         self.assertEqual((out["accepted"], out["done"], out["failed"]), (300, 300, 0))
 
+    def test_balance(self):
+        out = self.bench("balance", "--task", "sleep:2", "--count", "100")
+        self.assertEqual(out["done"], 100)
+        self.assertEqual(sum(out["workers"].values()), 100)
+
     def test_latency(self):
         out = self.bench("latency", "--task", "echo", "--count", "50")
         self.assertEqual(out["errors"], 0)
