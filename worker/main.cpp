@@ -1,6 +1,6 @@
 // zfleet-worker: one worker process. Started by zfleet-broker for local
 // workers, or by hand on another host:
-//   zfleet-worker --backend tcp://broker:5556 --status tcp://broker:5557 \
+//   zfleet-worker --backend tcp://broker:5556 --status tcp://broker:5557
 //                 --type cpu --threads 1 --script-root /srv/tasks
 // Exit codes: 0 stopped cleanly, 1 failed at start, 2 bad command line or
 // configuration, 75 recycled itself because a task was stuck (restart it).

@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/sockets.h"
 #include "common/worker_link.h"
+#include "common/thread_name.h"
 
 namespace zfleet::worker {
 namespace {
@@ -55,6 +56,7 @@ ThreadPool::ThreadPool(zmq::context_t& ctx, TaskRunner& runner, std::string resu
       results_endpoint_(std::move(results_endpoint)),
       threads_(threads),
       max_result_bytes_(max_result_bytes),
+      queue_(threads),
       deadlines_(std::make_unique<std::atomic<uint64_t>[]>(static_cast<std::size_t>(threads))) {}
 
 bool ThreadPool::has_stuck_task(uint64_t now_us, uint64_t grace_us) const {
@@ -83,10 +85,12 @@ void ThreadPool::stop() {
 
 void ThreadPool::run_thread(std::size_t slot) {
   common::SocketOptions o;
-  o.sndhwm = 0;  // results must never be dropped on the way to the I/O thread
+  o.sndhwm = 0;  // a wake-up must never be dropped
   zmq::socket_t out = common::make_socket(ctx_, zmq::socket_type::push, o);
   out.connect(results_endpoint_);
-  while (auto task = queue_.pop()) {
+  uint64_t last_run_us = TaskQueue::kNoRun;
+  common::name_this_thread("zf-pool-" + std::to_string(slot));
+  while (auto task = queue_.pop(last_run_us)) {
     active.fetch_add(1, std::memory_order_relaxed);
     common::ResultMessage r = execute(runner_, *task, deadlines_[slot]);
     if (r.ok && r.result.size() > max_result_bytes_) {
@@ -98,13 +102,15 @@ void ThreadPool::run_thread(std::size_t slot) {
                  "", ""};
       r.result.clear();
     }
+    last_run_us = r.run_us;
     active.fetch_sub(1, std::memory_order_relaxed);
     (r.ok ? done : failed).fetch_add(1, std::memory_order_relaxed);
-    auto frames = common::encode_result(r);
+    if (!outbox_.add(common::encode_result(r), common::now_us(), queue_.short_backlog())) continue;
     try {
-      common::send_frames(out, frames);
+      zmq::message_t wake;
+      out.send(wake, zmq::send_flags::dontwait);
     } catch (const zmq::error_t& e) {
-      exec_logger()->error("cannot hand a result to the I/O thread: {}", e.what());
+      exec_logger()->error("cannot wake the I/O thread: {}", e.what());
     }
   }
   out.close();

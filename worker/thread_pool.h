@@ -1,10 +1,11 @@
 // ThreadPool: the worker's N executor threads. Each takes a task from the
-// BlockingQueue, runs it through the TaskRunner (builtins natively, Python
-// under the GIL), and sends the encoded RESULT to the I/O thread over its
-// own inproc PUSH socket.
+// TaskQueue (which decides how many threads to wake), runs it through the
+// TaskRunner (builtins natively, Python under the GIL), and puts the encoded
+// RESULT in the ResultOutbox; when the outbox says so, it wakes the I/O
+// thread with an empty message on its own inproc PUSH socket.
 //
 // Owns: the threads, one PUSH socket per thread (used by that thread only),
-// the counters reported in heartbeats.
+// the queue, the outbox, the counters reported in heartbeats.
 //
 // Thread safety: start()/stop() from the owning thread; counters are atomics
 // readable from any thread.
@@ -19,17 +20,11 @@
 #include <zmq.hpp>
 
 #include "common/frames.h"
-#include "worker/blocking_queue.h"
+#include "worker/result_outbox.h"
+#include "worker/task_queue.h"
 #include "worker/exec/task_runner.h"
 
 namespace zfleet::worker {
-
-// A task as received: the frames stay alive until the task is done, since
-// the decoded views point into them.
-struct PendingTask {
-  common::Message message;
-  uint64_t received_us = 0;
-};
 
 class ThreadPool {
  public:
@@ -39,7 +34,8 @@ class ThreadPool {
   void start();
   // Closes the queue, lets the threads finish what is queued, joins them.
   void stop();
-  BlockingQueue<PendingTask>& queue() { return queue_; }
+  TaskQueue& queue() { return queue_; }
+  ResultOutbox& outbox() { return outbox_; }
 
   // True when a task has run more than `grace_us` past its deadline: it is
   // stuck (e.g. in C code, where the timeout cannot interrupt it).
@@ -56,7 +52,8 @@ class ThreadPool {
   std::string results_endpoint_;
   int threads_;
   uint64_t max_result_bytes_;
-  BlockingQueue<PendingTask> queue_;
+  TaskQueue queue_;
+  ResultOutbox outbox_;
   std::vector<std::thread> pool_;
   // Deadline (steady us) of the task each thread runs; 0 when idle or none.
   std::unique_ptr<std::atomic<uint64_t>[]> deadlines_;

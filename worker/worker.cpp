@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/sockets.h"
+#include "common/thread_name.h"
 
 namespace zfleet::worker {
 namespace {
@@ -50,7 +51,10 @@ void Worker::start() {
   results_ = common::make_socket(ctx_, zmq::socket_type::pull, common::unbounded_options());
   results_.bind(kResultsEndpoint);  // before the pool threads connect
   pool_.start();
-  io_ = std::thread([this] { run(); });
+  io_ = std::thread([this] {
+    common::name_this_thread("zf-io");
+    run();
+  });
 }
 
 void Worker::stop() {
@@ -118,6 +122,11 @@ void Worker::loop() {
       if (opts_.kill_grace_ms && pool_.has_stuck_task(now, opts_.kill_grace_ms * 1000)) recycle();
     }
     long wait_ms = static_cast<long>(std::min<uint64_t>((next_hb - now) / 1000 + 1, 100));
+    // While tasks wait for a thread or results are held, look again every
+    // millisecond (TaskQueue::nudge, ResultOutbox::take_overdue).
+    if (pool_.queue().nudge(now)) wait_ms = 1;
+    send_results(pool_.outbox().take_overdue(now));
+    if (pool_.outbox().held()) wait_ms = 1;
     zmq::poll(items, 2, std::chrono::milliseconds(wait_ms));
     if (items[0].revents & ZMQ_POLLIN) on_results();
     if (items[1].revents & ZMQ_POLLIN) on_backend();
@@ -125,9 +134,12 @@ void Worker::loop() {
 }
 
 void Worker::on_backend() {
+  // Tasks of one burst go to the queue together, so that it can wake just
+  // the threads they need.
+  std::vector<PendingTask> tasks;
   for (int n = 0; n < 256; ++n) {
     PendingTask p;
-    if (!common::recv_message(backend_, p.message, zmq::recv_flags::dontwait)) return;
+    if (!common::recv_message(backend_, p.message, zmq::recv_flags::dontwait)) break;
     auto& f = p.message.frames;
     if (f.empty() || p.message.truncated()) continue;
     auto cmd = common::link_command(f[0]);
@@ -136,7 +148,7 @@ void Worker::on_backend() {
       case common::LinkCmd::task:
         p.received_us = common::now_us();
         ++in_pool_;
-        pool_.queue().push(std::move(p));
+        tasks.push_back(std::move(p));
         break;
       case common::LinkCmd::clear: {
         auto script = common::decode_clear(f, 0);
@@ -154,14 +166,20 @@ void Worker::on_backend() {
         break;
     }
   }
+  pool_.queue().push(tasks);
 }
 
 void Worker::on_results() {
-  common::Message msg;
-  for (int n = 0; n < 256; ++n) {
-    if (!common::recv_message(results_, msg, zmq::recv_flags::dontwait)) return;
+  zmq::message_t wake;
+  while (results_.recv(wake, zmq::recv_flags::dontwait)) {
+  }
+  send_results(pool_.outbox().take());
+}
+
+void Worker::send_results(std::vector<common::Frames> results) {
+  for (auto& frames : results) {
     if (in_pool_ > 0) --in_pool_;
-    common::send_frames(backend_, msg.frames);
+    common::send_frames(backend_, frames);
   }
 }
 
@@ -198,8 +216,8 @@ void Worker::drain() {
       send_heartbeat();
       next_hb = common::now_us() + uint64_t(opts_.heartbeat_ms) * 1000;
     }
-    zmq::poll(items, 1, std::chrono::milliseconds(20));
-    if (items[0].revents & ZMQ_POLLIN) on_results();
+    zmq::poll(items, 1, std::chrono::milliseconds(pool_.outbox().held() ? 1 : 20));
+    on_results();
   }
   // Give libzmq a moment to flush the last results (linger is 0).
   backend_.set(zmq::sockopt::linger, 1000);

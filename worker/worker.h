@@ -1,8 +1,9 @@
 // Worker: one zfleet-worker process's link to the broker. Its I/O thread
 // owns the backend DEALER (routing id = worker id; tasks in, results out)
 // and the status PUB (heartbeats every heartbeat_ms), plus the inproc PULL
-// that pool threads send results to. It never touches Python, so a task
-// holding the GIL cannot delay a heartbeat (DESIGN decision 2).
+// on which pool threads wake it to send the results in the ResultOutbox.
+// It never touches Python, so a task holding the GIL cannot delay a
+// heartbeat (DESIGN decision 2).
 //
 // Contract: on start it sends READY; on RESYNC (the broker does not know it,
 // e.g. after a broker restart) it sends READY again; CLEAR is passed to the
@@ -58,6 +59,7 @@ class Worker {
   void loop();
   void on_backend();
   void on_results();
+  void send_results(std::vector<common::Frames> results);
   void send_heartbeat();
   void send_ready();
   void drain();

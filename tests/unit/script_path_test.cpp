@@ -101,6 +101,36 @@ TEST_SUITE("script_path") {
     check_error(resolver.resolve("evil.py"), TaskErrorCode::script_not_allowed, "evil.py");
   }
 
+  TEST_CASE("a symlink retargeted after a resolution is judged afresh") {
+    // realpath answers are remembered per path and inode: a link moved to
+    // another file (inside or outside the root) must not reuse them.
+    TempDir tmp;
+    fs::path first = tmp.write("root/first.py", "x = 1\n");
+    fs::path second = tmp.write("root/second.py", "x = 2\n");
+    fs::path outside = tmp.write("outside/secret.py", "x = 3\n");
+    fs::path link = tmp.path() / "root" / "task.py";
+    fs::create_symlink(first, link);
+    ScriptResolver resolver({(tmp.path() / "root").string()});
+    for (int i = 0; i < 2; ++i) {  // the second call answers from the memo
+      Resolution r = resolver.resolve("task.py");
+      REQUIRE(r.script);
+      CHECK(r.script->path == first.string());
+    }
+    fs::remove(link);
+    fs::create_symlink(second, link);
+    Resolution r = resolver.resolve("task.py");
+    REQUIRE(r.script);
+    CHECK(r.script->path == second.string());
+    fs::remove(link);
+    fs::create_symlink(outside, link);
+    check_error(resolver.resolve("task.py"), TaskErrorCode::script_not_allowed, "task.py");
+    fs::remove(link);
+    fs::create_symlink(first, link);
+    r = resolver.resolve("task.py");
+    REQUIRE(r.script);
+    CHECK(r.script->path == first.string());
+  }
+
   TEST_CASE("a directory symlink escaping the root is script_not_allowed") {
     TempDir tmp;
     tmp.write("outside/x.py", "x = 1\n");

@@ -54,6 +54,21 @@ ScriptResolver::ScriptResolver(std::vector<std::string> roots) {
   }
 }
 
+std::string ScriptResolver::real_path_of(const std::string& candidate, const std::string& root,
+                                         uint64_t dev, uint64_t ino) const {
+  {
+    std::shared_lock lock(known_mu_);
+    auto it = known_.find(candidate);
+    if (it != known_.end() && it->second.dev == dev && it->second.ino == ino) return it->second.real;
+  }
+  std::string real = real_path(candidate);
+  if (!real.empty() && !inside(real, root)) real.clear();
+  std::unique_lock lock(known_mu_);
+  if (known_.size() >= kMaxKnown) known_.clear();
+  known_[candidate] = KnownFile{dev, ino, real};
+  return real;
+}
+
 Resolution ScriptResolver::resolve(std::string_view script) const {
   std::string quoted(1, '\'');  // (not "'" + ...: GCC 12 warns falsely, -Wrestrict)
   quoted.append(script);
@@ -66,8 +81,8 @@ Resolution ScriptResolver::resolve(std::string_view script) const {
     const std::string candidate = root + (root == "/" ? "" : "/") + std::string(script);
     struct stat st{};
     if (::stat(candidate.c_str(), &st) != 0) continue;  // missing or dangling: next root
-    std::string real = real_path(candidate);
-    if (real.empty() || !inside(real, root)) {
+    std::string real = real_path_of(candidate, root, st.st_dev, st.st_ino);
+    if (real.empty()) {
       return {std::nullopt, error(TaskErrorCode::script_not_allowed,
                                   "script " + quoted + " resolves outside its script root")};
     }

@@ -8,14 +8,23 @@
 // absolute names; they are refused here too (`script_not_allowed`) so the
 // confinement never depends on it. Messages name the script.
 //
-// Thread safety: immutable after construction; resolve() is safe from any
-// thread and never touches Python (it only makes stat/realpath syscalls).
+// Cost: every call stat()s the candidates (that is how an edited script is
+// noticed). realpath() walks every component with a syscall each, so its
+// answer is remembered per candidate path together with the file's device
+// and inode, and reused while stat() still finds that same file there.
+// (Any change that puts another file at the path changes the inode.)
+//
+// Thread safety: resolve() is safe from any thread (the realpath memo has
+// its own lock) and never touches Python.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/protocol.h"
@@ -52,7 +61,20 @@ class ScriptResolver {
   const std::vector<std::string>& roots() const { return roots_; }
 
  private:
+  struct KnownFile {
+    uint64_t dev = 0, ino = 0;
+    std::string real;  // "" = resolves outside its root
+  };
+  // Bounded: names are client-chosen ("x.py", "./x.py", ...), so the memo
+  // starts over when it reaches this size.
+  static constexpr std::size_t kMaxKnown = 4096;
+
+  std::string real_path_of(const std::string& candidate, const std::string& root,
+                           uint64_t dev, uint64_t ino) const;
+
   std::vector<std::string> roots_;  // real paths, no trailing '/' (except "/")
+  mutable std::shared_mutex known_mu_;
+  mutable std::unordered_map<std::string, KnownFile> known_;  // guarded by known_mu_
 };
 
 }  // namespace zfleet::worker

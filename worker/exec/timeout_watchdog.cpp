@@ -1,12 +1,16 @@
 #include "worker/exec/timeout_watchdog.h"
 
 #include "worker/exec/gil.h"
+#include "common/thread_name.h"
 
 namespace zfleet::worker {
 
 TimeoutWatchdog::TimeoutWatchdog(PyObject* exception_type)
     : exception_type_(exception_type), sleeping_until_(Clock::time_point::max()) {
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this] {
+    common::name_this_thread("zf-watchdog");
+    loop();
+  });
 }
 
 TimeoutWatchdog::~TimeoutWatchdog() { stop(); }

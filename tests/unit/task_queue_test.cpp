@@ -1,0 +1,151 @@
+// Unit tests of worker/task_queue: the I/O thread -> pool hand-off with its
+// wake-up policy, on real threads. Nothing here measures time; waits are
+// generous upper bounds on events that must happen.
+#include "worker/task_queue.h"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+using zfleet::worker::PendingTask;
+using zfleet::worker::TaskQueue;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::vector<PendingTask> tasks(int n, uint64_t first_tag = 0) {
+  std::vector<PendingTask> out(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) out[static_cast<std::size_t>(i)].received_us = first_tag + static_cast<uint64_t>(i);
+  return out;
+}
+
+// Counts events and lets a test wait (bounded) for a number of them.
+struct Counter {
+  std::mutex mu;
+  std::condition_variable cv;
+  int n = 0;
+  void add() {
+    std::lock_guard lock(mu);
+    ++n;
+    cv.notify_all();
+  }
+  bool wait_for(int want, std::chrono::seconds limit = 10s) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, limit, [&] { return n >= want; });
+  }
+};
+
+}  // namespace
+
+TEST_SUITE("task_queue") {
+  TEST_CASE("every task is taken exactly once; close() drains, then ends pop()") {
+    TaskQueue q(4);
+    std::mutex mu;
+    std::multiset<uint64_t> seen;
+    std::vector<std::thread> pool;
+    for (int t = 0; t < 4; ++t) {
+      pool.emplace_back([&] {
+        uint64_t last = TaskQueue::kNoRun;
+        while (auto task = q.pop(last)) {
+          std::lock_guard lock(mu);
+          seen.insert(task->received_us);
+          last = 1;  // short tasks: the queue switches to one thread at a time
+        }
+      });
+    }
+    for (int round = 0; round < 100; ++round) {
+      auto batch = tasks(50, static_cast<uint64_t>(round) * 50);
+      q.push(batch);
+      CHECK(batch.empty());
+    }
+    q.close();
+    for (auto& t : pool) t.join();
+    CHECK(seen.size() == 5000);
+    CHECK(std::set<uint64_t>(seen.begin(), seen.end()).size() == 5000);
+    CHECK(q.size() == 0);
+  }
+
+  TEST_CASE("tasks of unknown length each get a thread at once") {
+    // Four tasks that only finish once all four run together: a queue that
+    // woke fewer threads would leave them waiting (until the 10 s bound).
+    TaskQueue q(4);
+    Counter running;
+    std::atomic<bool> release{false};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < 4; ++t) {
+      pool.emplace_back([&] {
+        while (auto task = q.pop()) {
+          running.add();
+          while (!release) std::this_thread::sleep_for(1ms);
+        }
+      });
+    }
+    std::this_thread::sleep_for(50ms);  // let them all fall asleep in pop()
+    auto batch = tasks(4);
+    q.push(batch);
+    CHECK(running.wait_for(4));
+    release = true;
+    q.close();
+    for (auto& t : pool) t.join();
+  }
+
+  TEST_CASE("with short tasks, a thread stuck in a long one does not hold up the rest") {
+    TaskQueue q(2);
+    Counter done;
+    std::atomic<bool> release{false};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < 2; ++t) {
+      pool.emplace_back([&] {
+        uint64_t last = TaskQueue::kNoRun;
+        while (auto task = q.pop(last)) {
+          if (task->received_us == 999) {  // the long one
+            while (!release) std::this_thread::sleep_for(1ms);
+          }
+          done.add();
+          last = 2;  // reported as short
+        }
+      });
+    }
+    auto warm = tasks(20);
+    q.push(warm);
+    REQUIRE(done.wait_for(20));  // the average is short now
+    std::vector<PendingTask> stuck(1);
+    stuck[0].received_us = 999;
+    q.push(stuck);
+    std::this_thread::sleep_for(20ms);
+    auto more = tasks(5, 1000);
+    q.push(more);
+    CHECK(done.wait_for(25));  // the other thread took all five
+    release = true;
+    CHECK(done.wait_for(26));
+    q.close();
+    for (auto& t : pool) t.join();
+  }
+
+  TEST_CASE("nudge() reports waiting tasks and short_backlog() short queued work") {
+    TaskQueue q(1);
+    CHECK_FALSE(q.nudge(0));
+    CHECK_FALSE(q.short_backlog());
+    auto batch = tasks(2);
+    q.push(batch);
+    CHECK(q.nudge(0));
+    CHECK_FALSE(q.short_backlog());  // run times unknown yet: not short
+    auto first = q.pop();
+    REQUIRE(first);
+    auto second = q.pop(3);  // the first ran 3 us
+    REQUIRE(second);
+    auto again = tasks(1);
+    q.push(again);
+    CHECK(q.short_backlog());
+    CHECK(q.size() == 1);
+    q.close();
+    CHECK(q.pop(3));
+    CHECK_FALSE(q.pop(3));
+  }
+}

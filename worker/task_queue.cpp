@@ -1,0 +1,88 @@
+#include "worker/task_queue.h"
+
+#include <algorithm>
+
+namespace zfleet::worker {
+
+int TaskQueue::wake_locked(int n) {
+  n = std::min(n, sleepers_ - signaled_);
+  if (n <= 0) return 0;
+  signaled_ += n;
+  return n;
+}
+
+void TaskQueue::push(std::vector<PendingTask>& tasks) {
+  if (tasks.empty()) return;
+  int wake;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& t : tasks) items_.push_back(std::move(t));
+    int uncovered = static_cast<int>(items_.size()) - free_awake();
+    // Short tasks: one awake thread is enough. Long ones: a thread each.
+    wake = wake_locked(short_tasks() ? std::min(uncovered, 1) : uncovered);
+  }
+  tasks.clear();
+  for (int i = 0; i < wake; ++i) cv_.notify_one();
+}
+
+std::optional<PendingTask> TaskQueue::pop(uint64_t last_run_us) {
+  std::unique_lock lock(mu_);
+  if (last_run_us != kNoRun) {
+    --running_;
+    // A moving average over about 8 tasks; the first sample replaces "unknown".
+    avg_run_us_ = avg_run_us_ == UINT64_MAX
+                      ? last_run_us
+                      : avg_run_us_ - avg_run_us_ / 8 + last_run_us / 8;
+  }
+  if (items_.empty() && !closed_) {
+    ++sleepers_;
+    while (items_.empty() && !closed_) {
+      cv_.wait(lock);
+      // Woken (or spuriously): no longer a signaled sleeper. If another
+      // thread took the task first, this one sleeps again as a plain sleeper.
+      if (signaled_ > 0) --signaled_;
+    }
+    --sleepers_;
+  }
+  if (items_.empty()) return std::nullopt;
+  PendingTask task = std::move(items_.front());
+  items_.pop_front();
+  ++running_;
+  // Long tasks left behind get threads of their own (push may have woken
+  // fewer threads than there are tasks, e.g. while the average was short).
+  int wake = !items_.empty() && !short_tasks() ? wake_locked(static_cast<int>(items_.size()) - free_awake()) : 0;
+  lock.unlock();
+  for (int i = 0; i < wake; ++i) cv_.notify_one();
+  return task;
+}
+
+bool TaskQueue::nudge(uint64_t now_us) {
+  int wake = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (items_.empty()) return false;
+    if (free_awake() <= 0 && now_us > items_.front().received_us + kMaxLagUs) wake = wake_locked(1);
+  }
+  if (wake) cv_.notify_one();
+  return true;
+}
+
+void TaskQueue::close() {
+  {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool TaskQueue::short_backlog() const {
+  std::lock_guard lock(mu_);
+  return !items_.empty() && short_tasks();
+}
+
+std::size_t TaskQueue::size() const {
+  std::lock_guard lock(mu_);
+  return items_.size();
+}
+
+}  // namespace zfleet::worker

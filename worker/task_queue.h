@@ -1,0 +1,86 @@
+// TaskQueue: the named hand-off from a worker's I/O thread to its pool
+// threads, with a wake-up policy.
+//
+// Why a policy: waking a sleeping thread costs a futex call and a context
+// switch (several microseconds on a 2-core machine), which is more than a
+// builtin or a Python no-op takes to run. Waking one pool thread per task
+// made the worker spend most of its CPU switching threads. So the queue
+// keeps a moving average of task run times and wakes only the threads the
+// queued work needs:
+//   - short tasks (average under kShortTaskUs): one awake thread drains the
+//     queue; a push wakes a thread only when no thread is awake between
+//     tasks;
+//   - long or not yet measured tasks: every queued task gets its own thread
+//     at once, as far as there are sleeping threads (IO-bound slots must
+//     all be used);
+//   - a backstop, nudge(), run by the I/O thread: a task that has waited
+//     longer than kMaxLagUs while threads sleep wakes one (a short-task
+//     worker whose awake thread met a long task).
+//
+// Contract: push() never blocks (the broker bounds how many tasks a worker
+// holds: its capacity). pop() blocks until an item arrives or the queue is
+// closed; after close(), pop() drains what is left, then returns nullopt.
+//
+// Thread safety: internally synchronized; push()/nudge() from the I/O
+// thread, pop() from the pool threads, size() from anywhere.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "common/frames.h"
+
+namespace zfleet::worker {
+
+// A task as received: the frames stay alive until the task is done, since
+// the decoded views point into them.
+struct PendingTask {
+  common::Message message;
+  uint64_t received_us = 0;
+};
+
+class TaskQueue {
+ public:
+  static constexpr uint64_t kShortTaskUs = 50;
+  static constexpr uint64_t kMaxLagUs = 1000;
+  static constexpr uint64_t kNoRun = UINT64_MAX;
+
+  explicit TaskQueue(int consumers) : consumers_(consumers) {}
+
+  // Appends the tasks (moved out of) and wakes the threads they need.
+  void push(std::vector<PendingTask>& tasks);
+  // Blocks for the next task. `last_run_us` is how long the caller's
+  // previous task ran (kNoRun for none): it feeds the run-time average.
+  std::optional<PendingTask> pop(uint64_t last_run_us = kNoRun);
+  // The backstop: wakes a thread if the oldest task has waited more than
+  // kMaxLagUs and nobody is free to take it. Returns true while tasks wait
+  // (the caller should nudge again within about kMaxLagUs).
+  bool nudge(uint64_t now_us);
+  void close();
+  std::size_t size() const;
+  // True when short tasks are queued: a pool thread will be back for the
+  // next one within microseconds (ResultOutbox may hold its result).
+  bool short_backlog() const;
+
+ private:
+  bool short_tasks() const { return avg_run_us_ < kShortTaskUs; }
+  // Threads awake and not running a task: they will pop without a wake-up.
+  int free_awake() const { return consumers_ - (sleepers_ - signaled_) - running_; }
+  int wake_locked(int n);  // marks up to n sleepers as signaled; returns how many
+
+  const int consumers_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<PendingTask> items_;  // all below guarded by mu_
+  int sleepers_ = 0;   // threads inside pop() waiting
+  int signaled_ = 0;   // of those, already notified
+  int running_ = 0;    // threads running a task
+  uint64_t avg_run_us_ = UINT64_MAX;  // moving average; unknown (max) counts as long
+  bool closed_ = false;
+};
+
+}  // namespace zfleet::worker
