@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/sockets.h"
+#include "common/thread_name.h"
 
 namespace zfleet::broker {
 namespace {
@@ -35,6 +36,7 @@ void Dispatcher::start() {
   std::promise<void> ready;
   auto bound = ready.get_future();
   thread_ = std::thread([this, &ready] {
+    common::name_this_thread("zf-dispatch");
     try {
       bind_sockets();
     } catch (...) {
@@ -77,6 +79,7 @@ void Dispatcher::bind_sockets() {
     notify_.push_back(common::make_socket(st_.ctx, zmq::socket_type::push, inproc_opts));
     notify_.back().connect(notify_endpoint(static_cast<unsigned>(i)));
   }
+  notices_.resize(notify_.size());
 }
 
 void Dispatcher::run() {
@@ -131,6 +134,7 @@ void Dispatcher::loop() {
       publish_board(now);
       next_board_us_ = now + 100'000;
     }
+    send_notices();  // after everything above that may have finished tasks
     if (now >= next_sweep_us_) {
       // Results nobody fetched leave at their TTL even when no put evicts them.
       st_.cache.sweep_expired(now / 1000);
@@ -225,14 +229,21 @@ void Dispatcher::finish(Task* t, common::ResultRecord rec, bool keep_in_ledger) 
   st_.cache.put(ptr, now / 1000);
   uint64_t waiters = st_.live.finish(t);
   for (unsigned i = 0; waiters; ++i, waiters >>= 1) {
-    if (!(waiters & 1) || i >= notify_.size()) continue;
-    zmq::message_t frames[] = {zmq::message_t(t->id.data(), t->id.size()), pack_record(ptr)};
-    common::send_frames(notify_[i], frames);
+    if ((waiters & 1) && i < notices_.size()) notices_[i].push_back(ptr);
   }
   if (keep_in_ledger) {
     t->timed_out = true;  // deleted when its worker answers or dies
   } else {
     delete t;
+  }
+}
+
+void Dispatcher::send_notices() {
+  for (std::size_t i = 0; i < notices_.size(); ++i) {
+    if (notices_[i].empty()) continue;
+    zmq::message_t m = pack_records(std::move(notices_[i]));
+    notices_[i].clear();
+    notify_[i].send(m, zmq::send_flags::dontwait);  // no high-water mark: never refused
   }
 }
 

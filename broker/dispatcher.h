@@ -6,7 +6,8 @@
 //   status SUB       (bound at broker.status)   worker heartbeats
 //   dispatch PULL    (inproc)                   Task* batches from intake
 //   control PULL     (inproc)                   CLEAR, DRAIN, STOP
-//   notify PUSH x N  (inproc)                   finished tasks to result threads
+//   notify PUSH x N  (inproc)                   finished tasks to result threads,
+//                                                batched per loop pass (notices_)
 //   the per-type queues, the worker registry, the scheduler index, the
 //   deadline heap, and every Task handed to it.
 //
@@ -33,6 +34,7 @@
 #include <zmq.hpp>
 
 #include "broker/broker_state.h"
+#include "broker/handoff.h"
 #include "broker/scheduler.h"
 #include "common/frames.h"
 
@@ -63,6 +65,7 @@ class Dispatcher {
   void finish(Task* t, common::ResultRecord rec, bool keep_in_ledger = false);
   void fail(Task* t, common::TaskErrorCode code, std::string message);
   void check_deadlines(uint64_t now);
+  void send_notices();
   // dispatcher_workers.cpp
   void on_backend();
   void on_status();
@@ -83,6 +86,7 @@ class Dispatcher {
 
   zmq::socket_t backend_, status_, intake_, control_;
   std::vector<zmq::socket_t> notify_;
+  std::vector<RecordBatch> notices_;  // per result thread, sent by send_notices()
   common::Message msg_;  // reused receive buffer
 
   std::deque<Task*> queues_[common::kTaskTypeCount];

@@ -4,10 +4,10 @@
 //   intake threads --PUSH--> dispatcher   kDispatchEndpoint: batches of Task*
 //   result threads --PUSH--> dispatcher   kControlEndpoint: CLEAR (link format)
 //   main thread    --PUSH--> dispatcher   kControlEndpoint: DRAIN / STOP
-//   dispatcher --PUSH--> result thread i  notify_endpoint(i): finished task
+//   dispatcher --PUSH--> result thread i  notify_endpoint(i): finished tasks
 //
-// A Task* batch moves ownership of the tasks to the dispatcher. A finished-
-// task notice carries a heap-allocated shared_ptr to the ResultRecord, whose
+// A Task* batch moves ownership of the tasks to the dispatcher. A notice
+// carries a heap-allocated batch of shared_ptrs to ResultRecords, whose
 // ownership moves to the receiving result thread.
 //
 // Thread safety: functions only.
@@ -48,21 +48,24 @@ inline std::vector<Task*> unpack_tasks(const zmq::message_t& m) {
 }
 
 using RecordPtr = std::shared_ptr<const common::ResultRecord>;
+using RecordBatch = std::vector<RecordPtr>;
 
-inline zmq::message_t pack_record(RecordPtr rec) {
-  auto* holder = new RecordPtr(std::move(rec));
+// A batch of finished tasks (each record carries its id) for one result
+// thread: the dispatcher sends one per loop pass, not one per task.
+inline zmq::message_t pack_records(RecordBatch batch) {
+  auto* holder = new RecordBatch(std::move(batch));
   zmq::message_t m(sizeof holder);
   std::memcpy(m.data(), &holder, sizeof holder);
   return m;
 }
 
-inline RecordPtr unpack_record(const zmq::message_t& m) {
-  if (m.size() != sizeof(RecordPtr*)) return nullptr;
-  RecordPtr* holder;
+inline RecordBatch unpack_records(const zmq::message_t& m) {
+  if (m.size() != sizeof(RecordBatch*)) return {};
+  RecordBatch* holder;
   std::memcpy(&holder, m.data(), sizeof holder);
-  RecordPtr rec = std::move(*holder);
+  RecordBatch batch = std::move(*holder);
   delete holder;
-  return rec;
+  return batch;
 }
 
 }  // namespace zfleet::broker

@@ -6,11 +6,13 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/sockets.h"
+#include "common/thread_name.h"
 
 namespace zfleet::broker {
 
 void IntakeThread::start() {
   thread_ = std::thread([this] {
+    common::name_this_thread("zf-intake");
     try {
       const auto o = common::unbounded_options();
       requests_ = common::make_socket(st_.ctx, zmq::socket_type::dealer, o);

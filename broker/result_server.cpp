@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/sockets.h"
 #include "common/worker_link.h"
+#include "common/thread_name.h"
 
 namespace zfleet::broker {
 namespace {
@@ -15,6 +16,7 @@ constexpr uint64_t kMaxWaitMs = 3'600'000;  // one hour: longer waits are clampe
 
 void ResultThread::start() {
   thread_ = std::thread([this] {
+    common::name_this_thread("zf-results-" + std::to_string(index_));
     try {
       const auto o = common::unbounded_options();
       requests_ = common::make_socket(st_.ctx, zmq::socket_type::dealer, o);
@@ -92,7 +94,7 @@ std::string ResultThread::handle(const common::Request& req, common::Message& ms
   }
 }
 
-ResultThread::Lookup ResultThread::lookup(const std::string& id) {
+Found ResultThread::lookup(const std::string& id) {
   // Live table before cache: a finishing task enters the cache before it
   // leaves the table, so this order cannot miss it.
   if (auto s = st_.live.state(id)) return {*s, nullptr};
@@ -102,56 +104,50 @@ ResultThread::Lookup ResultThread::lookup(const std::string& id) {
 
 std::string ResultThread::handle_get(const common::Request& req, common::Message& msg,
                                      bool& parked) {
-  std::vector<std::string> pending;
-  if (req.wait_ms > 0) {
-    for (const auto& id : req.ids) {
-      if (st_.live.watch(id, index_)) pending.push_back(id);
-    }
-  }
-  if (!pending.empty()) {
-    Waiter w;
-    w.envelope = take_envelope(msg);
-    w.corr = req.corr;
-    w.ids = req.ids;
-    w.many = req.op == common::Op::get_many;
-    w.deadline_us = common::now_us() + std::min(req.wait_ms, kMaxWaitMs) * 1000;
-    waiters_.add(std::move(w), pending);
-    parked = true;
-    return {};
-  }
   Waiter w;
   w.corr = req.corr;
   w.ids = req.ids;
   w.many = req.op == common::Op::get_many;
-  return answer(w);
+  w.found.resize(w.ids.size());
+  std::vector<std::size_t> pending;
+  for (std::size_t i = 0; i < w.ids.size(); ++i) {
+    std::optional<common::TaskState> live;
+    if (req.wait_ms > 0) live = st_.live.watch(w.ids[i], index_);
+    if (live) {
+      w.found[i].state = *live;
+      pending.push_back(i);
+    } else {
+      w.found[i] = lookup(w.ids[i]);
+    }
+  }
+  if (pending.empty()) return answer(w);
+  w.envelope = take_envelope(msg);
+  w.deadline_us = common::now_us() + std::min(req.wait_ms, kMaxWaitMs) * 1000;
+  waiters_.add(std::move(w), pending);
+  parked = true;
+  return {};
 }
 
-std::string ResultThread::answer(const Waiter& w) {
-  if (!w.many) {
-    Lookup l = lookup(w.ids.front());
-    return common::encode_result(w.ids.front(), l.state, l.rec.get(), w.corr);
+std::string ResultThread::answer(Waiter& w) {
+  // Ids still live (the wait ran out) are looked up again for their
+  // current state; finished ones use the record already held.
+  for (std::size_t i = 0; i < w.ids.size(); ++i) {
+    if (!w.found[i].final()) w.found[i] = lookup(w.ids[i]);
   }
-  std::vector<Lookup> found;
-  found.reserve(w.ids.size());
+  if (!w.many) return common::encode_result(w.ids.front(), w.found[0].state, w.found[0].rec.get(), w.corr);
   std::vector<common::ResultEntry> entries;
   entries.reserve(w.ids.size());
-  for (const auto& id : w.ids) found.push_back(lookup(id));
   for (std::size_t i = 0; i < w.ids.size(); ++i)
-    entries.push_back({w.ids[i], found[i].state, found[i].rec.get()});
+    entries.push_back({w.ids[i], w.found[i].state, w.found[i].rec.get()});
   return common::encode_results(entries, w.corr);
 }
 
 void ResultThread::on_notice() {
-  common::Message msg;
   for (int n = 0; n < 1024; ++n) {
-    if (!common::recv_message(notices_, msg, zmq::recv_flags::dontwait)) return;
-    if (msg.frames.size() != 2) continue;
-    std::string id(common::view(msg.frames[0]));
-    RecordPtr rec = unpack_record(msg.frames[1]);
-    for (Waiter& w : waiters_.finished(id)) {
-      std::string reply = w.many ? answer(w)
-                                 : common::encode_result(id, rec->state, rec.get(), w.corr);
-      send_reply(requests_, w.envelope, reply);
+    zmq::message_t m;
+    if (!notices_.recv(m, zmq::recv_flags::dontwait)) return;
+    for (const RecordPtr& rec : unpack_records(m)) {
+      for (Waiter& w : waiters_.finished(rec)) send_reply(requests_, w.envelope, answer(w));
     }
   }
 }

@@ -34,10 +34,6 @@ class ResultThread {
   }
 
  private:
-  struct Lookup {
-    common::TaskState state;
-    std::shared_ptr<const common::ResultRecord> rec;
-  };
   void loop();
   void on_request(common::Message& msg);
   void on_notice();
@@ -45,8 +41,8 @@ class ResultThread {
   std::string handle(const common::Request& req, common::Message& msg, bool& parked);
   std::string handle_get(const common::Request& req, common::Message& msg, bool& parked);
   std::string status_reply(const common::Request& req);
-  Lookup lookup(const std::string& id);
-  std::string answer(const Waiter& w);
+  Found lookup(const std::string& id);
+  std::string answer(Waiter& w);
 
   BrokerState& st_;
   unsigned index_;

@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "common/sockets.h"
+#include "common/thread_name.h"
 
 namespace zfleet::broker {
 namespace {
@@ -20,6 +21,7 @@ void RouterProxy::start() {
   std::promise<void> ready;
   auto bound = ready.get_future();
   thread_ = std::thread([this, &ready] {
+    common::name_this_thread(std::string("zf-proxy-") + opts_.name);
     try {
       common::SocketOptions ro;
       ro.router_mandatory = true;  // a refused reply must be seen, to be counted

@@ -2,37 +2,38 @@
 
 namespace zfleet::broker {
 
-void Waiters::add(Waiter w, const std::vector<std::string>& pending) {
+void Waiters::add(Waiter w, const std::vector<std::size_t>& pending) {
   uint64_t serial = next_serial_++;
   w.remaining = pending.size();
-  deadlines_.emplace(w.deadline_us, serial);
-  for (const auto& id : pending) by_id_.emplace(id, serial);
-  waiters_.emplace(serial, std::move(w));
-}
-
-Waiter Waiters::take(uint64_t serial) {
-  auto it = waiters_.find(serial);
-  for (const auto& id : it->second.ids) {
-    auto range = by_id_.equal_range(id);
-    for (auto r = range.first; r != range.second;) {
-      r = (r->second == serial) ? by_id_.erase(r) : std::next(r);
-    }
+  w.found.resize(w.ids.size());
+  for (std::size_t pos : pending) {
+    if (w.found[pos].final()) w.found[pos] = {common::TaskState::pending, nullptr};
   }
-  Waiter w = std::move(it->second);
-  waiters_.erase(it);
-  return w;
+  deadlines_.emplace(w.deadline_us, serial);
+  Waiter& parked = waiters_.emplace(serial, std::move(w)).first->second;
+  for (std::size_t pos : pending) by_id_.emplace(std::string_view(parked.ids[pos]), Slot{serial, pos});
 }
 
-std::vector<Waiter> Waiters::finished(const std::string& id) {
+std::vector<Waiter> Waiters::finished(const std::shared_ptr<const common::ResultRecord>& rec) {
   std::vector<Waiter> done;
-  auto range = by_id_.equal_range(id);
+  auto range = by_id_.equal_range(std::string_view(rec->id));
   std::vector<uint64_t> complete;
   for (auto r = range.first; r != range.second;) {
-    auto w = waiters_.find(r->second);
-    if (w != waiters_.end() && --w->second.remaining == 0) complete.push_back(r->second);
+    auto w = waiters_.find(r->second.serial);
+    if (w != waiters_.end()) {
+      Found& f = w->second.found[r->second.pos];
+      f.state = rec->state;
+      f.rec = rec;
+      if (--w->second.remaining == 0) complete.push_back(r->second.serial);
+    }
     r = by_id_.erase(r);
   }
-  for (uint64_t serial : complete) done.push_back(take(serial));
+  for (uint64_t serial : complete) {
+    // All its index entries went with the notices of its ids.
+    auto it = waiters_.find(serial);
+    done.push_back(std::move(it->second));
+    waiters_.erase(it);
+  }
   return done;
 }
 
@@ -41,8 +42,18 @@ std::vector<Waiter> Waiters::expired(uint64_t now_us) {
   while (!deadlines_.empty() && deadlines_.top().first <= now_us) {
     uint64_t serial = deadlines_.top().second;
     deadlines_.pop();
-    if (!waiters_.contains(serial)) continue;  // already answered
-    out.push_back(take(serial));
+    auto it = waiters_.find(serial);
+    if (it == waiters_.end()) continue;  // already answered
+    Waiter& w = it->second;
+    for (std::size_t pos = 0; pos < w.ids.size(); ++pos) {
+      if (w.found[pos].final()) continue;
+      auto range = by_id_.equal_range(std::string_view(w.ids[pos]));
+      for (auto r = range.first; r != range.second;) {
+        r = r->second.serial == serial ? by_id_.erase(r) : std::next(r);
+      }
+    }
+    out.push_back(std::move(w));
+    waiters_.erase(it);
   }
   return out;
 }

@@ -31,6 +31,7 @@ struct WorkerEntry {
   bool alive = true;
   bool stopping = false;           // said BYE: gets no new tasks
   bool indexed = false;            // present in the Scheduler's index
+  bool refilling = true;           // prefetch being topped up (see has_free_slot)
 
   uint32_t inflight() const { return static_cast<uint32_t>(ledger.size()); }
 
@@ -40,12 +41,26 @@ struct WorkerEntry {
   // another on a busy worker while an idle one could take it.
   static constexpr double kPrefetchBudgetUs = 2000;
   uint32_t capacity_for(uint32_t max_prefetch) const {
-    uint32_t threads = info.threads ? info.threads : 1;
-    if (avg_run_us <= 0 || max_prefetch == 0) return threads;
-    double grant = threads * kPrefetchBudgetUs / std::max(avg_run_us, 1.0);
-    return threads + static_cast<uint32_t>(std::min<double>(grant, max_prefetch));
+    uint32_t t = threads();
+    if (avg_run_us <= 0 || max_prefetch == 0) return t;
+    double grant = t * kPrefetchBudgetUs / std::max(avg_run_us, 1.0);
+    return t + static_cast<uint32_t>(std::min<double>(grant, max_prefetch));
   }
-  bool has_free_slot() const { return inflight() < capacity; }
+  // A worker with an idle thread gets a task at once. Its prefetch (the
+  // slots beyond its threads) is refilled in bursts: once half of it has
+  // come back, up to full again. Tasks then travel, and wake the worker,
+  // in groups rather than one by one, and the worker never runs dry.
+  bool has_free_slot() const {
+    uint32_t n = inflight();
+    return n < capacity && (n < threads() || refilling);
+  }
+  // Called after every change of in-flight or capacity (Scheduler::refresh).
+  void update_refill() {
+    uint32_t n = inflight();
+    if (n >= capacity) refilling = false;
+    else if (n <= threads() + (capacity - threads()) / 2) refilling = true;
+  }
+  uint32_t threads() const { return info.threads ? info.threads : 1; }
 };
 
 }  // namespace zfleet::broker

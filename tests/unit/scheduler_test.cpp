@@ -34,10 +34,13 @@ struct Fleet {
   std::deque<Task> tasks;
   uint64_t clock_us = 1000;
 
-  WorkerEntry* add(std::string id, uint32_t capacity, TaskType type = TaskType::io) {
+  // `threads` 0 = as many as `capacity` (no prefetch slots).
+  WorkerEntry* add(std::string id, uint32_t capacity, TaskType type = TaskType::io,
+                   uint32_t threads = 0) {
     auto w = std::make_unique<WorkerEntry>();
     w->info.id = std::move(id);
     w->info.type = type;
+    w->info.threads = threads ? threads : capacity;
     w->capacity = capacity;
     sched.refresh(w.get());
     workers.push_back(std::move(w));
@@ -230,6 +233,33 @@ TEST_SUITE("scheduler") {
     CHECK(a->last_dispatch_us == last);
     CHECK(f.sched.pick(TaskType::io) == before);
     CHECK(f.sched.indexed(TaskType::io) == 2);
+  }
+
+  TEST_CASE("prefetch slots are refilled in bursts") {
+    // 2 threads + 8 prefetch: once full, the worker takes no task until half
+    // of its prefetch has come back (6 in flight), then is filled to 10.
+    Fleet f;
+    WorkerEntry* w = f.add("w", 10, TaskType::io, 2);
+    for (int i = 0; i < 10; ++i) REQUIRE(f.dispatch() == w);
+    CHECK(f.dispatch() == nullptr);
+    auto return_one = [&] {
+      std::string id(w->ledger.begin()->first);
+      REQUIRE(f.sched.returned(w, id) != nullptr);
+    };
+    for (int i = 0; i < 3; ++i) {
+      return_one();
+      CHECK(f.sched.pick(TaskType::io) == nullptr);  // 9, 8, 7 in flight
+    }
+    return_one();  // 6 = threads + prefetch / 2
+    CHECK(f.sched.pick(TaskType::io) == w);
+    for (int i = 0; i < 4; ++i) REQUIRE(f.dispatch() == w);
+    CHECK(f.dispatch() == nullptr);
+    // Under the mark it stays eligible all the way down.
+    for (int i = 0; i < 4; ++i) return_one();
+    while (w->inflight() > 1) {
+      return_one();
+      CHECK(f.sched.pick(TaskType::io) == w);
+    }
   }
 
   TEST_CASE("balance: dispatch/return cycles spread evenly over equal workers") {
