@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "benchmarks/bench/progress.h"
 #include "common/frames.h"
 #include "common/msgpack_writer.h"
 #include "common/sockets.h"
@@ -111,6 +112,7 @@ std::vector<std::string> LoadClient::submit(const TaskKind& kind, std::size_t co
     } else {
       ++out.rejected;
     }
+    if (progress_) progress_->update(out.accepted + out.rejected, "acked");
   }
   return ids;
 }
@@ -145,6 +147,7 @@ void LoadClient::collect(const std::vector<std::string>& ids, std::chrono::milli
         out.run_us.push_back(get_u(res, "run_us"));
       }
     }
+    if (progress_) progress_->update(out.done + out.failed, "done");
   }
   std::size_t answered = out.done + out.failed + out.lost;
   if (answered < ids.size()) out.lost += ids.size() - answered;
@@ -166,9 +169,9 @@ bool LoadClient::round_trip(const TaskKind& kind, uint64_t wait_ms) {
   return g && g->state == "done";
 }
 
-common::Reply LoadClient::status() {
+common::Reply LoadClient::status(std::chrono::milliseconds timeout) {
   results_.send(zmq::buffer(common::encode_status_request({})), zmq::send_flags::none);
-  last_ = recv(results_, std::chrono::seconds(10));
+  last_ = recv(results_, timeout);
   auto r = common::decode_reply(common::view(last_));
   if (!r) throw std::runtime_error("no status reply: " + r.error());
   return std::move(*r);
@@ -177,6 +180,17 @@ common::Reply LoadClient::status() {
 }  // namespace zfleet::bench
 
 namespace zfleet::bench {
+
+std::size_t LoadClient::alive_workers(std::chrono::milliseconds timeout) {
+  common::Reply r = status(timeout);
+  std::size_t n = 0;
+  const auto* workers = common::find_field(r.root(), "workers");
+  for (uint32_t i = 0; workers && i < workers->via.array.size; ++i) {
+    const auto* alive = common::find_field(workers->via.array.ptr[i], "alive");
+    if (alive && alive->type == msgpack::type::BOOLEAN && alive->via.boolean) ++n;
+  }
+  return n;
+}
 
 std::map<std::string, uint64_t> LoadClient::worker_counts(const std::string& type) {
   common::Reply r = status();

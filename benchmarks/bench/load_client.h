@@ -18,6 +18,8 @@
 
 namespace zfleet::bench {
 
+class Progress;
+
 struct TaskKind {
   std::string script, func, args_msgpack, type;
 };
@@ -43,16 +45,21 @@ class LoadClient {
   // One closed-loop round trip: submit, wait for the ack, get with wait_ms.
   // Returns false on any error.
   bool round_trip(const TaskKind& kind, uint64_t wait_ms);
-  common::Reply status();
+  // Throws std::runtime_error when no reply comes within `timeout`.
+  common::Reply status(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   // Tasks each live worker of `type` has returned so far (status `done` +
   // `failed`), by worker id.
   std::map<std::string, uint64_t> worker_counts(const std::string& type);
+  // Live workers of any type in status.
+  std::size_t alive_workers(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Optional: submit() and collect() report acks and results to it (not owned).
+  void set_progress(Progress* p) { progress_ = p; }
 
  private:
   zmq::message_t recv(zmq::socket_t& s, std::chrono::milliseconds timeout);
   zmq::socket_t front_, results_;
   zmq::message_t last_;
-  uint64_t corr_ = 0;
+  Progress* progress_ = nullptr;
 };
 
 }  // namespace zfleet::bench

@@ -1,13 +1,20 @@
 """Smoke run of zfleet-bench (seconds long): the tool works against a real
-fleet and its transport mode runs. Figures are NOT checked here: they belong
-to benchmarks/README.md, measured on a quiet machine."""
+fleet, its transport mode runs, and the scenarios that start fleets of their
+own (--spawn, scaling, suite) run and leave nothing behind. Figures are NOT
+checked here, only counts and the shape of the JSON: figures belong to
+benchmarks/README.md, measured on a quiet machine."""
 import json
 import os
+import shutil
 import subprocess
+import tempfile
+import unittest
 
-from harness import BIN_DIR, SOURCE_DIR, FleetTestCase
+from harness import BIN_DIR, SOURCE_DIR, FleetTestCase, pid_alive
 
 BENCH = os.path.join(BIN_DIR, "zfleet-bench")
+TASKS_DIR = os.path.join(SOURCE_DIR, "config", "tasks")
+LATENCY_KEYS = {"p50_us", "p90_us", "p99_us", "p999_us", "max_us"}
 with open(os.path.join(SOURCE_DIR, "config", "tasks", "math_ops.py")) as f:
     MATH_OPS = f.read()
 
@@ -22,6 +29,11 @@ class BenchSmoke(FleetTestCase):
                                *args], capture_output=True, text=True, timeout=120)
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         return json.loads(proc.stdout)
+
+    def assertLatencyShape(self, lat):
+        self.assertEqual(set(lat), LATENCY_KEYS)
+        self.assertLessEqual(lat["p50_us"], lat["p99_us"])
+        self.assertLessEqual(lat["p99_us"], lat["max_us"])
 
     def test_throughput_echo(self):
         out = self.bench("throughput", "--task", "echo", "--count", "500", "--batch", "50")
@@ -63,3 +75,123 @@ class BenchSmoke(FleetTestCase):
         out = json.loads(proc.stdout)
         self.assertGreater(out["pipelined_per_s"], 0)
         self.assertGreater(out["round_trip"]["p50_us"], 0)
+
+    def test_rate_open_loop_by_duration(self):
+        out = self.bench("rate", "--task", "echo", "--rate", "200", "--duration", "1")
+        self.assertEqual(out["scenario"], "rate")
+        self.assertEqual(out["count"], 200)
+        self.assertEqual((out["accepted"], out["done"], out["lost"], out["errors"]), (200, 200, 0, 0))
+        self.assertLatencyShape(out["latency"])
+        self.assertLatencyShape(out["send_lag"])
+        self.assertNotIn("vs_transport", out)
+
+    def test_rate_python_by_count(self):
+        out = self.bench("rate", "--task", "py-noop", "--type", "cpu", "--rate", "500",
+                         "--count", "150")
+        self.assertEqual((out["count"], out["done"], out["failed"], out["lost"]), (150, 150, 0, 0))
+
+    def test_rate_failed_tasks_are_errors_not_lost(self):
+        # py-sleep on a fleet whose script root lacks sleepy.py: every task fails.
+        out = self.bench("rate", "--task", "py-sleep:1", "--rate", "500", "--count", "50")
+        self.assertEqual((out["done"], out["failed"], out["lost"], out["errors"]), (0, 50, 0, 50))
+
+    def test_vs_transport_keys(self):
+        out = self.bench("--vs-transport", "--transport-count", "100", "throughput", "--task",
+                         "echo", "--count", "200")
+        self.assertEqual(out["done"], 200)
+        self.assertGreater(out["transport"]["pipelined_per_s"], 0)
+        self.assertLatencyShape(out["transport"]["round_trip"])
+        self.assertEqual(set(out["vs_transport"]), {"tasks_per_s"})
+        self.assertGreater(out["vs_transport"]["tasks_per_s"], 0)
+        lat = self.bench("--vs-transport", "--transport-count", "100", "latency", "--task", "echo",
+                         "--count", "20")
+        self.assertEqual(set(lat["vs_transport"]), {"p50_us", "p99_us"})
+        rate = self.bench("--vs-transport", "--transport-count", "100", "rate", "--task", "echo",
+                          "--rate", "500", "--count", "50")
+        self.assertEqual(set(rate["vs_transport"]), {"achieved_per_s", "p50_us", "p99_us"})
+
+
+class BenchSpawnSmoke(unittest.TestCase):
+    """Scenarios where the bench starts its own fleets (no harness fleet). Each
+    run gets its own TMPDIR, so that afterwards we can check that the fleet's
+    directory is gone and no process still runs from it."""
+
+    def spawned(self, *args, expect_rc=0):
+        tmp = tempfile.mkdtemp(prefix="zfleet-it-bench-spawn-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        env = dict(os.environ, TMPDIR=tmp)
+        proc = subprocess.run([BENCH, "--json", "--scripts", TASKS_DIR, *args], capture_output=True,
+                              text=True, timeout=240, env=env)
+        self.assertEqual(proc.returncode, expect_rc, proc.stdout + proc.stderr)
+        self.assertEqual(os.listdir(tmp), [], "the spawned fleet's directory was left behind")
+        self.assertEqual(self.processes_using(tmp), [], "a spawned process still runs")
+        return json.loads(proc.stdout)
+
+    @staticmethod
+    def processes_using(path):
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % entry, "rb") as f:
+                    cmdline = f.read()
+            except OSError:
+                continue
+            if path.encode() in cmdline and pid_alive(int(entry)):
+                found.append(int(entry))
+        return found
+
+    def test_spawn_rate(self):
+        out = self.spawned("--spawn-io", "1x2", "--spawn-cpu", "1", "rate", "--task", "py-noop",
+                           "--type", "cpu", "--rate", "300", "--count", "60")
+        self.assertEqual((out["count"], out["done"], out["lost"], out["errors"]), (60, 60, 0, 0))
+
+    def test_scaling_one_and_two_workers(self):
+        out = self.spawned("scaling", "--task", "py-noop", "--type", "cpu", "--workers", "1,2",
+                           "--count", "200", "--warmup", "20")
+        self.assertEqual(out["scenario"], "scaling")
+        self.assertEqual([r["workers"] for r in out["rows"]], [1, 2])
+        for row in out["rows"]:
+            self.assertEqual((row["accepted"], row["done"], row["failed"], row["lost"]),
+                             (200, 200, 0, 0))
+            self.assertGreater(row["tasks_per_s"], 0)
+        self.assertEqual(out["rows"][0]["speedup"], 1.0)
+        self.assertEqual(out["threads_per_worker"], 1)
+
+    def test_scaling_vs_transport(self):
+        out = self.spawned("--vs-transport", "--transport-count", "100", "scaling", "--task",
+                           "echo", "--workers", "1", "--threads", "2", "--count", "100")
+        self.assertEqual(len(out["rows"]), 1)
+        self.assertEqual(out["rows"][0]["done"], 100)
+        self.assertIn("tasks_per_s", out["rows"][0]["vs_transport"])
+        self.assertGreater(out["transport"]["pipelined_per_s"], 0)
+
+    def test_suite(self):
+        out = self.spawned("--spawn-io", "1x2", "--spawn-cpu", "1", "--transport-count", "100",
+                           "suite", "--count", "400")
+        self.assertEqual(out["scenario"], "suite")
+        names = [b["name"] for b in out["bars"]]
+        self.assertEqual(len(names), 7, names)
+        self.assertTrue(any(n.startswith("CPU scaling") for n in names), names)
+        for bar in out["bars"]:
+            self.assertIsInstance(bar["pass"], bool)
+            self.assertTrue(bar["measured"] and bar["bar"], bar)
+        self.assertEqual(out["all_pass"], all(b["pass"] for b in out["bars"]))
+
+    def test_broker_start_failure_is_reported_and_cleaned(self):
+        # 300 io processes is out of range: the broker refuses its config.
+        tmp = tempfile.mkdtemp(prefix="zfleet-it-bench-spawn-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        proc = subprocess.run([BENCH, "--spawn-io", "300", "throughput", "--count", "10"],
+                              capture_output=True, text=True, timeout=60,
+                              env=dict(os.environ, TMPDIR=tmp))
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn("workers.io.processes", proc.stderr)   # the broker's log tail
+        self.assertEqual(os.listdir(tmp), [])
+
+    def test_malformed_worker_group_is_refused(self):
+        proc = subprocess.run([BENCH, "--spawn-io", "2y8", "throughput", "--count", "10"],
+                              capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("2y8", proc.stderr)

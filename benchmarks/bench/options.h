@@ -1,0 +1,50 @@
+// Opts: everything zfleet-bench's command line sets (global options and the
+// chosen scenario's), filled by main.cpp and read by the scenarios. A plain
+// value: scenarios that run others (scaling, suite) copy and adjust it.
+//
+// Thread safety: a value type.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "benchmarks/bench/fleet.h"
+
+namespace zfleet::bench {
+
+struct Opts {
+  // Where the fleet is: a running one (config or endpoints) or one the bench
+  // starts (--spawn*, and always for scaling and suite).
+  std::string config, frontend, results;
+  bool spawn = false;
+  std::string spawn_io = "2x8", spawn_cpu = "2x1";  // as config/fleet.yaml
+  std::string scripts;                              // script root of spawned fleets
+  // Output.
+  bool json = false, progress = true, vs_transport = false;
+  // Transport measurement (transport, --vs-transport, suite).
+  std::size_t transport_count = 2000, transport_window = 64;
+  // Scenario.
+  std::string task = "echo", type = "io";
+  std::size_t count = 20000, batch = 100, window = 64;
+  uint64_t wait_ms = 60000;
+  double rate = 1000, duration_s = 0;  // rate: duration wins over count when given
+  std::vector<int> workers{1, 2, 4};   // scaling
+  int threads = 0;                     // scaling: threads per worker (0 = 1 for cpu, 8 for io)
+  std::size_t warmup = 0;              // scaling: tasks run and discarded first (0 = count / 10)
+};
+
+struct Endpoints {
+  std::string frontend, results;
+};
+
+// config/tasks of the source tree when the build says where it is
+// (ZFLEET_SOURCE_DIR), else config/tasks under the current directory.
+std::string default_scripts_dir();
+
+// The fleet --spawn asks for (spawn_io, spawn_cpu, scripts). Throws
+// std::invalid_argument on a malformed P[xT].
+FleetSpec fleet_spec(const Opts& o);
+
+}  // namespace zfleet::bench

@@ -1,0 +1,70 @@
+// The zfleet-bench scenarios, one source file each (scenario_<name>.cpp).
+//
+// cmd_* run one scenario end to end and print its table (or one JSON object
+// with --json); they return the process exit code: 0, or 1 when tasks were
+// lost or refused. `ref`, when set (--vs-transport), is the transport limit
+// measured earlier in the same run, and every rate and latency is also given
+// as a fraction of it. run_* measure without printing, for the scenarios
+// that combine others (scaling, suite).
+//
+// Thread safety: call from the main thread (some start processes).
+#pragma once
+
+#include "benchmarks/bench/histogram.h"
+#include "benchmarks/bench/load_client.h"
+#include "benchmarks/bench/options.h"
+#include "benchmarks/bench/transport.h"
+
+namespace zfleet::bench {
+
+class Progress;
+class JsonObject;
+
+// throughput: N tasks pipelined (submit_batch of `batch`, `window` requests
+// outstanding), then fetched with pipelined get_many + wait_ms.
+struct ThroughputResult {
+  Outcome out;
+  double seconds = 0, tasks_per_s = 0, accept_per_s = 0;
+  Histogram queued_us, run_us;
+};
+ThroughputResult run_throughput(const Endpoints& ep, const Opts& o, Progress* progress);
+int cmd_throughput(const Opts& o, const Endpoints& ep, const TransportResult* ref);
+
+// latency: closed loop, one task at a time (submit, ack, get with wait_ms).
+struct LatencyResult {
+  Histogram round_trip_us;
+  std::size_t errors = 0;
+};
+LatencyResult run_latency(const Endpoints& ep, const Opts& o);
+int cmd_latency(const Opts& o, const Endpoints& ep, const TransportResult* ref);
+
+// balance: equal tasks; per-worker counts from status before and after.
+struct BalanceResult {
+  std::size_t done = 0, lost = 0;
+  std::vector<std::pair<std::string, uint64_t>> per_worker;
+  double mean = 0, max_deviation = 0;  // deviation as a fraction of the mean
+};
+BalanceResult run_balance(const Endpoints& ep, const Opts& o);
+int cmd_balance(const Opts& o, const Endpoints& ep, const TransportResult* ref);
+
+// rate: open loop at o.rate tasks/s for o.duration_s (or o.count tasks).
+int cmd_rate(const Opts& o, const Endpoints& ep, const TransportResult* ref);
+
+// scaling: throughput over fleets of o.workers worker processes of o.type,
+// each fleet started and stopped by the bench.
+struct ScalingRow {
+  int workers = 0;
+  ThroughputResult r;
+};
+std::vector<ScalingRow> run_scaling(const Opts& o);
+int cmd_scaling(const Opts& o, const TransportResult* ref);
+
+// transport: the raw ZeroMQ forwarding round trip.
+TransportResult run_transport(const Opts& o);
+int cmd_transport(const Opts& o);
+
+// suite: a fleet of its own, every DESIGN.md bar the bench can measure,
+// one summary table with value, bar and pass/fail.
+int cmd_suite(const Opts& o);
+
+}  // namespace zfleet::bench
