@@ -61,27 +61,37 @@ int Broker::serve(BrokerState& st, const sigset_t& sigs) {
     }
   } guard{st.ctx};
 
+  // One thread serving an endpoint owns its public ROUTER (no proxy hop);
+  // several share it through a RouterProxy (client_socket.h).
+  auto max_bytes = static_cast<int64_t>(b.max_message_bytes);
+  PublicEndpoint front_pub{b.frontend, b.client_hwm, max_bytes, "frontend"};
+  PublicEndpoint results_pub{b.results, b.client_hwm, max_bytes, "results"};
+  auto direct = [](int threads, const PublicEndpoint& pub) {
+    return threads == 1 ? std::optional<PublicEndpoint>(pub) : std::nullopt;
+  };
   // Result threads bind the notice endpoints the dispatcher connects to;
-  // the proxies bind the public endpoints last, once someone can answer.
+  // the frontend is bound last, once tasks can be dispatched.
   for (int i = 0; i < b.result_threads; ++i) {
-    results.push_back(std::make_unique<ResultThread>(st, static_cast<unsigned>(i)));
+    results.push_back(std::make_unique<ResultThread>(st, static_cast<unsigned>(i),
+                                                     direct(b.result_threads, results_pub)));
     results.back()->start();
   }
   dispatcher = std::make_unique<Dispatcher>(st);
   dispatcher->start();
   for (int i = 0; i < b.queue_threads; ++i) {
-    intake.push_back(std::make_unique<IntakeThread>(st));
+    intake.push_back(std::make_unique<IntakeThread>(st, direct(b.queue_threads, front_pub)));
     intake.back()->start();
   }
-  auto max_bytes = static_cast<int64_t>(b.max_message_bytes);
-  frontend = std::make_unique<RouterProxy>(
-      st.ctx, ProxyOptions{b.frontend, kFrontendWorkers, b.client_hwm, max_bytes, "frontend"},
-      st.metrics.replies_dropped);
-  results_proxy = std::make_unique<RouterProxy>(
-      st.ctx, ProxyOptions{b.results, kResultsWorkers, b.client_hwm, max_bytes, "results"},
-      st.metrics.replies_dropped);
-  frontend->start();
-  results_proxy->start();
+  if (b.result_threads > 1) {
+    results_proxy = std::make_unique<RouterProxy>(st.ctx, ProxyOptions{results_pub, kResultsWorkers},
+                                                  st.metrics.replies_dropped);
+    results_proxy->start();
+  }
+  if (b.queue_threads > 1) {
+    frontend = std::make_unique<RouterProxy>(st.ctx, ProxyOptions{front_pub, kFrontendWorkers},
+                                             st.metrics.replies_dropped);
+    frontend->start();
+  }
   log()->info("zfleet-broker {} serving: frontend {}, results {}, backend {}, status {}",
               common::kVersion, b.frontend, b.results, b.backend, b.status);
 
@@ -110,8 +120,8 @@ int Broker::serve(BrokerState& st, const sigset_t& sigs) {
   dispatcher->join();
   control.close();
   st.ctx.shutdown();  // every other thread's blocking call returns ETERM
-  frontend->join();
-  results_proxy->join();
+  if (frontend) frontend->join();
+  if (results_proxy) results_proxy->join();
   for (auto& t : intake) t->join();
   for (auto& t : results) t->join();
   log()->info("stopped");

@@ -1,13 +1,11 @@
 #include "broker/broker_log.h"
 #include "broker/dispatcher.h"
 
-#include <future>
-
 #include "broker/handoff.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/sockets.h"
-#include "common/thread_name.h"
+#include "common/threads.h"
 
 namespace zfleet::broker {
 namespace {
@@ -33,20 +31,7 @@ Dispatcher::Dispatcher(BrokerState& state)
 Dispatcher::~Dispatcher() { join(); }
 
 void Dispatcher::start() {
-  std::promise<void> ready;
-  auto bound = ready.get_future();
-  thread_ = std::thread([this, &ready] {
-    common::name_this_thread("zf-dispatch");
-    try {
-      bind_sockets();
-    } catch (...) {
-      ready.set_exception(std::current_exception());
-      return;
-    }
-    ready.set_value();
-    run();
-  });
-  bound.get();  // rethrows a bind failure on the caller's thread
+  thread_ = common::start_after_setup("zf-dispatch", [this] { bind_sockets(); }, [this] { run(); });
 }
 
 void Dispatcher::join() {

@@ -6,32 +6,36 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/sockets.h"
-#include "common/thread_name.h"
+#include "common/threads.h"
 
 namespace zfleet::broker {
 
 void IntakeThread::start() {
-  thread_ = std::thread([this] {
-    common::name_this_thread("zf-intake");
+  auto setup = [this] {
+    if (direct_) {
+      client_.open_direct(st_.ctx, *direct_);
+    } else {
+      client_.open_shared(st_.ctx, kFrontendWorkers);
+    }
+    dispatch_ = common::make_socket(st_.ctx, zmq::socket_type::push, common::unbounded_options());
+    dispatch_.connect(kDispatchEndpoint);
+  };
+  auto body = [this] {
     try {
-      const auto o = common::unbounded_options();
-      requests_ = common::make_socket(st_.ctx, zmq::socket_type::dealer, o);
-      requests_.connect(kFrontendWorkers);
-      dispatch_ = common::make_socket(st_.ctx, zmq::socket_type::push, o);
-      dispatch_.connect(kDispatchEndpoint);
       loop();
     } catch (const zmq::error_t& e) {
       if (e.num() != ETERM) log()->critical("intake thread stopped: {}", e.what());
     }
-    requests_.close();
+    client_.close();
     dispatch_.close();
-  });
+  };
+  thread_ = common::start_after_setup("zf-intake", setup, body);
 }
 
 void IntakeThread::loop() {
   common::Message msg;
   for (;;) {
-    if (!common::recv_message(requests_, msg)) return;  // context shut down
+    if (!common::recv_message(client_.socket(), msg)) return;  // context shut down
     std::string reply, corr;
     auto body = request_body(msg, st_.config.broker.max_message_bytes, &corr);
     if (!body) {
@@ -46,7 +50,8 @@ void IntakeThread::loop() {
                                      common::recover_corr(*body));
       }
     }
-    send_reply(requests_, msg, reply);
+    auto envelope = take_envelope(msg);
+    client_.reply(envelope, reply);
   }
 }
 

@@ -2,8 +2,9 @@
 // (submit, submit_batch): decode and validate, register in the live table,
 // hand the tasks to the dispatcher, then acknowledge (DESIGN decision 3).
 //
-// Owns (its own thread only): a DEALER on the frontend proxy's inproc
-// endpoint (requests in, replies out) and a PUSH to the dispatcher.
+// Owns (its own thread only): its ClientSocket (the public frontend ROUTER
+// when it is the only intake thread, else a DEALER on the frontend proxy's
+// inproc endpoint; requests in, replies out) and a PUSH to the dispatcher.
 //
 // Contract: a task is acknowledged (`accepted`) only after it is in the live
 // table and on its way to the dispatcher's queue, so a `get` right after the
@@ -13,21 +14,25 @@
 // Thread safety: start()/join() from the owning thread.
 #pragma once
 
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include <zmq.hpp>
 
 #include "broker/broker_state.h"
+#include "broker/client_socket.h"
 #include "common/frames.h"
 
 namespace zfleet::broker {
 
 class IntakeThread {
  public:
-  explicit IntakeThread(BrokerState& state) : st_(state) {}
+  // `direct`: the frontend this thread serves alone (nullopt: behind the proxy).
+  IntakeThread(BrokerState& state, std::optional<PublicEndpoint> direct)
+      : st_(state), direct_(std::move(direct)), client_(state.metrics.replies_dropped) {}
   ~IntakeThread() { join(); }
-  void start();
+  void start();  // returns once its sockets are ready; throws a bind error
   void join() {
     if (thread_.joinable()) thread_.join();
   }
@@ -39,8 +44,10 @@ class IntakeThread {
                                                       std::vector<Task*>& batch);
 
   BrokerState& st_;
+  std::optional<PublicEndpoint> direct_;
   std::thread thread_;
-  zmq::socket_t requests_, dispatch_;
+  ClientSocket client_;
+  zmq::socket_t dispatch_;
 };
 
 }  // namespace zfleet::broker

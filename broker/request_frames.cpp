@@ -38,15 +38,4 @@ std::vector<zmq::message_t> take_envelope(common::Message& msg) {
   return env;
 }
 
-void send_reply(zmq::socket_t& socket, std::vector<zmq::message_t>& envelope,
-                const std::string& body) {
-  for (auto& f : envelope) socket.send(f, zmq::send_flags::sndmore);
-  socket.send(zmq::buffer(body), zmq::send_flags::none);
-}
-
-void send_reply(zmq::socket_t& socket, common::Message& msg, const std::string& body) {
-  auto env = take_envelope(msg);
-  send_reply(socket, env, body);
-}
-
 }  // namespace zfleet::broker

@@ -28,12 +28,8 @@ std::expected<std::string_view, common::WireError> request_body(common::Message&
                                                                 std::size_t max_bytes,
                                                                 std::string* corr = nullptr);
 
-// Sends `body` back along the envelope of `msg` (all frames but the last).
-void send_reply(zmq::socket_t& socket, common::Message& msg, const std::string& body);
-
 // Moves the envelope of `msg` (all frames but the body) out, to answer later.
+// ClientSocket::reply sends the answer along it.
 std::vector<zmq::message_t> take_envelope(common::Message& msg);
-void send_reply(zmq::socket_t& socket, std::vector<zmq::message_t>& envelope,
-                const std::string& body);
 
 }  // namespace zfleet::broker

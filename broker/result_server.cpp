@@ -7,7 +7,7 @@
 #include "common/log.h"
 #include "common/sockets.h"
 #include "common/worker_link.h"
-#include "common/thread_name.h"
+#include "common/threads.h"
 
 namespace zfleet::broker {
 namespace {
@@ -15,29 +15,34 @@ constexpr uint64_t kMaxWaitMs = 3'600'000;  // one hour: longer waits are clampe
 }  // namespace
 
 void ResultThread::start() {
-  thread_ = std::thread([this] {
-    common::name_this_thread("zf-results-" + std::to_string(index_));
+  auto setup = [this] {
+    const auto o = common::unbounded_options();
+    notices_ = common::make_socket(st_.ctx, zmq::socket_type::pull, o);
+    notices_.bind(notify_endpoint(index_));
+    control_ = common::make_socket(st_.ctx, zmq::socket_type::push, o);
+    control_.connect(kControlEndpoint);
+    if (direct_) {
+      client_.open_direct(st_.ctx, *direct_);
+    } else {
+      client_.open_shared(st_.ctx, kResultsWorkers);
+    }
+  };
+  auto body = [this] {
     try {
-      const auto o = common::unbounded_options();
-      requests_ = common::make_socket(st_.ctx, zmq::socket_type::dealer, o);
-      requests_.connect(kResultsWorkers);
-      notices_ = common::make_socket(st_.ctx, zmq::socket_type::pull, o);
-      notices_.bind(notify_endpoint(index_));
-      control_ = common::make_socket(st_.ctx, zmq::socket_type::push, o);
-      control_.connect(kControlEndpoint);
       loop();
     } catch (const zmq::error_t& e) {
       if (e.num() != ETERM) log()->critical("result thread stopped: {}", e.what());
     }
-    requests_.close();
+    client_.close();
     notices_.close();
     control_.close();
-  });
+  };
+  thread_ = common::start_after_setup("zf-results-" + std::to_string(index_), setup, body);
 }
 
 void ResultThread::loop() {
   zmq::pollitem_t items[] = {{notices_.handle(), 0, ZMQ_POLLIN, 0},
-                             {requests_.handle(), 0, ZMQ_POLLIN, 0}};
+                             {client_.socket().handle(), 0, ZMQ_POLLIN, 0}};
   common::Message msg;
   for (;;) {
     uint64_t wait_us = waiters_.next_timeout_us(common::now_us(), 1'000'000);
@@ -45,7 +50,7 @@ void ResultThread::loop() {
     if (items[0].revents & ZMQ_POLLIN) on_notice();
     if (items[1].revents & ZMQ_POLLIN) {
       for (int n = 0; n < 256; ++n) {
-        if (!common::recv_message(requests_, msg, zmq::recv_flags::dontwait)) break;
+        if (!common::recv_message(client_.socket(), msg, zmq::recv_flags::dontwait)) break;
         on_request(msg);
       }
     }
@@ -57,7 +62,8 @@ void ResultThread::on_request(common::Message& msg) {
   std::string corr;
   auto body = request_body(msg, st_.config.broker.max_message_bytes, &corr);
   if (!body) {
-    send_reply(requests_, msg, common::encode_error(body.error(), {}, corr));
+    auto envelope = take_envelope(msg);
+    client_.reply(envelope, common::encode_error(body.error(), {}, corr));
     return;
   }
   std::string reply;
@@ -71,7 +77,9 @@ void ResultThread::on_request(common::Message& msg) {
     reply = common::encode_error({common::ErrorCode::bad_request, "internal error"}, {},
                                  common::recover_corr(*body));
   }
-  if (!parked) send_reply(requests_, msg, reply);
+  if (parked) return;
+  auto envelope = take_envelope(msg);
+  client_.reply(envelope, reply);
 }
 
 std::string ResultThread::handle(const common::Request& req, common::Message& msg, bool& parked) {
@@ -147,14 +155,14 @@ void ResultThread::on_notice() {
     zmq::message_t m;
     if (!notices_.recv(m, zmq::recv_flags::dontwait)) return;
     for (const RecordPtr& rec : unpack_records(m)) {
-      for (Waiter& w : waiters_.finished(rec)) send_reply(requests_, w.envelope, answer(w));
+      for (Waiter& w : waiters_.finished(rec)) client_.reply(w.envelope, answer(w));
     }
   }
 }
 
 void ResultThread::on_expired() {
   for (Waiter& w : waiters_.expired(common::now_us())) {
-    send_reply(requests_, w.envelope, answer(w));
+    client_.reply(w.envelope, answer(w));
   }
 }
 

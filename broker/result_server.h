@@ -1,10 +1,11 @@
 // ResultThread: one of broker.result_threads threads serving the results
 // endpoint: get (with long-poll wait_ms), get_many, status, clear_cache.
 //
-// Owns (its own thread only): a DEALER on the results proxy's inproc
-// endpoint, a PULL bound at notify_endpoint(index) for finished-task notices
-// from the dispatcher, a PUSH to the dispatcher's control endpoint (for
-// clear_cache), and its Waiters.
+// Owns (its own thread only): its ClientSocket (the public results ROUTER
+// when it is the only result thread, else a DEALER on the results proxy's
+// inproc endpoint), a PULL bound at notify_endpoint(index) for finished-task
+// notices from the dispatcher, a PUSH to the dispatcher's control endpoint
+// (for clear_cache), and its Waiters.
 //
 // Contract: a get for a live task registers its interest in the LiveTable
 // atomically with reading the state (LiveTable::watch), so a completion is
@@ -14,11 +15,13 @@
 // Thread safety: start()/join() from the owning thread.
 #pragma once
 
+#include <optional>
 #include <thread>
 
 #include <zmq.hpp>
 
 #include "broker/broker_state.h"
+#include "broker/client_socket.h"
 #include "broker/waiters.h"
 #include "common/frames.h"
 
@@ -26,7 +29,10 @@ namespace zfleet::broker {
 
 class ResultThread {
  public:
-  ResultThread(BrokerState& state, unsigned index) : st_(state), index_(index) {}
+  // `direct`: the results endpoint this thread serves alone (nullopt: behind
+  // the proxy).
+  ResultThread(BrokerState& state, unsigned index, std::optional<PublicEndpoint> direct)
+      : st_(state), index_(index), direct_(std::move(direct)), client_(state.metrics.replies_dropped) {}
   ~ResultThread() { join(); }
   void start();
   void join() {
@@ -46,8 +52,10 @@ class ResultThread {
 
   BrokerState& st_;
   unsigned index_;
+  std::optional<PublicEndpoint> direct_;
   std::thread thread_;
-  zmq::socket_t requests_, notices_, control_;
+  ClientSocket client_;
+  zmq::socket_t notices_, control_;
   Waiters waiters_;
 };
 

@@ -1,11 +1,9 @@
 #include "broker/broker_log.h"
 #include "broker/router_proxy.h"
 
-#include <future>
-
 #include "common/log.h"
 #include "common/sockets.h"
-#include "common/thread_name.h"
+#include "common/threads.h"
 
 namespace zfleet::broker {
 namespace {
@@ -18,37 +16,21 @@ RouterProxy::RouterProxy(zmq::context_t& ctx, ProxyOptions opts, std::atomic<uin
 RouterProxy::~RouterProxy() { join(); }
 
 void RouterProxy::start() {
-  std::promise<void> ready;
-  auto bound = ready.get_future();
-  thread_ = std::thread([this, &ready] {
-    common::name_this_thread(std::string("zf-proxy-") + opts_.name);
-    try {
-      common::SocketOptions ro;
-      ro.router_mandatory = true;  // a refused reply must be seen, to be counted
-      ro.sndhwm = opts_.client_hwm;
-      ro.rcvhwm = opts_.client_hwm;
-      // Bodies up to twice the limit still arrive, so they can be answered
-      // with too_large; anything larger makes libzmq drop the connection.
-      ro.max_message_bytes = opts_.max_message_bytes * 2 + 65536;
-      ro.zmtp_heartbeat_ms = 2000;
-      router_ = common::make_socket(ctx_, zmq::socket_type::router, ro);
-      common::bind_socket(router_, opts_.public_endpoint);
-      dealer_ = common::make_socket(ctx_, zmq::socket_type::dealer, common::unbounded_options());
-      dealer_.bind(opts_.inproc_endpoint);
-    } catch (...) {
-      ready.set_exception(std::current_exception());
-      return;
-    }
-    ready.set_value();
+  auto setup = [this] {
+    router_ = bind_public_router(ctx_, opts_.pub);
+    dealer_ = common::make_socket(ctx_, zmq::socket_type::dealer, common::unbounded_options());
+    dealer_.bind(opts_.inproc_endpoint);
+  };
+  auto body = [this] {
     try {
       loop();
     } catch (const zmq::error_t& e) {
-      if (e.num() != ETERM) log()->critical("{} proxy stopped: {}", opts_.name, e.what());
+      if (e.num() != ETERM) log()->critical("{} proxy stopped: {}", opts_.pub.name, e.what());
     }
     router_.close();
     dealer_.close();
-  });
-  bound.get();
+  };
+  thread_ = common::start_after_setup(std::string("zf-proxy-") + opts_.pub.name, setup, body);
 }
 
 void RouterProxy::join() {
@@ -86,18 +68,10 @@ void RouterProxy::to_clients() {
     bool first = true, sending = true;
     for (;;) {
       bool more = frame.more();
-      if (sending) {
-        auto flags = zmq::send_flags::dontwait | (more ? zmq::send_flags::sndmore : zmq::send_flags::none);
-        try {
-          if (!router_.send(frame, flags) && first) sending = false;  // client's HWM reached
-        } catch (const zmq::error_t& e) {
-          if (!first || e.num() != EHOSTUNREACH) throw;
-          sending = false;  // client gone
-        }
-        if (!sending) {
-          dropped_.fetch_add(1, std::memory_order_relaxed);
-          log()->warn("{}: reply dropped (client gone or over client_hwm)", opts_.name);
-        }
+      if (sending && !send_client_frame(router_, frame, more, first)) {
+        sending = false;
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        log()->warn("{}: reply dropped (client gone or over client_hwm)", opts_.pub.name);
       }
       first = false;
       if (!more) break;

@@ -1,5 +1,6 @@
 // RouterProxy: a public ROUTER endpoint fanned out to several request
-// threads over an inproc DEALER (the zguide "asyncsrv" shape), with the
+// threads over an inproc DEALER (the zguide "asyncsrv" shape; used only when
+// more than one thread serves the endpoint, see client_socket.h), with the
 // flow-control rule of ZFP/1: a reply that would go past the client's
 // high-water mark (broker.client_hwm) is dropped and counted, never blocks.
 //
@@ -21,14 +22,13 @@
 
 #include <zmq.hpp>
 
+#include "broker/client_socket.h"
+
 namespace zfleet::broker {
 
 struct ProxyOptions {
-  std::string public_endpoint;
+  PublicEndpoint pub;
   std::string inproc_endpoint;
-  int client_hwm = 100000;
-  int64_t max_message_bytes = 16 << 20;
-  const char* name = "proxy";
 };
 
 class RouterProxy {

@@ -229,3 +229,9 @@ class Garbage(FleetTestCase):
         if reply["op"] == "accepted":
             self.assertEqual(reply["corr"], corr)
         self.assertServing()
+
+
+class GarbageDirect(Garbage):
+    """The same hostile traffic against one intake and one result thread
+    owning the public endpoints themselves (no proxy threads)."""
+    FLEET = dict(Garbage.FLEET, broker=dict(Garbage.FLEET["broker"], queue_threads=1, result_threads=1))

@@ -72,3 +72,8 @@ class Pipelining(FleetTestCase):
                 self.assertDone(r, r["corr"])
             else:
                 self.assertEqual(r["op"], "status", r)
+
+
+class PipeliningDirect(Pipelining):
+    """The same with the endpoints owned by their single serving threads."""
+    FLEET = dict(broker={"queue_threads": 1, "result_threads": 1})

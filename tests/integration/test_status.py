@@ -202,3 +202,11 @@ class RepliesDropped(FleetTestCase):
         # the request's effect stands, other clients are served
         self.assertEqual(self.client.get(tid)["result"], blob)
         self.assertServing()
+
+
+class RepliesDroppedDirect(RepliesDropped):
+    """The same with one intake and one result thread, which own the public
+    endpoints themselves (no proxy thread): the result thread drops and
+    counts instead of the proxy."""
+    FLEET = dict(RepliesDropped.FLEET,
+                 broker=dict(RepliesDropped.FLEET["broker"], queue_threads=1, result_threads=1))

@@ -1,16 +1,22 @@
 // Unit tests of broker/request_frames: ZFP/1 framing (at most 8 client
 // frames, body last, size limit) and the envelope a reply travels back on,
-// over real ZeroMQ sockets: a client DEALER or REQ talks to a ROUTER in one
-// thread over inproc, and the test checks the frames that come out.
+// over real ZeroMQ sockets: a client DEALER or REQ talks to the broker's
+// ClientSocket (direct mode: the public ROUTER itself) in one thread over
+// inproc, and the test checks the frames that come out.
 #include "broker/request_frames.h"
+
+#include "broker/client_socket.h"
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 using zfleet::broker::request_body;
-using zfleet::broker::send_reply;
+using zfleet::broker::ClientSocket;
+using zfleet::broker::PublicEndpoint;
 using zfleet::broker::take_envelope;
 using zfleet::common::ErrorCode;
 using zfleet::common::Message;
@@ -19,15 +25,19 @@ namespace {
 
 std::string str(const zmq::message_t& m) { return std::string(zfleet::common::view(m)); }
 
-// A ROUTER (the broker side) and one client connected to it over inproc.
+// The broker side (a ClientSocket owning its ROUTER) and one client
+// connected to it over inproc.
 struct Pair {
   zmq::context_t ctx;
-  zmq::socket_t router{ctx, zmq::socket_type::router};
+  std::atomic<uint64_t> dropped{0};
+  ClientSocket server{dropped};
+  zmq::socket_t& router;
   zmq::socket_t client;
-  explicit Pair(zmq::socket_type type, const char* endpoint) : client(ctx, type) {
-    router.set(zmq::sockopt::linger, 0);
+  explicit Pair(zmq::socket_type type, const char* endpoint)
+      : router((server.open_direct(ctx, PublicEndpoint{endpoint, 1000, 1 << 20, "test"}),
+                server.socket())),
+        client(ctx, type) {
     client.set(zmq::sockopt::linger, 0);
-    router.bind(endpoint);
     client.connect(endpoint);
   }
   void send(const std::vector<std::string>& frames) {
@@ -41,6 +51,12 @@ struct Pair {
     REQUIRE(zfleet::common::recv_message(router, m));
     return m;
   }
+  // Answers along the envelope of `m` (a Message) or `env` (a taken envelope).
+  void reply(Message& m, const std::string& body) {
+    auto env = take_envelope(m);
+    server.reply(env, body);
+  }
+  void reply(std::vector<zmq::message_t>& env, const std::string& body) { server.reply(env, body); }
   std::vector<std::string> client_receives() {
     std::vector<std::string> out;
     for (;;) {
@@ -63,7 +79,7 @@ TEST_SUITE("request_frames") {
     auto body = request_body(m, 1 << 20);
     REQUIRE(body.has_value());
     CHECK(*body == "BODY");
-    send_reply(p.router, m, "REPLY");
+    p.reply(m, "REPLY");
     CHECK(p.client_receives() == std::vector<std::string>{"REPLY"});
   }
 
@@ -74,7 +90,7 @@ TEST_SUITE("request_frames") {
     auto body = request_body(m, 1 << 20);
     REQUIRE(body.has_value());
     CHECK(*body == "BODY");
-    send_reply(p.router, m, "REPLY");
+    p.reply(m, "REPLY");
     CHECK(p.client_receives() == std::vector<std::string>{"", "REPLY"});
   }
 
@@ -87,7 +103,7 @@ TEST_SUITE("request_frames") {
     auto body = request_body(m, 1 << 20);
     REQUIRE(body.has_value());
     CHECK(*body == "BODY");
-    send_reply(p.router, m, "REPLY");
+    p.reply(m, "REPLY");
     CHECK(p.client_receives() == std::vector<std::string>{"REPLY"});  // REQ strips ""
   }
 
@@ -103,8 +119,8 @@ TEST_SUITE("request_frames") {
     REQUIRE(env.size() == sent.size());  // identity + 5 client frames
     p.send({"SECOND"});  // another request in between
     Message m2 = p.receive();
-    send_reply(p.router, m2, "R2");
-    send_reply(p.router, env, "LATE");
+    p.reply(m2, "R2");
+    p.reply(env, "LATE");
     CHECK(p.client_receives() == std::vector<std::string>{"R2"});
     std::vector<std::string> want(sent.begin(), sent.end() - 1);
     want.push_back("LATE");
@@ -126,7 +142,7 @@ TEST_SUITE("request_frames") {
     CHECK(body.error().code == ErrorCode::bad_request);
     CHECK(body.error().message.find("9") != std::string::npos);
     REQUIRE(m.frames.size() == 3);  // identity, "", placeholder body
-    send_reply(p.router, m, "ERR");
+    p.reply(m, "ERR");
     CHECK(p.client_receives() == std::vector<std::string>{"", "ERR"});
 
     // Without a leading delimiter, only the identity is kept.
@@ -135,7 +151,7 @@ TEST_SUITE("request_frames") {
     Message m3 = p.receive();
     REQUIRE_FALSE(request_body(m3, 1 << 20).has_value());
     REQUIRE(m3.frames.size() == 2);
-    send_reply(p.router, m3, "ERR");
+    p.reply(m3, "ERR");
     CHECK(p.client_receives() == std::vector<std::string>{"ERR"});
   }
 
@@ -150,7 +166,7 @@ TEST_SUITE("request_frames") {
     auto body = request_body(m, 1 << 20);
     REQUIRE_FALSE(body.has_value());
     CHECK(body.error().code == ErrorCode::bad_request);
-    send_reply(p.router, m, "ERR");
+    p.reply(m, "ERR");
     CHECK(p.client_receives() == std::vector<std::string>{"", "ERR"});
   }
 
@@ -169,13 +185,30 @@ TEST_SUITE("request_frames") {
     REQUIRE_FALSE(body.has_value());
     CHECK(body.error().code == ErrorCode::too_large);
     CHECK_FALSE(body.error().message.empty());
-    send_reply(p.router, m, "BIG");
+    p.reply(m, "BIG");
     CHECK(p.client_receives() == std::vector<std::string>{"", "BIG"});
 
     // Envelope bytes count too: they come back with the reply.
     p.send({std::string(600, 'e'), std::string(600, 'b')});
     Message env_heavy = p.receive();
     CHECK(request_body(env_heavy, kMax).error().code == ErrorCode::too_large);
+  }
+
+  TEST_CASE("a reply to a client that has gone is dropped and counted, not blocking") {
+    Pair p(zmq::socket_type::dealer, "inproc://rf-gone");
+    p.send({"BODY"});
+    Message m = p.receive();
+    REQUIRE(request_body(m, 1000).has_value());
+    p.client.close();
+    // ROUTER_MANDATORY refuses the identity once the peer is gone; the
+    // disconnect reaches the ROUTER asynchronously, so try a few times.
+    for (int i = 0; i < 200 && p.dropped.load() == 0; ++i) {
+      auto env = std::vector<zmq::message_t>();
+      env.emplace_back(m.frames.front().data(), m.frames.front().size());
+      p.reply(env, "LOST");
+      if (p.dropped.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    CHECK(p.dropped.load() == 1);
   }
 
   TEST_CASE("request_body on a Message assembled by hand") {
