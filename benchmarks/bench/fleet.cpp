@@ -170,7 +170,7 @@ void SpawnedFleet::write_config(const FleetSpec& spec) {
   std::ofstream f(config_path_);
   // queue/result threads as in config/fleet.yaml, sized for 2 cores.
   f << "broker: {frontend: " << ep(0) << ", results: " << ep(1) << ", backend: " << ep(2)
-    << ", status: " << ep(3) << ", queue_threads: 2, result_threads: 1, drain_timeout_ms: "
+    << ", status: " << ep(3) << ", queue_threads: 1, result_threads: 1, drain_timeout_ms: "
     << kDrainMs << "}\n"
     << "workers: {io: {processes: " << spec.io.processes << ", threads: " << spec.io.threads
     << "}, cpu: {processes: " << spec.cpu.processes << ", threads: " << spec.cpu.threads << "}}\n"
