@@ -1,189 +1,48 @@
-"""Shared helpers of the zfleet integration tests: real processes, real sockets.
+"""The fleet and unittest glue of the zfleet integration tests: real
+processes, real sockets; and the one module test files import from.
 
 What it owns:
   * `Fleet`: one zfleet-broker (and the local workers it starts) on loopback
     ports picked free at run time, configured by a YAML file written into a
     temp dir, with task scripts written into <tmp>/tasks. A context manager:
     leaving it stops the broker (SIGTERM, wait, SIGKILL).
-  * `Client`: REQ sockets speaking ZFP/1 (msgpack maps) with receive timeouts.
   * `FleetTestCase`: a unittest base class that starts one fleet per class in
     setUpClass and prints the broker log tail when one of its tests fails.
-  * Process hygiene: every process started here is registered; an atexit
-    sweep kills whatever is still running, and any zfleet-worker started by
-    one of our brokers (`--parent-pid <broker pid>`). Brokers and hand-started
-    workers also get PR_SET_PDEATHSIG=SIGKILL, so they die with the test
-    process even if it is killed (processes are started from the main thread
-    only: the death signal follows the thread that forked).
+  * Re-exports of the helpers in `procs` (paths, process start/stop, the
+    atexit sweep that kills leftover processes) and `client` (ZFP/1 `Client`,
+    msgpack, raw socket receives), so that test files import everything from
+    here. Importing this module registers that sweep.
 
 Uses only Debian's /usr/bin/python3 with python3-zmq and python3-msgpack.
 """
-import atexit
-import ctypes
 import os
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import textwrap
 import time
 import unittest
 
-import msgpack
 import zmq
 
-SOURCE_DIR = os.environ.get(
-    "ZFLEET_SOURCE_DIR",
-    os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
-BIN_DIR = os.environ.get("ZFLEET_BIN_DIR", os.path.join(SOURCE_DIR, "build", "bin"))
-BROKER_BIN = os.path.join(BIN_DIR, "zfleet-broker")
-WORKER_BIN = os.path.join(BIN_DIR, "zfleet-worker")
+from client import (CTX, FINAL_STATES, REPLY_TIMEOUT_MS, Client, ReplyTimeout, pack,
+                    recv_body, recv_frames, unpack)
+from procs import (BIN_DIR, BROKER_BIN, SOURCE_DIR, START_TIMEOUT_S, STOP_TIMEOUT_S,
+                   WORKER_BIN, free_ports, kill_quietly, pid_alive, poll, register_broker,
+                   start_process, stop_process, sweep, workers_of)
 
-FINAL_STATES = ("done", "failed")
-REPLY_TIMEOUT_MS = 15000     # generous: a reply normally comes in milliseconds
-START_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 20.0
-
-_started = []          # every Popen this module started
-_broker_pids = set()   # pids of brokers started here (their workers carry --parent-pid)
-
-
-def pack(obj):
-    return msgpack.packb(obj, use_bin_type=True)
-
-
-def unpack(data):
-    return msgpack.unpackb(data, raw=False, strict_map_key=False)
-
-
-# --------------------------------------------------------------------------
-# processes
-
-
-def _die_with_parent():
-    # prctl(PR_SET_PDEATHSIG, SIGKILL): runs in the child between fork and exec.
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
-
-
-def _spawn(argv, log_path, pipes=False):
-    log = open(log_path, "ab")
-    try:
-        # pipes: stdin and stdout are pipes to the caller (stderr still logged)
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE if pipes else subprocess.DEVNULL,
-                                stdout=subprocess.PIPE if pipes else log, stderr=log,
-                                preexec_fn=_die_with_parent, close_fds=True)
-    finally:
-        log.close()
-    _started.append(proc)
-    return proc
-
-
-def start_process(argv, log_path, pipes=False):
-    """Starts any helper process under the same hygiene (death signal, atexit sweep)."""
-    return _spawn(argv, log_path, pipes)
-
-
-def pid_alive(pid):
-    """True while `pid` runs (a zombie, dead but not yet reaped, counts as gone)."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
-def poll(fetch, pred, timeout_s=20.0, interval_s=0.02):
-    """Calls fetch() until pred(value) holds or timeout_s passes; returns the
-    last value (the caller asserts on it, so a failure shows what was seen)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = fetch()
-        if pred(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(interval_s)
-
-
-def _proc_cmdline(pid):
-    try:
-        with open("/proc/%s/cmdline" % pid, "rb") as f:
-            return f.read().split(b"\0")
-    except OSError:
-        return []
-
-
-def _proc_ppid(pid):
-    try:
-        with open("/proc/%s/stat" % pid) as f:
-            return int(f.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def workers_of(broker_pid):
-    """Pids of live zfleet-worker processes started by the broker `broker_pid`."""
-    pids = []
-    want = str(broker_pid).encode()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        argv = _proc_cmdline(entry)
-        if not argv or not argv[0].endswith(b"zfleet-worker"):
-            continue
-        by_flag = any(a == b"--parent-pid" and b == want for a, b in zip(argv, argv[1:]))
-        if by_flag or _proc_ppid(entry) == broker_pid:
-            pids.append(int(entry))
-    return pids
-
-
-def _kill_quietly(pid, sig=signal.SIGKILL):
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def stop_process(proc, sig=signal.SIGTERM, timeout=STOP_TIMEOUT_S):
-    """Signals `proc`, waits up to `timeout`, then SIGKILLs it. Returns its exit code."""
-    if proc.poll() is None:
-        _kill_quietly(proc.pid, sig)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            _kill_quietly(proc.pid)
-            proc.wait()
-    return proc.returncode
-
-
-def sweep():
-    """Kills every process started here that still runs, and their workers."""
-    for proc in _started:
-        if proc.poll() is None:
-            _kill_quietly(proc.pid)
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                pass
-    for broker_pid in _broker_pids:
-        for pid in workers_of(broker_pid):
-            _kill_quietly(pid)
-
-
-atexit.register(sweep)
-
-
-def free_ports(n):
-    """n distinct free loopback TCP ports (all held open while picking)."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+__all__ = [
+    # this module
+    "BrokerExited", "Fleet", "FleetTestCase",
+    # client
+    "CTX", "FINAL_STATES", "REPLY_TIMEOUT_MS", "Client", "ReplyTimeout", "pack",
+    "recv_body", "recv_frames", "unpack",
+    # procs
+    "BIN_DIR", "BROKER_BIN", "SOURCE_DIR", "START_TIMEOUT_S", "STOP_TIMEOUT_S",
+    "WORKER_BIN", "free_ports", "kill_quietly", "pid_alive", "poll", "register_broker",
+    "start_process", "stop_process", "sweep", "workers_of",
+]
 
 
 # --------------------------------------------------------------------------
@@ -290,9 +149,9 @@ class Fleet:
         return self
 
     def _spawn_broker(self):
-        self.proc = _spawn(self.launcher + [BROKER_BIN, "--config", self.config_path] +
+        self.proc = start_process(self.launcher + [BROKER_BIN, "--config", self.config_path] +
                            self.broker_args, self.log_path)
-        _broker_pids.add(self.proc.pid)
+        register_broker(self.proc.pid)
 
     def stop_broker(self, sig=signal.SIGTERM):
         """Stops only the broker (hand-started workers keep running); returns its exit code."""
@@ -331,7 +190,8 @@ class Fleet:
                 "--heartbeat-ms", str(heartbeat_ms or self.workers_cfg["heartbeat_ms"])]
         if worker_id:
             argv += ["--id", worker_id]
-        proc = _spawn(argv, os.path.join(self.dir, "worker-%s.log" % (worker_id or len(self.hand_workers))))
+        log_name = "worker-%s.log" % (worker_id or len(self.hand_workers))
+        proc = start_process(argv, os.path.join(self.dir, log_name))
         self.hand_workers.append(proc)
         return proc
 
@@ -350,7 +210,7 @@ class Fleet:
                 timeout = self.broker_cfg.get("drain_timeout_ms", 10000) / 1000.0 + 10
             rc = stop_process(self.proc, timeout=timeout)
             for pid in workers_of(self.proc.pid):
-                _kill_quietly(pid)
+                kill_quietly(pid)
         return rc
 
     def keep_tail(self):
@@ -402,136 +262,13 @@ class BrokerExited(AssertionError):
     pass
 
 
-class ReplyTimeout(AssertionError):
-    pass
-
-
-CTX = zmq.Context.instance()
-
-
 class _Closer:
+    # Lets Fleet.stop close raw sockets and Clients through one list.
     def __init__(self, sock):
         self.sock = sock
 
     def close(self):
         self.sock.close(0)
-
-
-def recv_frames(sock, timeout_ms=REPLY_TIMEOUT_MS):
-    """All frames of the next message, or raises ReplyTimeout."""
-    if not sock.poll(timeout_ms, zmq.POLLIN):
-        raise ReplyTimeout("no reply within %d ms" % timeout_ms)
-    return sock.recv_multipart()
-
-
-def recv_body(sock, timeout_ms=REPLY_TIMEOUT_MS):
-    """Decoded last frame of the next message."""
-    return unpack(recv_frames(sock, timeout_ms)[-1])
-
-
-class Client:
-    """ZFP/1 over REQ sockets (one per endpoint), with a receive timeout.
-
-    After a timeout the REQ socket is replaced, so one lost reply does not
-    wedge the rest of a test. Not thread safe: one Client per thread.
-    """
-
-    def __init__(self, endpoints, timeout_ms=REPLY_TIMEOUT_MS):
-        self.endpoints = endpoints
-        self.timeout_ms = timeout_ms
-        self.socks = {}
-
-    def _sock(self, name):
-        s = self.socks.get(name)
-        if s is None:
-            s = CTX.socket(zmq.REQ)
-            s.setsockopt(zmq.LINGER, 0)
-            s.connect(self.endpoints[name])
-            self.socks[name] = s
-        return s
-
-    def close(self):
-        for s in self.socks.values():
-            s.close(0)
-        self.socks = {}
-
-    def raw(self, endpoint_name, data, timeout_ms=None):
-        """Sends raw bytes as the body; returns the decoded reply map."""
-        s = self._sock(endpoint_name)
-        s.send(data)
-        timeout_ms = timeout_ms or self.timeout_ms
-        if not s.poll(timeout_ms, zmq.POLLIN):
-            s.close(0)
-            del self.socks[endpoint_name]
-            raise ReplyTimeout("no reply on %s within %d ms" % (endpoint_name, timeout_ms))
-        return unpack(s.recv())
-
-    def request(self, endpoint_name, body, timeout_ms=None):
-        return self.raw(endpoint_name, pack(body), timeout_ms)
-
-    # frontend
-    def submit(self, script, args=None, **fields):
-        body = {"op": "submit", "script": script}
-        if args is not None:
-            body["args"] = args
-        body.update(fields)
-        return self.request("frontend", body)
-
-    def submit_ok(self, script, args=None, **fields):
-        reply = self.submit(script, args, **fields)
-        if reply.get("op") != "accepted":
-            raise AssertionError("submit of %s refused: %r" % (script, reply))
-        return reply["id"]
-
-    def submit_batch(self, tasks, **fields):
-        body = {"op": "submit_batch", "tasks": tasks}
-        body.update(fields)
-        return self.request("frontend", body)
-
-    # results
-    def get(self, task_id, wait_ms=0, **fields):
-        body = {"op": "get", "id": task_id, "wait_ms": wait_ms}
-        body.update(fields)
-        extra = wait_ms + self.timeout_ms
-        return self.request("results", body, timeout_ms=extra)
-
-    def get_many(self, ids, wait_ms=0, **fields):
-        body = {"op": "get_many", "ids": ids, "wait_ms": wait_ms}
-        body.update(fields)
-        return self.request("results", body, timeout_ms=wait_ms + self.timeout_ms)
-
-    def wait(self, task_id, timeout_s=30.0):
-        """Long-polls until the task is done or failed; returns the result map."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            left_ms = int((deadline - time.monotonic()) * 1000)
-            reply = self.get(task_id, wait_ms=max(1, min(5000, left_ms)))
-            if reply.get("state") in FINAL_STATES or left_ms <= 0:
-                return reply
-
-    def wait_many(self, ids, timeout_s=60.0):
-        """get_many with wait until every task is final; returns the result maps."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            left_ms = int((deadline - time.monotonic()) * 1000)
-            reply = self.get_many(ids, wait_ms=max(1, min(10000, left_ms)))
-            results = reply["results"]
-            # "unknown" never changes by waiting: it ends the wait like a final state.
-            if all(r["state"] in FINAL_STATES + ("unknown",) for r in results) or left_ms <= 0:
-                return results
-
-    def run(self, script, args=None, **fields):
-        """Submits one task and waits for its final result map."""
-        return self.wait(self.submit_ok(script, args, **fields))
-
-    def status(self):
-        return self.request("results", {"op": "status"})
-
-    def clear_cache(self, script=None):
-        body = {"op": "clear_cache"}
-        if script is not None:
-            body["script"] = script
-        return self.request("results", body)
 
 
 # --------------------------------------------------------------------------
