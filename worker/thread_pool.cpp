@@ -6,7 +6,7 @@
 #include "common/log.h"
 #include "common/sockets.h"
 #include "common/worker_link.h"
-#include "common/thread_name.h"
+#include "common/threads.h"
 
 namespace zfleet::worker {
 namespace {

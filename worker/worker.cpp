@@ -9,7 +9,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/sockets.h"
-#include "common/thread_name.h"
+#include "common/threads.h"
 
 namespace zfleet::worker {
 namespace {

@@ -1,7 +1,7 @@
 #include "worker/exec/timeout_watchdog.h"
 
 #include "worker/exec/gil.h"
-#include "common/thread_name.h"
+#include "common/threads.h"
 
 namespace zfleet::worker {
 
