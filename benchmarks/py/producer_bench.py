@@ -5,8 +5,12 @@ with a window and matched by `corr`, then `get_many` with `wait_ms`.
 
     /usr/bin/python3 benchmarks/py/producer_bench.py [--frontend EP] [--results EP]
         [--count 20000] [--window 256] [--script math_ops.py --func noop --type cpu]
+        [--latency N]
 
 Prints one JSON line: accepted, done, failed, seconds, tasks_per_s.
+With --latency N it runs N closed-loop round trips instead (submit, wait for
+the ack, `get` with `wait_ms`, one at a time) and prints their p50/p90/p99/
+max in microseconds, and errors.
 """
 import argparse
 import json
@@ -25,6 +29,7 @@ def main():
     ap.add_argument("--script", default="math_ops.py")
     ap.add_argument("--func", default="noop")
     ap.add_argument("--type", default="cpu")
+    ap.add_argument("--latency", type=int, default=0, help="closed-loop round trips instead")
     a = ap.parse_args()
 
     ctx = zmq.Context()
@@ -35,6 +40,8 @@ def main():
     results.setsockopt(zmq.RCVTIMEO, 60000)
     results.connect(a.results)
 
+    if a.latency:
+        return latency(a, front, results)
     t0 = time.perf_counter()
     ids, sent, outstanding = [], 0, 0
     while sent < a.count or outstanding:
@@ -60,6 +67,29 @@ def main():
     print(json.dumps({"accepted": len(ids), "done": done, "failed": failed,
                       "seconds": round(secs, 3), "tasks_per_s": round(done / secs),
                       "acks_per_s": round(len(ids) / t_ack)}))
+
+
+def latency(a, front, results):
+    """Closed loop: one task at a time, from submit to its result."""
+    rtts, errors = [], 0
+    for i in range(a.latency):
+        t0 = time.perf_counter()
+        front.send(msgpack.packb({"op": "submit", "script": a.script, "func": a.func,
+                                  "type": a.type, "corr": i}))
+        ack = msgpack.unpackb(front.recv())
+        if ack.get("op") != "accepted":
+            errors += 1
+            continue
+        results.send(msgpack.packb({"op": "get", "id": ack["id"], "wait_ms": 10000}))
+        res = msgpack.unpackb(results.recv())
+        if res.get("state") != "done":
+            errors += 1
+            continue
+        rtts.append((time.perf_counter() - t0) * 1e6)
+    rtts.sort()
+    pick = lambda q: round(rtts[min(len(rtts) - 1, int(q * len(rtts)))]) if rtts else None
+    print(json.dumps({"round_trips": len(rtts), "errors": errors, "p50_us": pick(0.5),
+                      "p90_us": pick(0.9), "p99_us": pick(0.99), "max_us": pick(1.0)}))
 
 
 if __name__ == "__main__":

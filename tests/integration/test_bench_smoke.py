@@ -68,6 +68,19 @@ class BenchSmoke(FleetTestCase):
         out = json.loads(proc.stdout)
         self.assertEqual((out["accepted"], out["done"], out["failed"]), (300, 300, 0))
 
+    def test_python_producer_latency(self):
+        e = self.fleet.endpoints
+        proc = subprocess.run(["/usr/bin/python3", os.path.join(SOURCE_DIR, "benchmarks", "py",
+                                                                "producer_bench.py"),
+                               "--frontend", e["frontend"], "--results", e["results"],
+                               "--latency", "50"],
+                              capture_output=True, text=True, timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        out = json.loads(proc.stdout)
+        self.assertEqual((out["round_trips"], out["errors"]), (50, 0))
+        self.assertLessEqual(out["p50_us"], out["p99_us"])
+        self.assertLessEqual(out["p99_us"], out["max_us"])
+
     def test_transport_limit(self):
         proc = subprocess.run([BENCH, "--json", "transport", "--count", "100"],
                               capture_output=True, text=True, timeout=120)
