@@ -45,12 +45,83 @@ int Broker::run() {
   return serve(st, sigs);
 }
 
-int Broker::serve(BrokerState& st, const sigset_t& sigs) {
-  const auto& b = cfg_.broker;
+namespace {
+
+// Every serving thread of the broker, started in dependency order and
+// stopped in reverse. One thread serving an endpoint owns its public ROUTER
+// (no proxy hop); several share it through a RouterProxy (client_socket.h).
+struct ServingThreads {
   std::vector<std::unique_ptr<ResultThread>> results;
   std::unique_ptr<Dispatcher> dispatcher;
   std::vector<std::unique_ptr<IntakeThread>> intake;
   std::unique_ptr<RouterProxy> frontend, results_proxy;
+
+  void start(BrokerState& st) {
+    const auto& b = st.config.broker;
+    auto max_bytes = static_cast<int64_t>(b.max_message_bytes);
+    PublicEndpoint front_pub{b.frontend, b.client_hwm, max_bytes, "frontend"};
+    PublicEndpoint results_pub{b.results, b.client_hwm, max_bytes, "results"};
+    auto direct = [](int threads, const PublicEndpoint& pub) {
+      return threads == 1 ? std::optional<PublicEndpoint>(pub) : std::nullopt;
+    };
+    // Result threads bind the notice endpoints the dispatcher connects to;
+    // the frontend is bound last, once tasks can be dispatched.
+    for (int i = 0; i < b.result_threads; ++i) {
+      results.push_back(std::make_unique<ResultThread>(st, static_cast<unsigned>(i),
+                                                       direct(b.result_threads, results_pub)));
+      results.back()->start();
+    }
+    dispatcher = std::make_unique<Dispatcher>(st);
+    dispatcher->start();
+    for (int i = 0; i < b.queue_threads; ++i) {
+      intake.push_back(std::make_unique<IntakeThread>(st, direct(b.queue_threads, front_pub)));
+      intake.back()->start();
+    }
+    if (b.result_threads > 1) {
+      results_proxy = std::make_unique<RouterProxy>(
+          st.ctx, ProxyOptions{results_pub, kResultsWorkers}, st.metrics.replies_dropped);
+      results_proxy->start();
+    }
+    if (b.queue_threads > 1) {
+      frontend = std::make_unique<RouterProxy>(st.ctx, ProxyOptions{front_pub, kFrontendWorkers},
+                                               st.metrics.replies_dropped);
+      frontend->start();
+    }
+  }
+
+  // After the dispatcher has been told to STOP.
+  void join(BrokerState& st) {
+    dispatcher->join();
+    st.ctx.shutdown();  // every other thread's blocking call returns ETERM
+    if (frontend) frontend->join();
+    if (results_proxy) results_proxy->join();
+    for (auto& t : intake) t->join();
+    for (auto& t : results) t->join();
+  }
+};
+
+// The drain of DESIGN decision 7: refuse new tasks, let the dispatcher finish
+// what is queued and running, up to drain_timeout_ms or a second signal.
+void drain(BrokerState& st, const sigset_t& sigs, Supervisor& supervisor,
+           zmq::socket_t& control) {
+  st.draining = true;
+  control.send(zmq::buffer(kDrainCommand), zmq::send_flags::dontwait);
+  uint64_t deadline = common::now_us() + st.config.broker.drain_timeout_ms * 1000;
+  while (outstanding(st.metrics) > 0 && common::now_us() < deadline) {
+    if (wait_signal(sigs, 20)) {
+      log()->warn("second signal: stopping now");
+      break;
+    }
+    supervisor.poll(common::now_us());
+  }
+  if (uint64_t left = outstanding(st.metrics)) log()->warn("stopping with {} tasks unfinished", left);
+}
+
+}  // namespace
+
+int Broker::serve(BrokerState& st, const sigset_t& sigs) {
+  const auto& b = cfg_.broker;
+  ServingThreads threads;
   // Declared after the threads, so destroyed before them: when a bind fails
   // part-way, it shuts the context down so the threads already running stop
   // and can be joined, instead of the broker hanging at start.
@@ -60,38 +131,7 @@ int Broker::serve(BrokerState& st, const sigset_t& sigs) {
       if (std::uncaught_exceptions() > 0) ctx.shutdown();
     }
   } guard{st.ctx};
-
-  // One thread serving an endpoint owns its public ROUTER (no proxy hop);
-  // several share it through a RouterProxy (client_socket.h).
-  auto max_bytes = static_cast<int64_t>(b.max_message_bytes);
-  PublicEndpoint front_pub{b.frontend, b.client_hwm, max_bytes, "frontend"};
-  PublicEndpoint results_pub{b.results, b.client_hwm, max_bytes, "results"};
-  auto direct = [](int threads, const PublicEndpoint& pub) {
-    return threads == 1 ? std::optional<PublicEndpoint>(pub) : std::nullopt;
-  };
-  // Result threads bind the notice endpoints the dispatcher connects to;
-  // the frontend is bound last, once tasks can be dispatched.
-  for (int i = 0; i < b.result_threads; ++i) {
-    results.push_back(std::make_unique<ResultThread>(st, static_cast<unsigned>(i),
-                                                     direct(b.result_threads, results_pub)));
-    results.back()->start();
-  }
-  dispatcher = std::make_unique<Dispatcher>(st);
-  dispatcher->start();
-  for (int i = 0; i < b.queue_threads; ++i) {
-    intake.push_back(std::make_unique<IntakeThread>(st, direct(b.queue_threads, front_pub)));
-    intake.back()->start();
-  }
-  if (b.result_threads > 1) {
-    results_proxy = std::make_unique<RouterProxy>(st.ctx, ProxyOptions{results_pub, kResultsWorkers},
-                                                  st.metrics.replies_dropped);
-    results_proxy->start();
-  }
-  if (b.queue_threads > 1) {
-    frontend = std::make_unique<RouterProxy>(st.ctx, ProxyOptions{front_pub, kFrontendWorkers},
-                                             st.metrics.replies_dropped);
-    frontend->start();
-  }
+  threads.start(st);
   log()->info("zfleet-broker {} serving: frontend {}, results {}, backend {}, status {}",
               common::kVersion, b.frontend, b.results, b.backend, b.status);
 
@@ -102,28 +142,13 @@ int Broker::serve(BrokerState& st, const sigset_t& sigs) {
 
   log()->info("signal {}: draining (new tasks refused, up to {} ms for running ones)", sig,
               b.drain_timeout_ms);
-  st.draining = true;
   zmq::socket_t control = common::make_socket(st.ctx, zmq::socket_type::push, {});
   control.connect(kControlEndpoint);
-  control.send(zmq::buffer(kDrainCommand), zmq::send_flags::dontwait);
-  uint64_t deadline = common::now_us() + b.drain_timeout_ms * 1000;
-  while (outstanding(st.metrics) > 0 && common::now_us() < deadline) {
-    if (wait_signal(sigs, 20)) {
-      log()->warn("second signal: stopping now");
-      break;
-    }
-    supervisor.poll(common::now_us());
-  }
-  if (uint64_t left = outstanding(st.metrics)) log()->warn("stopping with {} tasks unfinished", left);
+  drain(st, sigs, supervisor, control);
   supervisor.stop_all(3000);
   control.send(zmq::buffer(kStopCommand), zmq::send_flags::dontwait);
-  dispatcher->join();
+  threads.join(st);  // (control stays open until the dispatcher has read STOP)
   control.close();
-  st.ctx.shutdown();  // every other thread's blocking call returns ETERM
-  if (frontend) frontend->join();
-  if (results_proxy) results_proxy->join();
-  for (auto& t : intake) t->join();
-  for (auto& t : results) t->join();
   log()->info("stopped");
   return 0;
 }

@@ -62,12 +62,7 @@ zfleet::worker::WorkerOptions build_options(const Flags& f, zfleet::config::Flee
   return o;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  using namespace zfleet;
-  CLI::App app{"zfleet-worker: runs tasks for a zfleet broker"};
-  Flags f;
+void add_flags(CLI::App& app, Flags& f) {
   app.add_option("-c,--config", f.config, "YAML configuration file")->check(CLI::ExistingFile);
   app.add_option("--backend", f.backend, "broker backend endpoint (broker.backend)");
   app.add_option("--status", f.status, "broker status endpoint (broker.status)");
@@ -83,6 +78,15 @@ int main(int argc, char** argv) {
   app.add_option("--kill-grace-ms", f.kill_grace_ms,
                  "exit (code 75, to be restarted) when a task is stuck this long past its "
                  "timeout; 0 = never (workers.kill_grace_ms)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace zfleet;
+  CLI::App app{"zfleet-worker: runs tasks for a zfleet broker"};
+  Flags f;
+  add_flags(app, f);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
