@@ -10,7 +10,7 @@ waits with `AsyncResult.get` (the Redis backend delivers results by pub/sub).
 import os
 import time
 
-from common import HERE, PYTHON, Outcome, Procs, wait_until
+from common import HERE, PYTHON, Outcome, Procs, submit_all, wait_until
 
 
 class CelerySystem:
@@ -62,12 +62,7 @@ class CelerySystem:
         out = Outcome(expected=count)
         t0 = time.perf_counter()
         deadline = t0 + limit_s
-        pending = []
-        for i in range(count):
-            if i % 256 == 0 and time.perf_counter() >= deadline:
-                out.capped = True
-                break
-            pending.append(task.apply_async(args))
+        pending = submit_all(count, deadline, out, lambda: task.apply_async(args))
         for r in pending:
             left = deadline - time.perf_counter()
             if left <= 0:

@@ -147,3 +147,21 @@ class Outcome:
         if not xs:
             return None
         return xs[min(len(xs) - 1, max(0, math.ceil(q * len(xs)) - 1))]  # nearest rank
+
+
+def submit_all(count, deadline, out, submit):
+    """Calls submit() up to `count` times and returns what it returned; past
+    `deadline` (checked every 256 calls) it stops and marks `out.capped`."""
+    handles = []
+    for i in range(count):
+        if i % 256 == 0 and time.perf_counter() >= deadline:
+            out.capped = True
+            break
+        handles.append(submit())
+    return handles
+
+
+def task_function(name):
+    """The shared task `name` from tasks.py (imported late: workers set PYTHONPATH)."""
+    import tasks
+    return getattr(tasks, name)

@@ -9,7 +9,7 @@ then fetches every result with one `Client.gather`.
 import os
 import time
 
-from common import HERE, PYTHON, Outcome, Procs, free_ports, wait_until
+from common import HERE, PYTHON, Outcome, Procs, free_ports, submit_all, task_function, wait_until
 
 
 class DaskSystem:
@@ -65,22 +65,13 @@ class DaskSystem:
             self.client = None
         self.procs.stop()
 
-    def _func(self, func):
-        import tasks
-        return getattr(tasks, func)
-
     def pipelined(self, func, args, count, limit_s):
         from distributed import wait
-        fn = self._func(func)
+        fn = task_function(func)
         out = Outcome(expected=count)
         t0 = time.perf_counter()
         deadline = t0 + limit_s
-        futs = []
-        for i in range(count):
-            if i % 256 == 0 and time.perf_counter() >= deadline:
-                out.capped = True
-                break
-            futs.append(self.client.submit(fn, *args, pure=False))
+        futs = submit_all(count, deadline, out, lambda: self.client.submit(fn, *args, pure=False))
         try:
             wait(futs, timeout=max(0.001, deadline - time.perf_counter()))
         except TimeoutError:
@@ -95,7 +86,7 @@ class DaskSystem:
         return out
 
     def round_trips(self, func, args, count, limit_s):
-        fn = self._func(func)
+        fn = task_function(func)
         out = Outcome(expected=count)
         t_start = time.perf_counter()
         deadline = t_start + limit_s

@@ -11,7 +11,7 @@ so the client polls: pipelined runs fetch the oldest unfinished jobs with
 import os
 import time
 
-from common import HERE, PYTHON, Outcome, Procs, wait_until
+from common import HERE, PYTHON, Outcome, Procs, submit_all, task_function, wait_until
 
 QUEUE = "peers"
 POLL_S = 0.0005
@@ -57,22 +57,13 @@ class RqSystem:
     def stop(self):
         self.procs.stop()
 
-    def _func(self, func):
-        import tasks
-        return getattr(tasks, func)
-
     def pipelined(self, func, args, count, limit_s):
         from rq.job import Job, JobStatus
-        fn = self._func(func)
+        fn = task_function(func)
         out = Outcome(expected=count)
         t0 = time.perf_counter()
         deadline = t0 + limit_s
-        pending = []
-        for i in range(count):
-            if i % 256 == 0 and time.perf_counter() >= deadline:
-                out.capped = True
-                break
-            pending.append(self.queue.enqueue(fn, *args).id)
+        pending = submit_all(count, deadline, out, lambda: self.queue.enqueue(fn, *args).id)
         while pending:
             if time.perf_counter() >= deadline:
                 out.capped = True
@@ -96,7 +87,7 @@ class RqSystem:
 
     def round_trips(self, func, args, count, limit_s):
         from rq.job import JobStatus
-        fn = self._func(func)
+        fn = task_function(func)
         out = Outcome(expected=count)
         t_start = time.perf_counter()
         deadline = t_start + limit_s
