@@ -30,7 +30,13 @@ Supervisor::Supervisor(const config::FleetConfig& cfg, std::string worker_bin,
                        LocalWorkerBoard* board)
     : cfg_(cfg), worker_bin_(std::move(worker_bin)), board_(board) {
   auto add = [this](common::TaskType type, const config::PoolConfig& pool) {
-    for (int i = 0; i < pool.processes; ++i) children_.push_back({type, i, pool.threads});
+    for (int i = 0; i < pool.processes; ++i) {
+      Child c;
+      c.type = type;
+      c.slot = i;
+      c.threads = pool.threads;
+      children_.push_back(std::move(c));
+    }
   };
   add(common::TaskType::io, cfg.workers.io);
   add(common::TaskType::cpu, cfg.workers.cpu);

@@ -42,9 +42,9 @@ class Supervisor {
 
  private:
   struct Child {
-    common::TaskType type;
-    int slot;
-    int threads;
+    common::TaskType type = common::TaskType::io;
+    int slot = 0;
+    int threads = 1;
     pid_t pid = -1;
     uint64_t started_us = 0;
     uint64_t next_start_us = 0;
