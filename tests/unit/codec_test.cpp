@@ -62,8 +62,11 @@ TEST_SUITE("codec") {
   TEST_CASE("submit_batch, get, get_many, status, clear_cache round trips") {
     std::vector<SubmitArgs> tasks(3);
     for (int i = 0; i < 3; ++i) {
-      tasks[i].script = "s" + std::to_string(i) + ".py";
-      tasks[i].id = "id" + std::to_string(i);
+      // (appended, not "s" + ...: GCC 12 warns falsely there, -Wrestrict)
+      tasks[i].script = "s";
+      tasks[i].script += std::to_string(i) + ".py";
+      tasks[i].id = "id";
+      tasks[i].id += std::to_string(i);
     }
     tasks[1].type = "cpu";
     std::string batch = encode_submit_batch(tasks, kCorr);
