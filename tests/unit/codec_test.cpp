@@ -62,11 +62,11 @@ TEST_SUITE("codec") {
   TEST_CASE("submit_batch, get, get_many, status, clear_cache round trips") {
     std::vector<SubmitArgs> tasks(3);
     // (literals: building them with + makes GCC 12 warn falsely, -Wrestrict)
-    const char* scripts[] = {"s0.py", "s1.py", "s2.py"};
-    const char* ids[] = {"id0", "id1", "id2"};
+    const char* script_names[] = {"s0.py", "s1.py", "s2.py"};
+    const char* task_ids[] = {"id0", "id1", "id2"};
     for (int i = 0; i < 3; ++i) {
-      tasks[i].script = scripts[i];
-      tasks[i].id = ids[i];
+      tasks[i].script = script_names[i];
+      tasks[i].id = task_ids[i];
     }
     tasks[1].type = "cpu";
     std::string batch = encode_submit_batch(tasks, kCorr);
