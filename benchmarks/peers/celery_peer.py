@@ -10,7 +10,7 @@ waits with `AsyncResult.get` (the Redis backend delivers results by pub/sub).
 import os
 import time
 
-from common import HERE, PYTHON, Outcome, Procs, submit_all, wait_until
+from common import HERE, Outcome, PYTHON, Procs, sequential, submit_all, wait_until
 
 
 class CelerySystem:
@@ -82,21 +82,9 @@ class CelerySystem:
 
     def round_trips(self, func, args, count, limit_s):
         task = getattr(self.mod, func)
-        out = Outcome(expected=count)
-        t_start = time.perf_counter()
-        deadline = t_start + limit_s
-        for _ in range(count):
-            if time.perf_counter() >= deadline:
-                out.capped = True
-                break
-            t0 = time.perf_counter()
+
+        def one(_):
             r = task.apply_async(args)
             r.get(timeout=30, propagate=False)
-            t1 = time.perf_counter()
-            if r.successful():
-                out.done += 1
-                out.latencies_us.append((t1 - t0) * 1e6)
-            else:
-                out.failed += 1
-        out.seconds = time.perf_counter() - t_start
-        return out
+            return r.successful()
+        return sequential(count, limit_s, one)

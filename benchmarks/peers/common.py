@@ -165,3 +165,26 @@ def task_function(name):
     """The shared task `name` from tasks.py (imported late: workers set PYTHONPATH)."""
     import tasks
     return getattr(tasks, name)
+
+
+def sequential(count, limit_s, one):
+    """`count` round trips one at a time, each `one(i)`: True when the task
+    came back done, False when it failed, None when neither (not counted).
+    Latency is measured around each `one(i)` that returned True."""
+    out = Outcome(expected=count)
+    t_start = time.perf_counter()
+    deadline = t_start + limit_s
+    for i in range(count):
+        if time.perf_counter() >= deadline:
+            out.capped = True
+            break
+        t0 = time.perf_counter()
+        ok = one(i)
+        t1 = time.perf_counter()
+        if ok:
+            out.done += 1
+            out.latencies_us.append((t1 - t0) * 1e6)
+        elif ok is False:
+            out.failed += 1
+    out.seconds = time.perf_counter() - t_start
+    return out

@@ -9,7 +9,8 @@ then fetches every result with one `Client.gather`.
 import os
 import time
 
-from common import HERE, PYTHON, Outcome, Procs, free_ports, submit_all, task_function, wait_until
+from common import (HERE, Outcome, PYTHON, Procs, free_ports,
+                    sequential, submit_all, task_function, wait_until)
 
 
 class DaskSystem:
@@ -87,20 +88,11 @@ class DaskSystem:
 
     def round_trips(self, func, args, count, limit_s):
         fn = task_function(func)
-        out = Outcome(expected=count)
-        t_start = time.perf_counter()
-        deadline = t_start + limit_s
-        for _ in range(count):
-            if time.perf_counter() >= deadline:
-                out.capped = True
-                break
-            t0 = time.perf_counter()
-            f = self.client.submit(fn, *args, pure=False)
+
+        def one(_):
             try:
-                f.result(timeout=30)
-                out.done += 1
-                out.latencies_us.append((time.perf_counter() - t0) * 1e6)
+                self.client.submit(fn, *args, pure=False).result(timeout=30)
+                return True
             except Exception:  # noqa: BLE001 - a task error counts as failed
-                out.failed += 1
-        out.seconds = time.perf_counter() - t_start
-        return out
+                return False
+        return sequential(count, limit_s, one)

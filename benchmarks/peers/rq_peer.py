@@ -11,7 +11,7 @@ so the client polls: pipelined runs fetch the oldest unfinished jobs with
 import os
 import time
 
-from common import HERE, PYTHON, Outcome, Procs, submit_all, task_function, wait_until
+from common import HERE, Outcome, PYTHON, Procs, sequential, submit_all, task_function, wait_until
 
 QUEUE = "peers"
 POLL_S = 0.0005
@@ -88,26 +88,18 @@ class RqSystem:
     def round_trips(self, func, args, count, limit_s):
         from rq.job import JobStatus
         fn = task_function(func)
-        out = Outcome(expected=count)
-        t_start = time.perf_counter()
-        deadline = t_start + limit_s
-        for _ in range(count):
-            if time.perf_counter() >= deadline:
-                out.capped = True
-                break
+        ended = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
+
+        def one(_):
             t0 = time.perf_counter()
             job = self.queue.enqueue(fn, *args)
             while True:
                 status = job.get_status()
-                if status in (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED,
-                              JobStatus.CANCELED) or time.perf_counter() - t0 > 30:
+                if status in ended or time.perf_counter() - t0 > 30:
                     break
                 time.sleep(POLL_S)
-            if status == JobStatus.FINISHED:
-                job.return_value()
-                out.done += 1
-                out.latencies_us.append((time.perf_counter() - t0) * 1e6)
-            else:
-                out.failed += 1
-        out.seconds = time.perf_counter() - t_start
-        return out
+            if status != JobStatus.FINISHED:
+                return False
+            job.return_value()
+            return True
+        return sequential(count, limit_s, one)

@@ -13,7 +13,7 @@ import time
 import msgpack
 import zmq
 
-from common import HERE, Outcome, Procs, free_ports, wait_until
+from common import HERE, Outcome, Procs, free_ports, sequential, wait_until
 
 WINDOW = 256
 
@@ -141,29 +141,15 @@ logging:
         return out
 
     def round_trips(self, func, args, count, limit_s):
-        out = Outcome(expected=count)
-        t_start = time.perf_counter()
-        deadline = t_start + limit_s
-        for i in range(count):
-            if time.perf_counter() >= deadline:
-                out.capped = True
-                break
-            t0 = time.perf_counter()
+        def one(i):
             self.front.send(self._submit_msg(func, args, i))
             reply = msgpack.unpackb(self.front.recv())
             if reply["op"] != "accepted":
-                out.failed += 1
-                continue
+                return False
             self.res.send(msgpack.packb({"op": "get", "id": reply["id"], "wait_ms": 30000}))
-            r = msgpack.unpackb(self.res.recv())
-            t1 = time.perf_counter()
-            if r["state"] == "done":
-                out.done += 1
-                out.latencies_us.append((t1 - t0) * 1e6)
-            elif r["state"] == "failed":
-                out.failed += 1
-        out.seconds = time.perf_counter() - t_start
-        return out
+            state = msgpack.unpackb(self.res.recv())["state"]
+            return {"done": True, "failed": False}.get(state)
+        return sequential(count, limit_s, one)
 
     def cpp_bench(self, scenario, task, count):
         """zfleet-bench (the C++ client) against the running fleet, as an
