@@ -188,7 +188,7 @@ void Dispatcher::dispatch_ready() {
 bool Dispatcher::send_task(WorkerEntry* w, Task* t) {
   uint64_t now = common::now_us();
   ++t->attempts;
-  auto frames = common::encode_task(t->id, t->attempts, t->timeout_ms, t->payload);
+  auto frames = common::encode_task(t->id, ++next_dispatch_, t->attempts, t->timeout_ms, t->payload);
   frames.insert(frames.begin(), zmq::message_t(w->info.id.data(), w->info.id.size()));
   if (!common::send_frames(backend_, frames)) {
     --t->attempts;

@@ -94,6 +94,7 @@ class Dispatcher {
   Scheduler scheduler_;
   std::unordered_map<std::string, uint64_t> resync_sent_;  // worker id -> last RESYNC (us)
   uint64_t next_deadline_check_us_ = 0;
+  uint64_t next_dispatch_ = 0;
   uint32_t prefetch_;
   uint64_t liveness_us_;
   uint64_t dead_retention_us_;

@@ -9,9 +9,10 @@ namespace {
 // wire spelling. Order must follow the enum declarations in protocol.h.
 constexpr std::array<std::string_view, 5> kErrorNames = {
     "bad_request", "too_large", "duplicate_id", "queue_full", "shutting_down"};
-constexpr std::array<std::string_view, 8> kTaskErrorNames = {
+constexpr std::array<std::string_view, 9> kTaskErrorNames = {
     "script_not_found", "script_not_allowed", "script_error", "func_not_found",
-    "exception",        "unserializable_result", "timeout",   "worker_lost"};
+    "exception",        "unserializable_result", "timeout",   "worker_lost",
+    "cancelled"};
 constexpr std::array<std::string_view, 2> kTypeNames = {"io", "cpu"};
 constexpr std::array<std::string_view, 5> kStateNames = {"pending", "running", "done", "failed",
                                                          "unknown"};

@@ -28,6 +28,7 @@ enum class TaskErrorCode : uint8_t {
   unserializable_result,
   timeout,
   worker_lost,
+  cancelled,
 };
 
 enum class TaskType : uint8_t { io = 0, cpu = 1 };

@@ -69,6 +69,8 @@ std::optional<LinkCmd> link_command(const zmq::message_t& f) {
     case 'C': return LinkCmd::clear;
     case 'X': return LinkCmd::resync;
     case 'S': return LinkCmd::stop;
+    case 'Z': return LinkCmd::cancel;
+    case 'A': return LinkCmd::bye_ack;
     default: return std::nullopt;
   }
 }
@@ -92,10 +94,10 @@ Frames encode_simple(LinkCmd cmd) {
   return f;
 }
 
-Frames encode_task(std::string_view id, uint32_t attempt, uint64_t timeout_ms,
-                   std::string_view payload) {
+Frames encode_task(std::string_view id, uint64_t dispatch, uint32_t attempt,
+                   uint64_t timeout_ms, std::string_view payload) {
   std::string meta;
-  MsgpackWriter(meta).array(2).u64(attempt).u64(timeout_ms);
+  MsgpackWriter(meta).array(3).u64(dispatch).u64(attempt).u64(timeout_ms);
   Frames f;
   f.reserve(4);
   f.push_back(cmd_frame(LinkCmd::task));
@@ -107,7 +109,7 @@ Frames encode_task(std::string_view id, uint32_t attempt, uint64_t timeout_ms,
 
 Frames encode_result(const ResultMessage& r) {
   std::string meta, value;
-  MsgpackWriter(meta).array(3).u64(r.attempt).boolean(r.ok).u64(r.run_us);
+  MsgpackWriter(meta).array(4).u64(r.dispatch).u64(r.attempt).boolean(r.ok).u64(r.run_us);
   if (r.ok) {
     value = r.result.empty() ? std::string("\xc0", 1) : r.result;
   } else {
@@ -130,6 +132,15 @@ Frames encode_clear(const std::optional<std::string>& script) {
   script ? (void)w.str(*script) : (void)w.nil();
   Frames f;
   f.push_back(cmd_frame(LinkCmd::clear));
+  f.push_back(frame(body));
+  return f;
+}
+
+Frames encode_cancel(uint64_t dispatch) {
+  std::string body;
+  MsgpackWriter(body).u64(dispatch);
+  Frames f;
+  f.push_back(cmd_frame(LinkCmd::cancel));
   f.push_back(frame(body));
   return f;
 }
@@ -159,14 +170,16 @@ std::expected<TaskMessage, std::string> decode_task(const Frames& f, std::size_t
   auto decoded = decode_msgpack(view(f[first + 2]));
   if (!decoded) return std::unexpected(decoded.error());
   const msgpack::object& meta = decoded->get();
-  if (meta.type != msgpack::type::ARRAY || meta.via.array.size != 2 ||
+  if (meta.type != msgpack::type::ARRAY || meta.via.array.size != 3 ||
       meta.via.array.ptr[0].type != msgpack::type::POSITIVE_INTEGER ||
-      meta.via.array.ptr[1].type != msgpack::type::POSITIVE_INTEGER)
-    return std::unexpected("TASK meta must be [attempt, timeout_ms]");
+      meta.via.array.ptr[1].type != msgpack::type::POSITIVE_INTEGER ||
+      meta.via.array.ptr[2].type != msgpack::type::POSITIVE_INTEGER)
+    return std::unexpected("TASK meta must be [dispatch, attempt, timeout_ms]");
   TaskMessage t;
   t.id = view(f[first + 1]);
-  t.attempt = static_cast<uint32_t>(meta.via.array.ptr[0].via.u64);
-  t.timeout_ms = meta.via.array.ptr[1].via.u64;
+  t.dispatch = meta.via.array.ptr[0].via.u64;
+  t.attempt = static_cast<uint32_t>(meta.via.array.ptr[1].via.u64);
+  t.timeout_ms = meta.via.array.ptr[2].via.u64;
   t.payload = view(f[first + 3]);
   return t;
 }
@@ -176,16 +189,18 @@ std::expected<ResultMessage, std::string> decode_result(const Frames& f, std::si
   auto decoded = decode_msgpack(view(f[first + 2]));
   if (!decoded) return std::unexpected(decoded.error());
   const msgpack::object& meta = decoded->get();
-  if (meta.type != msgpack::type::ARRAY || meta.via.array.size != 3 ||
+  if (meta.type != msgpack::type::ARRAY || meta.via.array.size != 4 ||
       meta.via.array.ptr[0].type != msgpack::type::POSITIVE_INTEGER ||
-      meta.via.array.ptr[1].type != msgpack::type::BOOLEAN ||
-      meta.via.array.ptr[2].type != msgpack::type::POSITIVE_INTEGER)
-    return std::unexpected("RESULT meta must be [attempt, ok, run_us]");
+      meta.via.array.ptr[1].type != msgpack::type::POSITIVE_INTEGER ||
+      meta.via.array.ptr[2].type != msgpack::type::BOOLEAN ||
+      meta.via.array.ptr[3].type != msgpack::type::POSITIVE_INTEGER)
+    return std::unexpected("RESULT meta must be [dispatch, attempt, ok, run_us]");
   ResultMessage r;
   r.id.assign(view(f[first + 1]));
-  r.attempt = static_cast<uint32_t>(meta.via.array.ptr[0].via.u64);
-  r.ok = meta.via.array.ptr[1].via.boolean;
-  r.run_us = meta.via.array.ptr[2].via.u64;
+  r.dispatch = meta.via.array.ptr[0].via.u64;
+  r.attempt = static_cast<uint32_t>(meta.via.array.ptr[1].via.u64);
+  r.ok = meta.via.array.ptr[2].via.boolean;
+  r.run_us = meta.via.array.ptr[3].via.u64;
   std::string_view value = view(f[first + 3]);
   if (r.ok) {
     // The value is spliced into client replies as it is: make sure it is
@@ -220,6 +235,15 @@ std::expected<std::optional<std::string>, std::string> decode_clear(const Frames
   if (o.type == msgpack::type::NIL) return std::optional<std::string>();
   if (o.type != msgpack::type::STR) return std::unexpected("CLEAR script must be str or nil");
   return std::optional<std::string>(std::string(as_view(o)));
+}
+
+std::expected<uint64_t, std::string> decode_cancel(const Frames& f, std::size_t first) {
+  if (f.size() != first + 2) return std::unexpected("CANCEL must have 2 frames");
+  auto decoded = decode_msgpack(view(f[first + 1]));
+  if (!decoded) return std::unexpected(decoded.error());
+  const msgpack::object& o = decoded->get();
+  if (o.type != msgpack::type::POSITIVE_INTEGER) return std::unexpected("CANCEL dispatch must be a uint");
+  return o.via.u64;
 }
 
 std::expected<Heartbeat, std::string> decode_heartbeat(const Frames& f) {

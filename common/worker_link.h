@@ -4,16 +4,23 @@
 // Backend (worker DEALER, routing id = worker id  <->  broker ROUTER).
 // Frames shown without the ROUTER identity frame:
 //   W->B READY   ["R"][info map]                       (first message; again after RESYNC)
-//   W->B RESULT  ["D"][task id][meta][value]           meta = [attempt, ok, run_us]
+//   W->B RESULT  ["D"][task id][meta][value]           meta = [dispatch, attempt, ok, run_us]
 //                                                      value = result msgpack (ok) or error map
 //   W->B BYE     ["B"]                                 (worker stopping; takes no new tasks)
+//   B->W BYE_ACK ["A"]                                 BYE handled: no TASK follows it
 //   W->B GONE    ["G"]                                 (worker exiting now: requeue its tasks)
-//   B->W TASK    ["T"][task id][meta][payload]         meta = [attempt, timeout_ms]
+//   B->W TASK    ["T"][task id][meta][payload]         meta = [dispatch, attempt, timeout_ms]
 //                                                      payload = codec's task payload, opaque
 //   B->W CLEAR   ["C"][script or nil]                  drop cached module(s)
 //   B->W RESYNC  ["X"]                                 "unknown worker: send READY again"
 //   B->W GONE_ACK ["K"]                                GONE received (the worker may exit)
 //   B->W STOP    ["S"]                                 finish running tasks, then exit
+//   B->W CANCEL  ["Z"][dispatch]                       interrupt that dispatch (msgpack uint)
+//
+// `dispatch` is the broker-unique dispatch number of one TASK message. A
+// worker echoes it in the RESULT; it, not the task id (ids are reused after
+// expiry) nor the attempt, is what ties an answer to a slot and to a task's
+// current run (DESIGN decision 8).
 // Status (worker PUB -> broker SUB), every heartbeat_ms:
 //   ["hb"][heartbeat map]
 //
@@ -35,7 +42,7 @@ namespace zfleet::common {
 
 enum class LinkCmd : char {
   ready = 'R', result = 'D', bye = 'B', gone = 'G', task = 'T', clear = 'C', resync = 'X',
-  stop = 'S', gone_ack = 'K'
+  stop = 'S', gone_ack = 'K', cancel = 'Z', bye_ack = 'A'
 };
 
 struct WorkerInfo {
@@ -61,6 +68,7 @@ struct Heartbeat {
 
 struct TaskMessage {  // B->W TASK; views point into the received frames
   std::string_view id;
+  uint64_t dispatch = 0;
   uint32_t attempt = 1;
   uint64_t timeout_ms = 0;
   std::string_view payload;
@@ -68,6 +76,7 @@ struct TaskMessage {  // B->W TASK; views point into the received frames
 
 struct ResultMessage {  // W->B RESULT
   std::string id;
+  uint64_t dispatch = 0;
   uint32_t attempt = 1;
   bool ok = false;
   uint64_t run_us = 0;
@@ -81,11 +90,12 @@ std::optional<LinkCmd> link_command(const zmq::message_t& first_frame);
 
 Frames encode_ready(const WorkerInfo& info);
 Frames encode_bye();
-Frames encode_task(std::string_view id, uint32_t attempt, uint64_t timeout_ms,
-                   std::string_view payload);
+Frames encode_task(std::string_view id, uint64_t dispatch, uint32_t attempt,
+                   uint64_t timeout_ms, std::string_view payload);
 Frames encode_result(const ResultMessage& r);
 Frames encode_clear(const std::optional<std::string>& script);
 Frames encode_simple(LinkCmd cmd);  // RESYNC, STOP
+Frames encode_cancel(uint64_t dispatch);
 Frames encode_heartbeat(const Heartbeat& hb);
 
 // Decoders take the frames after the ROUTER identity (if any), command first.
@@ -94,6 +104,7 @@ std::expected<TaskMessage, std::string> decode_task(const Frames& f, std::size_t
 std::expected<ResultMessage, std::string> decode_result(const Frames& f, std::size_t first = 0);
 std::expected<std::optional<std::string>, std::string> decode_clear(const Frames& f,
                                                                    std::size_t first = 0);
+std::expected<uint64_t, std::string> decode_cancel(const Frames& f, std::size_t first = 0);
 std::expected<Heartbeat, std::string> decode_heartbeat(const Frames& f);
 
 }  // namespace zfleet::common

@@ -22,6 +22,7 @@ common::ResultMessage execute(TaskRunner& runner, const PendingTask& p,
     return r;
   }
   r.id.assign(task->id);
+  r.dispatch = task->dispatch;
   r.attempt = task->attempt;
   msgpack::object_handle keep;
   auto payload = common::decode_task_payload(task->payload, keep);

@@ -94,17 +94,18 @@ TEST_SUITE("worker_link") {
 
   TEST_CASE("TASK round trip keeps binary payloads and ids exactly") {
     const std::string payload = "\x94\x00\xff binary \0 payload"s;
-    Frames f = encode_task("task-1", 3, 45000, payload);
+    Frames f = encode_task("task-1", 0x1'0000'0001ull, 3, 45000, payload);
     REQUIRE(f.size() == 4);
     CHECK(link_command(f[0]) == LinkCmd::task);
     auto t = decode_task(f);
     REQUIRE(t.has_value());
     CHECK(t->id == "task-1");
+    CHECK(t->dispatch == 0x1'0000'0001ull);
     CHECK(t->attempt == 3);
     CHECK(t->timeout_ms == 45000);
     CHECK(t->payload.size() == 20);
     CHECK(t->payload == payload);
-    Frames r = routed(encode_task("", 1, 0, ""));
+    Frames r = routed(encode_task("", 7, 1, 0, ""));
     auto e = decode_task(r, 1);
     REQUIRE(e.has_value());
     CHECK(e->id.empty());
@@ -114,6 +115,7 @@ TEST_SUITE("worker_link") {
   TEST_CASE("RESULT ok round trip; an empty result travels as nil") {
     ResultMessage m;
     m.id = "t9";
+    m.dispatch = 41;
     m.attempt = 2;
     m.ok = true;
     m.run_us = 777;
@@ -123,6 +125,7 @@ TEST_SUITE("worker_link") {
     auto d = decode_result(routed(std::move(f)), 1);
     REQUIRE(d.has_value());
     CHECK(d->id == "t9");
+    CHECK(d->dispatch == 41);
     CHECK(d->attempt == 2);
     CHECK(d->ok);
     CHECK(d->run_us == 777);
@@ -134,7 +137,7 @@ TEST_SUITE("worker_link") {
   }
 
   TEST_CASE("RESULT error round trip for every TaskErrorCode") {
-    for (int c = 0; c <= static_cast<int>(TaskErrorCode::worker_lost); ++c) {
+    for (int c = 0; c <= static_cast<int>(TaskErrorCode::cancelled); ++c) {
       auto code = static_cast<TaskErrorCode>(c);
       CAPTURE(to_string(code));
       ResultMessage m;
@@ -201,10 +204,12 @@ TEST_SUITE("worker_link") {
     const std::pair<char, LinkCmd> all[] = {{'R', LinkCmd::ready}, {'D', LinkCmd::result},
                                             {'B', LinkCmd::bye},   {'T', LinkCmd::task},
                                             {'C', LinkCmd::clear}, {'X', LinkCmd::resync},
-                                            {'S', LinkCmd::stop}};
+                                            {'S', LinkCmd::stop},  {'G', LinkCmd::gone},
+                                            {'K', LinkCmd::gone_ack}, {'Z', LinkCmd::cancel},
+                                            {'A', LinkCmd::bye_ack}};
     for (auto [ch, cmd] : all) CHECK(link_command(frame(std::string_view(&ch, 1))) == cmd);
     for (std::string_view g : {std::string_view(), std::string_view("RR"), std::string_view("r"),
-                               std::string_view("Z"), std::string_view("\0", 1),
+                               std::string_view("z"), std::string_view("\0", 1),
                                std::string_view("hb"), std::string_view("READY")}) {
       CHECK_FALSE(link_command(frame(g)).has_value());
     }
@@ -215,8 +220,8 @@ TEST_SUITE("worker_link") {
       REQUIRE_FALSE(result.has_value());
       CHECK_FALSE(result.error().empty());
     };
-    std::string meta_task = mp([](MsgpackWriter& w) { w.array(2).u64(1).u64(10); });
-    std::string meta_res = mp([](MsgpackWriter& w) { w.array(3).u64(1).boolean(false).u64(1); });
+    std::string meta_task = mp([](MsgpackWriter& w) { w.array(3).u64(5).u64(1).u64(10); });
+    std::string meta_res = mp([](MsgpackWriter& w) { w.array(4).u64(5).u64(1).boolean(false).u64(1); });
     std::string info = mp([](MsgpackWriter& w) { w.map(2).kv("id", "w").kv("type", "io"); });
 
     // Wrong frame counts.
@@ -232,17 +237,20 @@ TEST_SUITE("worker_link") {
     for (const std::string& meta :
          {std::string(), std::string("\xc1", 1), mp([](MsgpackWriter& w) { w.map(0); }),
           mp([](MsgpackWriter& w) { w.array(1).u64(1); }),
-          mp([](MsgpackWriter& w) { w.array(2).str("1").u64(10); }),
-          mp([](MsgpackWriter& w) { w.array(2).u64(1).i64(-10); }),
-          mp([](MsgpackWriter& w) { w.array(3).u64(1).u64(10).u64(0); })}) {
+          mp([](MsgpackWriter& w) { w.array(2).u64(1).u64(10); }),  // the old layout
+          mp([](MsgpackWriter& w) { w.array(3).u64(5).str("1").u64(10); }),
+          mp([](MsgpackWriter& w) { w.array(3).i64(-5).u64(1).u64(10); }),
+          mp([](MsgpackWriter& w) { w.array(3).u64(5).u64(1).i64(-10); }),
+          mp([](MsgpackWriter& w) { w.array(4).u64(5).u64(1).u64(10).u64(0); })}) {
       refused(decode_task(frames_of({"T", "id", meta, "payload"})));
     }
     // RESULT meta of the wrong shape or types, and bad error maps.
     for (const std::string& meta :
-         {mp([](MsgpackWriter& w) { w.array(3).u64(1).u64(1).u64(1); }),
-          mp([](MsgpackWriter& w) { w.array(3).boolean(true).boolean(true).u64(1); }),
-          mp([](MsgpackWriter& w) { w.array(2).u64(1).boolean(true); }),
-          mp([](MsgpackWriter& w) { w.array(3).u64(1).boolean(true).str("1"); })}) {
+         {mp([](MsgpackWriter& w) { w.array(4).u64(5).u64(1).u64(1).u64(1); }),
+          mp([](MsgpackWriter& w) { w.array(4).u64(5).boolean(true).boolean(true).u64(1); }),
+          mp([](MsgpackWriter& w) { w.array(3).u64(1).boolean(true).u64(1); }),  // the old layout
+          mp([](MsgpackWriter& w) { w.array(4).str("5").u64(1).boolean(true).u64(1); }),
+          mp([](MsgpackWriter& w) { w.array(4).u64(5).u64(1).boolean(true).str("1"); })}) {
       refused(decode_result(frames_of({"D", "id", meta, "\xc0"})));
     }
     for (const std::string& err :
@@ -270,6 +278,17 @@ TEST_SUITE("worker_link") {
     refused(decode_heartbeat(frames_of({"HB", info})));
     refused(decode_clear(frames_of({"C", mp([](MsgpackWriter& w) { w.u64(1); })})));
     refused(decode_clear(frames_of({"C", "\xc1"})));
+    refused(decode_cancel(frames_of({"Z"})));
+    refused(decode_cancel(frames_of({"Z", mp([](MsgpackWriter& w) { w.str("1"); })})));
+    refused(decode_cancel(frames_of({"Z", mp([](MsgpackWriter& w) { w.i64(-1); })})));
+  }
+
+  TEST_CASE("CANCEL round trip carries the dispatch number") {
+    Frames f = encode_cancel(0xFFFF'FFFF'FFFFull);
+    CHECK(link_command(f[0]) == LinkCmd::cancel);
+    auto d = decode_cancel(routed(std::move(f)), 1);
+    REQUIRE(d.has_value());
+    CHECK(*d == 0xFFFF'FFFF'FFFFull);
   }
 
   TEST_CASE("seeded fuzz: mutated link messages never throw out of a decoder") {
@@ -279,7 +298,8 @@ TEST_SUITE("worker_link") {
     err.error = {TaskErrorCode::exception, "m", "T", "tb"};
     std::vector<Frames> bases;
     bases.push_back(encode_ready(sample_info()));
-    bases.push_back(encode_task("t", 1, 2, "payload"));
+    bases.push_back(encode_task("t", 9, 1, 2, "payload"));
+    bases.push_back(encode_cancel(9));
     bases.push_back(encode_result(err));
     bases.push_back(encode_clear(std::string("x.py")));
     bases.push_back(encode_heartbeat(Heartbeat{sample_info(), 1, 2, 3, 4, 5, 6}));
@@ -296,7 +316,7 @@ TEST_SUITE("worker_link") {
       try {
         decoded += decode_ready(f).has_value() + decode_task(f).has_value() +
                    decode_result(f).has_value() + decode_clear(f).has_value() +
-                   decode_heartbeat(f).has_value();
+                   decode_heartbeat(f).has_value() + decode_cancel(f).has_value();
       } catch (...) {
         ++escaped;
       }
