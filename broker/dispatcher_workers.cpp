@@ -53,6 +53,9 @@ void Dispatcher::on_backend() {
       log()->info("worker {} is stopping", rid);
       w->stopping = true;
       scheduler_.refresh(w);
+      // Every TASK sent to it so far is ahead of this on the pipe: once the
+      // worker reads the ack, no task can still be on its way.
+      send_to_worker(rid, common::encode_simple(common::LinkCmd::bye_ack));
     }
   }
 }
