@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <string_view>
 #include <thread>
 
 #include "common/clock.h"
@@ -16,30 +17,22 @@
 extern char** environ;
 
 namespace zfleet::broker {
-namespace {
-
-// A run shorter than this counts as a crash for the backoff.
-constexpr uint64_t kHealthyRunUs = 10'000'000;
-constexpr uint64_t kBackoffBaseUs = 100'000;
-constexpr uint64_t kBackoffCapUs = 30'000'000;
-constexpr int kCrashLoopStreak = 5;
-
-}  // namespace
 
 Supervisor::Supervisor(const config::FleetConfig& cfg, std::string worker_bin,
                        LocalWorkerBoard* board)
     : cfg_(cfg), worker_bin_(std::move(worker_bin)), board_(board) {
-  auto add = [this](common::TaskType type, const config::PoolConfig& pool) {
-    for (int i = 0; i < pool.processes; ++i) {
-      Child c;
-      c.type = type;
-      c.slot = i;
-      c.threads = pool.threads;
-      children_.push_back(std::move(c));
-    }
-  };
-  add(common::TaskType::io, cfg.workers.io);
-  add(common::TaskType::cpu, cfg.workers.cpu);
+  add_pool(common::TaskType::io, cfg.workers.io);
+  add_pool(common::TaskType::cpu, cfg.workers.cpu);
+}
+
+void Supervisor::add_pool(common::TaskType type, const config::PoolConfig& pool) {
+  for (int i = 0; i < pool.processes; ++i) {
+    Child c;
+    c.type = type;
+    c.slot = i;
+    c.threads = pool.threads;
+    children_.push_back(std::move(c));
+  }
 }
 
 std::string Supervisor::local_endpoint(const std::string& bound) {
@@ -61,7 +54,7 @@ void Supervisor::publish() {
   std::vector<common::LocalWorkerStatus> v;
   for (const auto& c : children_) {
     v.push_back({std::string(common::to_string(c.type)), static_cast<uint32_t>(c.slot),
-                 c.pid > 0 ? c.pid : 0, c.restarts, c.streak >= kCrashLoopStreak, c.last_exit});
+                 c.pid > 0 ? c.pid : 0, c.restarts, c.policy.crash_looping(), c.last_exit});
   }
   board_->publish(std::move(v));
 }
@@ -103,13 +96,15 @@ bool Supervisor::spawn(Child& c, uint64_t now_us) {
   int rc = posix_spawn(&pid, worker_bin_.c_str(), nullptr, &attr, argv.data(), environ);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {
-    log()->error("cannot start {}: {}", worker_bin_, strerror(rc));
     c.pid = -1;
-    c.next_start_us = now_us + kBackoffCapUs;
+    const uint64_t delay = c.policy.spawn_failed();
+    c.next_start_us = now_us + delay;
+    log()->error("cannot start {}: {}; next try in {} ms", worker_bin_, strerror(rc),
+                 delay / 1000);
     return false;
   }
   c.pid = pid;
-  c.started_us = now_us;
+  c.policy.started(now_us);
   log()->info("started local {} worker #{} (pid {})", common::to_string(c.type), c.slot, pid);
   return true;
 }
@@ -117,35 +112,45 @@ bool Supervisor::spawn(Child& c, uint64_t now_us) {
 void Supervisor::on_exit(Child& c, int status, uint64_t now_us) {
   std::string how = WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
                                         : "exited with code " + std::to_string(WEXITSTATUS(status));
-  c.streak = (now_us - c.started_us < kHealthyRunUs) ? c.streak + 1 : 0;
-  uint64_t delay = c.streak == 0 ? 0 : std::min(kBackoffCapUs, kBackoffBaseUs << std::min(c.streak, 20));
+  const uint64_t delay = c.policy.exited(now_us);
   c.pid = -1;
   c.next_start_us = now_us + delay;
   c.last_exit = how;
-  if (c.streak >= kCrashLoopStreak) {
-    log()->error("local {} worker #{} is crash-looping ({} short runs in a row, {}); next try in {} ms",
-                 common::to_string(c.type), c.slot, c.streak, how, delay / 1000);
+  const std::string_view type = common::to_string(c.type);
+  if (c.policy.crash_looping()) {
+    log()->error("local {} worker #{} is crash-looping ({} start-up deaths in a row, {}); "
+                 "next try in {} ms", type, c.slot, c.policy.streak(), how, delay / 1000);
+  } else if (delay > 0) {
+    log()->warn("local {} worker #{} {} during start-up; restarting in {} ms", type, c.slot, how,
+                delay / 1000);
   } else {
-    log()->warn("local {} worker #{} {}; restarting in {} ms", common::to_string(c.type), c.slot,
-                how, delay / 1000);
+    log()->warn("local {} worker #{} {}; restarting now", type, c.slot, how);
   }
+}
+
+bool Supervisor::poll_child(Child& c, uint64_t now_us) {
+  bool changed = false;
+  if (c.pid > 0) {
+    int status = 0;
+    if (waitpid(c.pid, &status, WNOHANG) == c.pid) {
+      on_exit(c, status, now_us);
+      changed = true;
+    } else if (c.policy.running(now_us)) {
+      log()->info("local {} worker #{} (pid {}) is up: no longer crash-looping",
+                  common::to_string(c.type), c.slot, c.pid);
+      changed = true;
+    }
+  }
+  if (c.pid <= 0 && now_us >= c.next_start_us) {
+    if (spawn(c, now_us)) ++c.restarts;
+    changed = true;
+  }
+  return changed;
 }
 
 void Supervisor::poll(uint64_t now_us) {
   bool changed = false;
-  for (auto& c : children_) {
-    if (c.pid > 0) {
-      int status = 0;
-      if (waitpid(c.pid, &status, WNOHANG) == c.pid) {
-        on_exit(c, status, now_us);
-        changed = true;
-      }
-    }
-    if (c.pid <= 0 && now_us >= c.next_start_us) {
-      if (spawn(c, now_us)) ++c.restarts;
-      changed = true;
-    }
-  }
+  for (auto& c : children_) changed |= poll_child(c, now_us);
   if (changed) publish();
 }
 

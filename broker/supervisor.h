@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/restart_policy.h"
 #include "common/protocol.h"
 #include "config/fleet_config.h"
 
@@ -29,7 +30,9 @@ class Supervisor {
   Supervisor(const config::FleetConfig& cfg, std::string worker_bin,
              LocalWorkerBoard* board = nullptr);
   void start_all();
-  // Reaps exited children and restarts those whose backoff has passed.
+  // Reaps exited children, restarts those whose backoff has passed (at once
+  // for a process that was up past its start-up window), and notes the
+  // running ones that outlived it. Call it often (the broker: every 100 ms).
   void poll(uint64_t now_us);
   // SIGTERM to every child, then SIGKILL to those still running after
   // `grace_ms`. Returns when all have been reaped.
@@ -41,20 +44,22 @@ class Supervisor {
   static std::string local_endpoint(const std::string& bound);
 
  private:
+  // One slot of a pool: at most one process at a time.
   struct Child {
     common::TaskType type = common::TaskType::io;
-    int slot = 0;
+    int slot = 0;     // index within its pool
     int threads = 1;
     pid_t pid = -1;
-    uint64_t started_us = 0;
     uint64_t next_start_us = 0;
-    int streak = 0;  // consecutive short-lived runs
+    RestartPolicy policy;
     uint64_t restarts = 0;
     std::string last_exit;
   };
+  void add_pool(common::TaskType type, const config::PoolConfig& pool);
   void publish();
   bool spawn(Child& c, uint64_t now_us);
   void on_exit(Child& c, int status, uint64_t now_us);
+  bool poll_child(Child& c, uint64_t now_us);  // true if its published state changed
 
   const config::FleetConfig& cfg_;
   std::string worker_bin_;
