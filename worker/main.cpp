@@ -3,7 +3,8 @@
 //   zfleet-worker --backend tcp://broker:5556 --status tcp://broker:5557
 //                 --type cpu --threads 1 --script-root /srv/tasks
 // Exit codes: 0 stopped cleanly, 1 failed at start, 2 bad command line or
-// configuration, 75 recycled itself because a task was stuck (restart it).
+// configuration, 70 a serving thread died (common/fail_loudly.h; restart
+// it), 75 recycled itself because a task was stuck (restart it).
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -24,7 +25,7 @@ namespace {
 struct Flags {
   std::string config, backend, status, type = "io", id, level;
   std::optional<int> threads, heartbeat_ms;
-  std::optional<uint64_t> kill_grace_ms, max_message_bytes;
+  std::optional<uint64_t> kill_grace_ms, max_message_bytes, drain_timeout_ms;
   std::vector<std::string> roots;
   long parent_pid = 0;
 };
@@ -55,6 +56,8 @@ zfleet::worker::WorkerOptions build_options(const Flags& f, zfleet::config::Flee
   o.heartbeat_ms = cfg.workers.heartbeat_ms;
   o.kill_grace_ms = cfg.workers.kill_grace_ms;
   o.max_result_bytes = cfg.broker.max_message_bytes;
+  if (f.drain_timeout_ms) o.drain_timeout_ms = *f.drain_timeout_ms;
+  o.parent_pid = f.parent_pid;
   char host[256] = {};
   gethostname(host, sizeof host - 1);
   o.id = !f.id.empty() ? f.id
@@ -77,7 +80,10 @@ void add_flags(CLI::App& app, Flags& f) {
                  "largest result sent to the broker (broker.max_message_bytes)");
   app.add_option("--kill-grace-ms", f.kill_grace_ms,
                  "exit (code 75, to be restarted) when a task is stuck this long past its "
-                 "timeout; 0 = never (workers.kill_grace_ms)");
+                 "timeout or its cancel; 0 = never (workers.kill_grace_ms)");
+  app.add_option("--drain-timeout-ms", f.drain_timeout_ms,
+                 "on SIGTERM: longest wait for the broker's BYE_ACK and the held tasks "
+                 "(default 30000)");
 }
 
 }  // namespace
@@ -118,6 +124,9 @@ int main(int argc, char** argv) {
   try {
     worker::PythonRuntime python(cfg.python.script_roots);
     worker::TaskRunner runner(cfg.python.script_roots);
+    // The broker's STOP ends the I/O thread; this signal then wakes the
+    // sigwait below so the rest of the process stops as on SIGTERM.
+    opts.on_broker_stop = [] { kill(getpid(), SIGTERM); };
     {
       worker::Worker w(opts, runner);
       w.start();

@@ -67,6 +67,24 @@ bool TaskQueue::nudge(uint64_t now_us) {
   return true;
 }
 
+std::optional<PendingTask> TaskQueue::remove_first(
+    const std::function<bool(const PendingTask&)>& match) {
+  std::lock_guard lock(mu_);
+  auto it = std::find_if(items_.begin(), items_.end(), match);
+  if (it == items_.end()) return std::nullopt;
+  PendingTask task = std::move(*it);
+  items_.erase(it);
+  // A thread woken for it finds the queue emptier and sleeps again (pop()).
+  return task;
+}
+
+std::size_t TaskQueue::discard() {
+  std::lock_guard lock(mu_);
+  std::size_t n = items_.size();
+  items_.clear();
+  return n;
+}
+
 void TaskQueue::close() {
   {
     std::lock_guard lock(mu_);

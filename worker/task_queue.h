@@ -20,14 +20,19 @@
 // Contract: push() never blocks (the broker bounds how many tasks a worker
 // holds: its capacity). pop() blocks until an item arrives or the queue is
 // closed; after close(), pop() drains what is left, then returns nullopt.
+// remove_first() takes a queued task back out (a cancel before it started);
+// discard() drops everything still queued (a drain that ran out of time:
+// nobody could send those results).
 //
-// Thread safety: internally synchronized; push()/nudge() from the I/O
-// thread, pop() from the pool threads, size() from anywhere.
+// Thread safety: internally synchronized; push()/nudge()/remove_first()/
+// discard() from the I/O thread, pop() from the pool threads, size() from
+// anywhere.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -60,6 +65,11 @@ class TaskQueue {
   // kMaxLagUs and nobody is free to take it. Returns true while tasks wait
   // (the caller should nudge again within about kMaxLagUs).
   bool nudge(uint64_t now_us);
+  // Removes and returns the first queued task `match` accepts (called under
+  // the queue's lock: keep it short), or nullopt.
+  std::optional<PendingTask> remove_first(const std::function<bool(const PendingTask&)>& match);
+  // Drops every queued task; returns how many.
+  std::size_t discard();
   void close();
   std::size_t size() const;
   // True when short tasks are queued: a pool thread will be back for the

@@ -1,18 +1,88 @@
 #include "worker/exec/exec_log.h"
 #include "worker/thread_pool.h"
 
+#include <exception>
+
 #include "common/clock.h"
 #include "common/codec.h"
+#include "common/fail_loudly.h"
 #include "common/log.h"
 #include "common/sockets.h"
-#include "common/worker_link.h"
 #include "common/threads.h"
 
 namespace zfleet::worker {
 namespace {
 
-common::ResultMessage execute(TaskRunner& runner, const PendingTask& p,
-                              std::atomic<uint64_t>& deadline) {
+// The RESULT of a task cancelled before a pool thread took it.
+common::Frames cancelled_before_start(const PendingTask& p) {
+  common::ResultMessage r;
+  auto task = common::decode_task(p.message.frames, 0);
+  if (task) {
+    r.id.assign(task->id);
+    r.dispatch = task->dispatch;
+    r.attempt = task->attempt;
+  }
+  r.ok = false;
+  r.run_us = 0;
+  r.error = {common::TaskErrorCode::cancelled, "cancelled before it started", "", ""};
+  return common::encode_result(r);
+}
+
+void check_size(common::ResultMessage& r, uint64_t max_result_bytes) {
+  if (!r.ok || r.result.size() <= max_result_bytes) return;
+  r.ok = false;
+  r.error = {common::TaskErrorCode::unserializable_result,
+             "result of " + std::to_string(r.result.size()) +
+                 " bytes is over broker.max_message_bytes (" + std::to_string(max_result_bytes) +
+                 ")",
+             "", ""};
+  r.result.clear();
+}
+
+}  // namespace
+
+ThreadPool::ThreadPool(zmq::context_t& ctx, TaskRunner& runner, std::string results_endpoint,
+                       int threads, uint64_t max_result_bytes)
+    : ctx_(ctx),
+      runner_(runner),
+      results_endpoint_(std::move(results_endpoint)),
+      threads_(threads),
+      max_result_bytes_(max_result_bytes),
+      queue_(threads),
+      running_(threads) {}
+
+ThreadPool::~ThreadPool() { stop(); }
+
+void ThreadPool::start() {
+  for (int i = 0; i < threads_; ++i) {
+    pool_.emplace_back([this, i] { run_thread(static_cast<std::size_t>(i)); });
+  }
+}
+
+void ThreadPool::stop() {
+  queue_.close();
+  for (auto& t : pool_) {
+    if (t.joinable()) t.join();
+  }
+  pool_.clear();
+}
+
+std::optional<common::Frames> ThreadPool::cancel(uint64_t dispatch, uint64_t now_us) {
+  // Queued first, then running: RunningTasks covers a task caught between
+  // the two (taken off the queue, not yet begun).
+  auto queued = queue_.remove_first([dispatch](const PendingTask& p) {
+    auto task = common::decode_task(p.message.frames, 0);
+    return task && task->dispatch == dispatch;
+  });
+  if (queued) {
+    failed.fetch_add(1, std::memory_order_relaxed);
+    return cancelled_before_start(*queued);
+  }
+  running_.cancel(dispatch, now_us);
+  return std::nullopt;
+}
+
+common::ResultMessage ThreadPool::execute(const PendingTask& p, std::size_t slot) {
   common::ResultMessage r;
   // frames: ["T"][id][meta][payload] (DEALER side: no identity frame)
   auto task = common::decode_task(p.message.frames, 0);
@@ -38,9 +108,10 @@ common::ResultMessage execute(TaskRunner& runner, const PendingTask& p,
   in.kwargs_msgpack = payload->kwargs_msgpack;
   in.timeout_ms = static_cast<uint32_t>(task->timeout_ms);
   uint64_t start = common::now_us();
-  if (in.timeout_ms) deadline.store(start + uint64_t(in.timeout_ms) * 1000, std::memory_order_relaxed);
-  TaskOutput out = runner.run(in);
-  deadline.store(0, std::memory_order_relaxed);
+  uint64_t deadline = in.timeout_ms ? start + uint64_t(in.timeout_ms) * 1000 : 0;
+  in.cancel = &running_.begin(slot, task->dispatch, deadline);
+  TaskOutput out = runner_.run(in);
+  running_.end(slot);
   r.run_us = common::now_us() - start;
   r.ok = out.ok;
   r.result = std::move(out.result_msgpack);
@@ -48,61 +119,30 @@ common::ResultMessage execute(TaskRunner& runner, const PendingTask& p,
   return r;
 }
 
-}  // namespace
-
-ThreadPool::ThreadPool(zmq::context_t& ctx, TaskRunner& runner, std::string results_endpoint,
-                       int threads, uint64_t max_result_bytes)
-    : ctx_(ctx),
-      runner_(runner),
-      results_endpoint_(std::move(results_endpoint)),
-      threads_(threads),
-      max_result_bytes_(max_result_bytes),
-      queue_(threads),
-      deadlines_(std::make_unique<std::atomic<uint64_t>[]>(static_cast<std::size_t>(threads))) {}
-
-bool ThreadPool::has_stuck_task(uint64_t now_us, uint64_t grace_us) const {
-  for (int i = 0; i < threads_; ++i) {
-    uint64_t d = deadlines_[i].load(std::memory_order_relaxed);
-    if (d != 0 && now_us > d + grace_us) return true;
-  }
-  return false;
-}
-
-ThreadPool::~ThreadPool() { stop(); }
-
-void ThreadPool::start() {
-  for (int i = 0; i < threads_; ++i) {
-    pool_.emplace_back([this, i] { run_thread(static_cast<std::size_t>(i)); });
-  }
-}
-
-void ThreadPool::stop() {
-  queue_.close();
-  for (auto& t : pool_) {
-    if (t.joinable()) t.join();
-  }
-  pool_.clear();
-}
-
 void ThreadPool::run_thread(std::size_t slot) {
+  common::name_this_thread("zf-pool-" + std::to_string(slot));
+  // No exception may leave a std::thread, and a pool thread that stops
+  // serving must take the process down with it (header, "Fail loudly").
+  try {
+    serve(slot);
+  } catch (const std::exception& e) {
+    common::die(exec_logger(), "pool thread " + std::to_string(slot) + " failed: " + e.what());
+  } catch (...) {
+    common::die(exec_logger(), "pool thread " + std::to_string(slot) + " failed");
+  }
+}
+
+void ThreadPool::serve(std::size_t slot) {
   common::SocketOptions o;
   o.sndhwm = 0;  // a wake-up must never be dropped
   zmq::socket_t out = common::make_socket(ctx_, zmq::socket_type::push, o);
   out.connect(results_endpoint_);
   uint64_t last_run_us = TaskQueue::kNoRun;
-  common::name_this_thread("zf-pool-" + std::to_string(slot));
   while (auto task = queue_.pop(last_run_us)) {
+    common::fault_point("worker-pool");
     active.fetch_add(1, std::memory_order_relaxed);
-    common::ResultMessage r = execute(runner_, *task, deadlines_[slot]);
-    if (r.ok && r.result.size() > max_result_bytes_) {
-      r.ok = false;
-      r.error = {common::TaskErrorCode::unserializable_result,
-                 "result of " + std::to_string(r.result.size()) +
-                     " bytes is over broker.max_message_bytes (" +
-                     std::to_string(max_result_bytes_) + ")",
-                 "", ""};
-      r.result.clear();
-    }
+    common::ResultMessage r = execute(*task, slot);
+    check_size(r, max_result_bytes_);
     last_run_us = r.run_us;
     active.fetch_sub(1, std::memory_order_relaxed);
     (r.ok ? done : failed).fetch_add(1, std::memory_order_relaxed);

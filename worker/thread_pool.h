@@ -5,14 +5,28 @@
 // thread with an empty message on its own inproc PUSH socket.
 //
 // Owns: the threads, one PUSH socket per thread (used by that thread only),
-// the queue, the outbox, the counters reported in heartbeats.
+// the queue, the outbox, the RunningTasks table (dispatch, deadline and
+// cancel flag of each thread's task), the counters reported in heartbeats.
 //
-// Thread safety: start()/stop() from the owning thread; counters are atomics
-// readable from any thread.
+// Cancel (link CANCEL): cancel(d) takes a task still queued back out and
+// returns its RESULT (`cancelled`, run_us 0) for the I/O thread to send; a
+// running one has its CancelFlag raised and ends with its own RESULT
+// (`cancelled`, or its normal outcome if it finished first); an unknown d
+// (already answered) changes nothing.
+//
+// Fail loudly (DESIGN decision 9): an exception escaping a pool thread's
+// loop ends the process at once (common::die, exit 70); a pool thread that
+// silently vanished would leave a worker that takes tasks and never answers.
+// fault_point("worker-pool") runs once per task so tests can inject that.
+//
+// Thread safety: start()/stop() from the owning thread; cancel() and
+// has_stuck_task() from the I/O thread; counters are atomics readable from
+// any thread.
 #pragma once
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,7 +34,9 @@
 #include <zmq.hpp>
 
 #include "common/frames.h"
+#include "common/worker_link.h"
 #include "worker/result_outbox.h"
+#include "worker/running_tasks.h"
 #include "worker/task_queue.h"
 #include "worker/exec/task_runner.h"
 
@@ -37,15 +53,22 @@ class ThreadPool {
   TaskQueue& queue() { return queue_; }
   ResultOutbox& outbox() { return outbox_; }
 
-  // True when a task has run more than `grace_us` past its deadline: it is
-  // stuck (e.g. in C code, where the timeout cannot interrupt it).
-  bool has_stuck_task(uint64_t now_us, uint64_t grace_us) const;
+  // See "Cancel" above. Returns the RESULT to send when d was still queued.
+  std::optional<common::Frames> cancel(uint64_t dispatch, uint64_t now_us);
+
+  // True when a task has run more than `grace_us` past its deadline or its
+  // cancel: it is stuck (e.g. in C code, where no interrupt can reach it).
+  bool has_stuck_task(uint64_t now_us, uint64_t grace_us) const {
+    return running_.has_stuck(now_us, grace_us);
+  }
 
   std::atomic<uint32_t> active{0};
   std::atomic<uint64_t> done{0}, failed{0};
 
  private:
   void run_thread(std::size_t slot);
+  void serve(std::size_t slot);
+  common::ResultMessage execute(const PendingTask& p, std::size_t slot);
 
   zmq::context_t& ctx_;
   TaskRunner& runner_;
@@ -54,9 +77,8 @@ class ThreadPool {
   uint64_t max_result_bytes_;
   TaskQueue queue_;
   ResultOutbox outbox_;
+  RunningTasks running_;
   std::vector<std::thread> pool_;
-  // Deadline (steady us) of the task each thread runs; 0 when idle or none.
-  std::unique_ptr<std::atomic<uint64_t>[]> deadlines_;
 };
 
 }  // namespace zfleet::worker

@@ -3,10 +3,12 @@
 
 #include <unistd.h>
 
+#include <exception>
 #include <fstream>
 #include <random>
 
 #include "common/clock.h"
+#include "common/fail_loudly.h"
 #include "common/log.h"
 #include "common/sockets.h"
 #include "common/threads.h"
@@ -48,13 +50,20 @@ Worker::Worker(WorkerOptions opts, TaskRunner& runner)
 Worker::~Worker() { stop(); }
 
 void Worker::start() {
-  results_ = common::make_socket(ctx_, zmq::socket_type::pull, common::unbounded_options());
-  results_.bind(kResultsEndpoint);  // before the pool threads connect
-  pool_.start();
-  io_ = std::thread([this] {
+  std::promise<void> started;
+  auto ready = started.get_future();
+  // The promise moves into the thread: it must outlive its own set_value().
+  io_ = std::thread([this, started = std::move(started)]() mutable {
     common::name_this_thread("zf-io");
-    run();
+    run(started);
   });
+  try {
+    ready.get();  // the results PULL is bound before any pool thread connects
+  } catch (...) {
+    io_.join();
+    throw;
+  }
+  pool_.start();
 }
 
 void Worker::stop() {
@@ -64,36 +73,61 @@ void Worker::stop() {
   pool_.stop();
 }
 
-void Worker::run() {
+void Worker::run(std::promise<void>& started) {
   try {
-    common::SocketOptions d;
-    d.routing_id = opts_.id;
-    d.sndhwm = 0;  // results are never dropped; the broker bounds the traffic
-    d.rcvhwm = 0;
-    d.zmtp_heartbeat_ms = 2000;
-    d.reconnect_ivl_ms = 100;
-    d.reconnect_ivl_max_ms = 2000;
-    backend_ = common::make_socket(ctx_, zmq::socket_type::dealer, d);
-    backend_.connect(opts_.backend);
-    common::SocketOptions p;
-    p.sndhwm = 100;
-    status_ = common::make_socket(ctx_, zmq::socket_type::pub, p);
-    status_.connect(opts_.status);
+    open_sockets();
+  } catch (...) {
+    backend_.close();
+    status_.close();
+    results_.close();
+    started.set_exception(std::current_exception());  // start() throws it
+    return;
+  }
+  started.set_value();
+  // Fail loudly: see the header. die() does not unwind, so nothing below
+  // it (sockets, pool) is waited for.
+  try {
     send_ready();
-    loop();
+    serve();
     drain();
   } catch (const std::exception& e) {
-    exec_logger()->critical("worker I/O thread stopped: {}", e.what());
-    failed_ = true;
+    common::die(exec_logger(), std::string("worker I/O thread failed: ") + e.what());
+  } catch (...) {
+    common::die(exec_logger(), "worker I/O thread failed");
   }
   backend_.close();
   status_.close();
   results_.close();
+  if (stopped_by_broker_ && opts_.on_broker_stop) opts_.on_broker_stop();
+}
+
+void Worker::open_sockets() {
+  results_ = common::make_socket(ctx_, zmq::socket_type::pull, common::unbounded_options());
+  results_.bind(kResultsEndpoint);
+  common::SocketOptions d;
+  d.routing_id = opts_.id;
+  d.sndhwm = 0;  // results are never dropped; the broker bounds the traffic
+  d.rcvhwm = 0;
+  d.zmtp_heartbeat_ms = 2000;
+  d.reconnect_ivl_ms = 100;
+  d.reconnect_ivl_max_ms = 2000;
+  backend_ = common::make_socket(ctx_, zmq::socket_type::dealer, d);
+  backend_.connect(opts_.backend);
+  common::SocketOptions p;
+  p.sndhwm = 100;
+  status_ = common::make_socket(ctx_, zmq::socket_type::pub, p);
+  status_.connect(opts_.status);
 }
 
 void Worker::send_ready() {
   auto frames = common::encode_ready(info_);
   common::send_frames(backend_, frames);
+}
+
+void Worker::send_bye() {
+  auto bye = common::encode_bye();
+  common::send_frames(backend_, bye);
+  bye_sent_ = true;
 }
 
 void Worker::send_heartbeat() {
@@ -109,28 +143,30 @@ void Worker::send_heartbeat() {
   common::send_frames(status_, frames);
 }
 
-void Worker::loop() {
+void Worker::serve() {
+  uint64_t next_hb = 0;
+  while (!stopping_.load(std::memory_order_relaxed)) pass(next_hb);
+}
+
+void Worker::pass(uint64_t& next_hb) {
+  common::fault_point("worker-io");
+  uint64_t now = common::now_us();
+  if (now >= next_hb) {
+    send_heartbeat();
+    next_hb = now + uint64_t(opts_.heartbeat_ms) * 1000;
+    if (opts_.kill_grace_ms && pool_.has_stuck_task(now, opts_.kill_grace_ms * 1000)) recycle();
+  }
+  long wait_ms = static_cast<long>(std::min<uint64_t>((next_hb - now) / 1000 + 1, 100));
+  // While tasks wait for a thread or results are held, look again every
+  // millisecond (TaskQueue::nudge, ResultOutbox::take_overdue).
+  if (pool_.queue().nudge(now)) wait_ms = 1;
+  send_results(pool_.outbox().take_overdue(now));
+  if (pool_.outbox().held()) wait_ms = 1;
   zmq::pollitem_t items[] = {{results_.handle(), 0, ZMQ_POLLIN, 0},
                              {backend_.handle(), 0, ZMQ_POLLIN, 0}};
-  uint64_t next_hb = 0;
-  const uint64_t hb_us = uint64_t(opts_.heartbeat_ms) * 1000;
-  while (!stopping_.load(std::memory_order_relaxed)) {
-    uint64_t now = common::now_us();
-    if (now >= next_hb) {
-      send_heartbeat();
-      next_hb = now + hb_us;
-      if (opts_.kill_grace_ms && pool_.has_stuck_task(now, opts_.kill_grace_ms * 1000)) recycle();
-    }
-    long wait_ms = static_cast<long>(std::min<uint64_t>((next_hb - now) / 1000 + 1, 100));
-    // While tasks wait for a thread or results are held, look again every
-    // millisecond (TaskQueue::nudge, ResultOutbox::take_overdue).
-    if (pool_.queue().nudge(now)) wait_ms = 1;
-    send_results(pool_.outbox().take_overdue(now));
-    if (pool_.outbox().held()) wait_ms = 1;
-    zmq::poll(items, 2, std::chrono::milliseconds(wait_ms));
-    if (items[0].revents & ZMQ_POLLIN) on_results();
-    if (items[1].revents & ZMQ_POLLIN) on_backend();
-  }
+  zmq::poll(items, 2, std::chrono::milliseconds(wait_ms));
+  if (items[0].revents & ZMQ_POLLIN) on_results();
+  if (items[1].revents & ZMQ_POLLIN) on_backend();
 }
 
 void Worker::on_backend() {
@@ -150,6 +186,13 @@ void Worker::on_backend() {
         ++in_pool_;
         tasks.push_back(std::move(p));
         break;
+      case common::LinkCmd::cancel: {
+        // A TASK earlier in this burst must be in the queue to be found.
+        pool_.queue().push(tasks);
+        auto dispatch = common::decode_cancel(f, 0);
+        if (dispatch) on_cancel(*dispatch);
+        break;
+      }
       case common::LinkCmd::clear: {
         auto script = common::decode_clear(f, 0);
         if (script) runner_.request_clear(*script);
@@ -158,15 +201,27 @@ void Worker::on_backend() {
       case common::LinkCmd::resync:
         exec_logger()->info("broker asked to register again");
         send_ready();
+        if (bye_sent_) send_bye();  // still stopping: the new registration must know
+        break;
+      case common::LinkCmd::bye_ack:
+        bye_acked_ = true;
         break;
       case common::LinkCmd::stop:
-        stopping_ = true;
+        if (!stopping_.exchange(true)) stopped_by_broker_ = true;
         break;
       default:
         break;
     }
   }
   pool_.queue().push(tasks);
+}
+
+void Worker::on_cancel(uint64_t dispatch) {
+  auto result = pool_.cancel(dispatch, common::now_us());
+  if (!result) return;  // running (it answers itself) or already answered
+  std::vector<common::Frames> one;
+  one.push_back(std::move(*result));
+  send_results(std::move(one));
 }
 
 void Worker::on_results() {
@@ -184,8 +239,9 @@ void Worker::send_results(std::vector<common::Frames> results) {
 }
 
 void Worker::recycle() {
-  exec_logger()->error("a task is stuck more than {} ms past its timeout: recycling this worker",
-               opts_.kill_grace_ms);
+  exec_logger()->error(
+      "a task is stuck more than {} ms past its timeout or cancel: recycling this worker",
+      opts_.kill_grace_ms);
   auto gone = common::encode_simple(common::LinkCmd::gone);
   common::send_frames(backend_, gone);
   // The stuck thread holds the GIL or a C call and cannot be joined, so the
@@ -203,21 +259,31 @@ void Worker::recycle() {
   std::_Exit(kRecycleExit);
 }
 
+bool Worker::drained() const { return bye_acked_ && in_pool_ == 0; }
+
+bool Worker::parent_gone() const { return opts_.parent_pid > 0 && getppid() != opts_.parent_pid; }
+
 void Worker::drain() {
-  auto bye = common::encode_bye();
-  common::send_frames(backend_, bye);
-  exec_logger()->info("stopping: finishing {} held task(s)", in_pool_);
-  uint64_t deadline = common::now_us() + opts_.drain_timeout_ms * 1000;
-  uint64_t next_hb = 0;
-  zmq::pollitem_t items[] = {{results_.handle(), 0, ZMQ_POLLIN, 0}};
-  while (in_pool_ > 0 && common::now_us() < deadline) {
-    // Keep heartbeating: a draining worker is alive, not lost.
-    if (common::now_us() >= next_hb) {
-      send_heartbeat();
-      next_hb = common::now_us() + uint64_t(opts_.heartbeat_ms) * 1000;
+  send_bye();
+  exec_logger()->info("stopping: said BYE, finishing {} held task(s)", in_pool_);
+  const uint64_t deadline = common::now_us() + opts_.drain_timeout_ms * 1000;
+  uint64_t next_hb = 0;  // heartbeat at once: a draining worker is alive, not lost
+  while (!drained()) {
+    if (parent_gone()) {
+      exec_logger()->warn("stopping: the broker process is gone; not waiting for it");
+      break;
     }
-    zmq::poll(items, 1, std::chrono::milliseconds(pool_.outbox().held() ? 1 : 20));
-    on_results();
+    if (common::now_us() >= deadline) {
+      exec_logger()->warn("stopping: drain timeout of {} ms passed (BYE {}acknowledged, {} task(s) "
+                          "unanswered)",
+                          opts_.drain_timeout_ms, bye_acked_ ? "" : "not ", in_pool_);
+      break;
+    }
+    pass(next_hb);
+  }
+  // Nobody will send these results: do not run them.
+  if (std::size_t dropped = pool_.queue().discard()) {
+    exec_logger()->warn("stopping: dropped {} task(s) that had not started", dropped);
   }
   // Give libzmq a moment to flush the last results (linger is 0).
   backend_.set(zmq::sockopt::linger, 1000);

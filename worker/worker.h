@@ -1,19 +1,49 @@
 // Worker: one zfleet-worker process's link to the broker. Its I/O thread
-// owns the backend DEALER (routing id = worker id; tasks in, results out)
-// and the status PUB (heartbeats every heartbeat_ms), plus the inproc PULL
-// on which pool threads wake it to send the results in the ResultOutbox.
-// It never touches Python, so a task holding the GIL cannot delay a
-// heartbeat (DESIGN decision 2).
+// creates, uses and closes all three of its sockets: the backend DEALER
+// (routing id = worker id; tasks in, results out), the status PUB
+// (heartbeats every heartbeat_ms), and the inproc PULL on which pool
+// threads wake it to send the results in the ResultOutbox. It never touches
+// Python, so a task holding the GIL cannot delay a heartbeat (DESIGN
+// decision 2).
 //
-// Contract: on start it sends READY; on RESYNC (the broker does not know it,
-// e.g. after a broker restart) it sends READY again; CLEAR is passed to the
-// TaskRunner without waiting for Python; on stop() it says BYE, lets the
-// pool finish the tasks it holds, sends their results, and returns.
+// Contract:
+// - start() returns once the I/O thread has its sockets (it throws when they
+//   cannot be made, e.g. a bad endpoint); the I/O thread then sends READY.
+//   On RESYNC (the broker does not know it, e.g. after a broker restart) it
+//   sends READY again (and BYE again when it is stopping). CLEAR is passed
+//   to the TaskRunner without waiting for Python.
+// - CANCEL d: a task with dispatch d still queued here is taken out and
+//   answered at once (`cancelled`, "cancelled before it started", run_us 0);
+//   a running one is interrupted (ThreadPool::cancel: builtins stop, a
+//   Python call gets zfleet.TaskCancelled through the watchdog thread) and
+//   answers `cancelled`, or its normal RESULT if it finished first; one
+//   blocked in C counts as stuck from the cancel, so kill_grace_ms recycles
+//   the worker as for a timeout. An unknown d (already answered) is ignored.
+// - Drain, on stop() or on the broker's STOP: the I/O thread sends BYE and
+//   keeps serving: it heartbeats, runs TASKs that still arrive (the broker
+//   sent them before it handled the BYE), honours CANCEL, sends results. It
+//   ends once BYE_ACK has arrived (no TASK can follow it on the pipe) AND
+//   every task it holds has been answered; or when drain_timeout_ms has
+//   passed; or at once when the broker process it was started by is gone
+//   (parent_pid), since then nobody can acknowledge or take the results.
+//   Tasks still queued at that point are dropped (the broker requeues them
+//   when it loses this worker); stop() then joins the pool, which waits for
+//   the ones running.
+// - A task stuck past timeout + kill_grace_ms (or cancel + kill_grace_ms)
+//   makes the worker send GONE and exit with kRecycleExit.
+// - Fail loudly (DESIGN decision 9): an exception escaping the I/O loop
+//   ends the process at once with common::die (exit 70), as does one in a
+//   pool thread (thread_pool.h); a process without its I/O thread would
+//   look alive to nobody yet hold its tasks. fault_point("worker-io") runs
+//   once per loop pass so tests can inject that.
 //
-// Thread safety: start()/stop()/join() from the owning (main) thread.
+// Thread safety: start()/stop() and the destructor from the owning (main)
+// thread; everything else runs on the I/O thread.
 #pragma once
 
 #include <atomic>
+#include <functional>
+#include <future>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,14 +61,22 @@ struct WorkerOptions {
   int threads = 1;
   std::string backend, status;
   int heartbeat_ms = 250;
-  uint64_t drain_timeout_ms = 30000;  // on stop: how long running tasks may take
-  // A task this long past its timeout is stuck where the timeout cannot
-  // reach (C code): the process exits (code kRecycleExit) so that its
-  // supervisor starts a fresh one and the slot comes back. 0 = never.
+  // On stop: how long the drain may take (BYE_ACK and the held tasks).
+  uint64_t drain_timeout_ms = 30000;
+  // A task this long past its timeout (or its cancel) is stuck where no
+  // interrupt can reach it (C code): the process exits (code kRecycleExit)
+  // so that its supervisor starts a fresh one and the slot comes back.
+  // 0 = never.
   uint64_t kill_grace_ms = 5000;
   // A result larger than this fails with unserializable_result instead of
   // being sent (the broker would refuse it): broker.max_message_bytes.
   uint64_t max_result_bytes = 16 << 20;
+  // The broker process that started this worker (--parent-pid), 0 = none:
+  // once it is gone a drain waits for nothing.
+  long parent_pid = 0;
+  // Called on the I/O thread when the broker's STOP has ended it, so that
+  // the owner (main, waiting for a signal) stops the rest of the process.
+  std::function<void()> on_broker_stop;
 };
 
 // Exit code of a worker that recycled itself because a task was stuck.
@@ -48,21 +86,27 @@ class Worker {
  public:
   Worker(WorkerOptions opts, TaskRunner& runner);
   ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
   void start();
-  void stop();  // graceful: BYE, finish held tasks, send their results
-  // True once the I/O thread has stopped by itself (it never does today
-  // except on a fatal error).
-  bool failed() const { return failed_.load(); }
+  void stop();  // graceful: the drain above, then the pool is joined
 
  private:
-  void run();
-  void loop();
+  void run(std::promise<void>& started);
+  void open_sockets();
+  void serve();
+  void drain();
+  bool drained() const;
+  bool parent_gone() const;
+  void pass(uint64_t& next_hb);  // one turn of the I/O loop
   void on_backend();
   void on_results();
+  void on_cancel(uint64_t dispatch);
   void send_results(std::vector<common::Frames> results);
   void send_heartbeat();
   void send_ready();
-  void drain();
+  void send_bye();
   [[noreturn]] void recycle();
 
   WorkerOptions opts_;
@@ -70,9 +114,13 @@ class Worker {
   zmq::context_t ctx_{1};
   ThreadPool pool_;
   common::WorkerInfo info_;
-  zmq::socket_t backend_, status_, results_;
   std::thread io_;
-  std::atomic<bool> stopping_{false}, failed_{false};
+  std::atomic<bool> stopping_{false};  // set by stop() or by the broker's STOP
+  // I/O thread only, below.
+  zmq::socket_t backend_, status_, results_;
+  bool stopped_by_broker_ = false;
+  bool bye_sent_ = false;
+  bool bye_acked_ = false;
   uint64_t hb_seq_ = 0;
   uint64_t in_pool_ = 0;  // tasks handed to the pool, results not yet sent
 };

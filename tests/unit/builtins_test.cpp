@@ -1,11 +1,15 @@
 // Unit tests of the builtin tasks (worker/exec/builtins.h): echo, sleep and
 // spin run natively, with no Python interpreter in this process, both
-// through run_builtin() and through TaskRunner's dispatch.
+// through run_builtin() and through TaskRunner's dispatch; sleep and spin
+// stop early when their CancelFlag is raised. Waits are generous upper
+// bounds on events that must happen; nothing asserts on elapsed time.
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <map>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -26,14 +30,28 @@ std::string mp(const T& value) {
   return std::string(buf.data(), buf.size());
 }
 
-TaskOutput run(std::string_view script, std::string_view args, uint32_t timeout_ms = 0) {
+TaskOutput run(std::string_view script, std::string_view args, uint32_t timeout_ms = 0,
+               CancelFlag* cancel = nullptr) {
   TaskInput in;
   in.id = "t1";
   in.script = script;
   in.func = "main";
   in.args_msgpack = args;
   in.timeout_ms = timeout_ms;
+  in.cancel = cancel;
   return run_builtin(in);
+}
+
+// Runs `script` (24 hours long unless cancelled) on a thread and raises its
+// flag from this one once it is under way.
+TaskOutput run_and_cancel(std::string_view script, std::string_view args) {
+  CancelFlag flag;
+  TaskOutput out;
+  std::thread runner([&] { out = run(script, args, 0, &flag); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // usually running by now; either way works
+  flag.request();
+  runner.join();
+  return out;
 }
 
 void check_error(const TaskOutput& out, TaskErrorCode code, std::string_view type = {}) {
@@ -88,6 +106,36 @@ TEST_SUITE("builtins") {
     check_error(run("builtin:sleep", mp(std::make_tuple(2000)), 20), TaskErrorCode::timeout);
     check_error(run("builtin:spin", mp(std::make_tuple(2'000'000)), 20), TaskErrorCode::timeout);
     CHECK(run("builtin:sleep", mp(std::make_tuple(1)), 60'000).ok);
+  }
+
+  TEST_CASE("sleep and spin stop with `cancelled` when their flag is raised") {
+    const auto day_ms = std::chrono::duration_cast<std::chrono::milliseconds>(kMaxBuiltinDuration);
+    const auto day_us = std::chrono::duration_cast<std::chrono::microseconds>(kMaxBuiltinDuration);
+    // A day long each: only the cancel can end them within the test's life.
+    TaskOutput out = run_and_cancel("builtin:sleep", mp(std::make_tuple(day_ms.count())));
+    check_error(out, TaskErrorCode::cancelled);
+    CHECK(out.error.message.find("builtin:sleep") != std::string::npos);
+    check_error(run_and_cancel("builtin:spin", mp(std::make_tuple(day_us.count()))),
+                TaskErrorCode::cancelled);
+  }
+
+  TEST_CASE("a flag raised before the start cancels sleep and spin at once; echo still answers") {
+    CancelFlag flag;
+    flag.request();
+    check_error(run("builtin:sleep", mp(std::make_tuple(3'600'000)), 0, &flag),
+                TaskErrorCode::cancelled);
+    check_error(run("builtin:spin", mp(std::make_tuple(3'600'000'000LL)), 0, &flag),
+                TaskErrorCode::cancelled);
+    TaskOutput out = run("builtin:echo", mp(std::make_tuple(7)), 0, &flag);
+    REQUIRE(out.ok);
+    CHECK(out.result_msgpack == mp(7));
+  }
+
+  TEST_CASE("a flag never raised changes nothing") {
+    CancelFlag flag;
+    CHECK(run("builtin:sleep", mp(std::make_tuple(5)), 0, &flag).ok);
+    CHECK(run("builtin:spin", mp(std::make_tuple(200)), 0, &flag).ok);
+    check_error(run("builtin:sleep", mp(std::make_tuple(2000)), 20, &flag), TaskErrorCode::timeout);
   }
 
   TEST_CASE("unknown builtin is script_not_found") {

@@ -128,6 +128,56 @@ TEST_SUITE("task_queue") {
     for (auto& t : pool) t.join();
   }
 
+  TEST_CASE("remove_first() takes one queued task back out; it is never popped") {
+    TaskQueue q(1);
+    auto batch = tasks(4, 10);  // tags 10..13 stand for dispatch numbers
+    q.push(batch);
+    auto removed = q.remove_first([](const PendingTask& p) { return p.received_us == 12; });
+    REQUIRE(removed);
+    CHECK(removed->received_us == 12);
+    CHECK(q.size() == 3);
+    CHECK_FALSE(q.remove_first([](const PendingTask& p) { return p.received_us == 12; }));
+    CHECK_FALSE(q.remove_first([](const PendingTask& p) { return p.received_us == 99; }));
+    q.close();
+    std::vector<uint64_t> popped;
+    while (auto t = q.pop()) popped.push_back(t->received_us);
+    CHECK(popped == std::vector<uint64_t>{10, 11, 13});
+  }
+
+  TEST_CASE("a thread woken for a task removed meanwhile sleeps again and serves the next") {
+    TaskQueue q(1);
+    Counter got;
+    std::atomic<uint64_t> tag{0};
+    std::thread consumer([&] {
+      while (auto t = q.pop()) {
+        tag = t->received_us;
+        got.add();
+      }
+    });
+    std::this_thread::sleep_for(20ms);  // asleep in pop()
+    auto one = tasks(1, 7);
+    q.push(one);
+    q.remove_first([](const PendingTask&) { return true; });  // may or may not beat the pop
+    auto two = tasks(1, 8);
+    q.push(two);
+    REQUIRE(got.wait_for(1));
+    if (tag == 7) REQUIRE(got.wait_for(2));  // the pop won the race: 8 follows
+    CHECK(tag == 8);
+    q.close();
+    consumer.join();
+  }
+
+  TEST_CASE("discard() drops every queued task") {
+    TaskQueue q(2);
+    auto batch = tasks(5);
+    q.push(batch);
+    CHECK(q.discard() == 5);
+    CHECK(q.size() == 0);
+    CHECK(q.discard() == 0);
+    q.close();
+    CHECK_FALSE(q.pop());
+  }
+
   TEST_CASE("nudge() reports waiting tasks and short_backlog() short queued work") {
     TaskQueue q(1);
     CHECK_FALSE(q.nudge(0));

@@ -8,7 +8,10 @@
 // Unknown name -> script_not_found. Bad args (garbage, not an array, missing,
 // non-integer, negative, over kMaxBuiltinDuration) -> code `exception` with
 // type TypeError/ValueError. With timeout_ms > 0, sleep and spin stop at the
-// deadline and report `timeout` instead of overrunning it.
+// deadline and report `timeout` instead of overrunning it. With in.cancel
+// set, sleep and spin also stop as soon as the flag is raised and report
+// `cancelled` (sleep waits on the flag, so it wakes at once); echo has
+// nothing to interrupt and always finishes.
 //
 // Thread safety: stateless; run_builtin() may run concurrently on any thread.
 #pragma once

@@ -16,8 +16,9 @@
 //   place and in sys.modules; the failed stamp is remembered, so further
 //   calls on the same broken file run the old module (or, with no old one,
 //   get the same error) without retrying; the next edit is tried again.
-// - A load interrupted by the task's timeout exception is not remembered as a
-//   failure (the next task retries it); get() reports it as `interrupted`.
+// - A load interrupted by the watchdog's exception (timeout or cancel) is not
+//   remembered as a failure (the next task retries it); get() reports it as
+//   `interrupted` (with code `timeout`; the executor tells a cancel apart).
 // - Loads are single-flight per path: while one thread loads, others asking
 //   for that path wait for it WITHOUT the GIL (so the loader, whose module
 //   code may release and retake the GIL, can finish), then use its result.
@@ -69,8 +70,8 @@ class ZFLEET_PY_HIDDEN ModuleCache {
   };
 
   // GIL held. `resolver` and `errors` must outlive the cache; `interrupt_type`
-  // is the exception class the timeout watchdog raises (borrowed reference,
-  // kept alive by the caller).
+  // is the exception class, or tuple of classes, the timeout watchdog raises
+  // (TaskTimeout, TaskCancelled; borrowed reference, kept alive by the caller).
   ModuleCache(const ScriptResolver& resolver, const PyErrorFormatter& errors,
               PyObject* interrupt_type);
   ~ModuleCache();  // GIL held

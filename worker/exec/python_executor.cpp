@@ -16,18 +16,30 @@ using common::TaskErrorCode;
 
 namespace {
 
+// A new exception class deriving from BaseException. GIL held.
+py::object new_interrupt_type(const char* name, const char* doc) {
+  py::object type = py::reinterpret_steal<py::object>(
+      PyErr_NewExceptionWithDoc(name, doc, PyExc_BaseException, nullptr));
+  if (!type) throw py::error_already_set();
+  return type;
+}
+
 // Everything that holds Python references; built and torn down under the GIL.
 struct ZFLEET_PY_HIDDEN PyState final : PythonExecutor::PyStateBase {
   explicit PyState(const ScriptResolver& resolver)
-      : timeout_type(py::reinterpret_steal<py::object>(
-            PyErr_NewExceptionWithDoc("zfleet.TaskTimeout",
-                                      "Raised in a task that ran past its timeout_ms.",
-                                      PyExc_BaseException, nullptr))),
-        modules(resolver, errors, timeout_type.ptr()) {
-    if (!timeout_type) throw py::error_already_set();
-  }
+      : timeout_type(new_interrupt_type("zfleet.TaskTimeout",
+                                        "Raised in a task that ran past its timeout_ms.")),
+        cancelled_type(new_interrupt_type("zfleet.TaskCancelled",
+                                          "Raised in a task that a cancel request stopped.")),
+        interrupt_types(py::make_tuple(timeout_type, cancelled_type)),
+        modules(resolver, errors, interrupt_types.ptr()) {}
 
+  // Both BaseException subclasses, so `except Exception` in task code does
+  // not swallow them; distinct, so a cancel never reads as a timeout.
   py::object timeout_type;
+  py::object cancelled_type;
+  // (timeout_type, cancelled_type): what ModuleCache treats as a cut load.
+  py::object interrupt_types;
   PyErrorFormatter errors;
   ModuleCache modules;
 };
@@ -35,7 +47,7 @@ struct ZFLEET_PY_HIDDEN PyState final : PythonExecutor::PyStateBase {
 // How far a task got: an error found before the call, or the call's outcome.
 struct ZFLEET_PY_HIDDEN Attempt {
   std::optional<TaskOutput> early;  // failed before the call
-  bool interrupted = false;         // `early` came from the timeout
+  bool interrupted = false;         // `early` came from a watchdog exception or the deadline
   py::object result;                // the call returned
   PyException exc;                  // the call raised
 };
@@ -49,6 +61,12 @@ TaskOutput timeout_output(const TaskInput& in) {
                              std::string(in.script) + ":" + std::string(in.func) +
                                  " exceeded its timeout of " + std::to_string(in.timeout_ms) +
                                  " ms");
+}
+
+TaskOutput cancelled_output(const TaskInput& in, std::string_view when) {
+  return TaskOutput::failure(TaskErrorCode::cancelled, std::string(in.script) + ":" +
+                                                           std::string(in.func) +
+                                                           " was cancelled " + std::string(when));
 }
 
 TaskOutput type_error(std::string message) {
@@ -101,11 +119,21 @@ Attempt attempt(PyState& py, const TaskInput& in, const ResolvedScript& script,
   return out;
 }
 
-TaskOutput settle(PyState& py, const TaskInput& in, Attempt& attempt, bool fired, bool late) {
+// A cancel counts only when its exception actually cut the task: a call that
+// returned (or failed on its own) before the exception landed keeps its
+// outcome. A timeout that fired counts whatever the call did (late).
+TaskOutput settle(PyState& py, const TaskInput& in, Attempt& attempt, Interrupt fired, bool late) {
   if (attempt.early) {
-    return (fired || attempt.interrupted) ? timeout_output(in) : std::move(*attempt.early);
+    if (attempt.interrupted && fired == Interrupt::cancel) {
+      return cancelled_output(in, "while loading");
+    }
+    const bool timed_out = attempt.interrupted || fired == Interrupt::timeout;
+    return timed_out ? timeout_output(in) : std::move(*attempt.early);
   }
-  if (fired || attempt.exc.matches(py.timeout_type.ptr())) return timeout_output(in);
+  if (attempt.exc.matches(py.cancelled_type.ptr())) return cancelled_output(in, "while running");
+  if (fired == Interrupt::timeout || attempt.exc.matches(py.timeout_type.ptr())) {
+    return timeout_output(in);
+  }
   if (attempt.exc) {
     if (late) return timeout_output(in);
     return TaskOutput::failure(py.errors.describe(attempt.exc, TaskErrorCode::exception));
@@ -128,7 +156,8 @@ PythonExecutor::PythonExecutor(const ScriptResolver& resolver) {
     GilAcquire gil;
     py_ = std::make_unique<PyState>(resolver);
   }
-  watchdog_ = std::make_unique<TimeoutWatchdog>(state(py_).timeout_type.ptr());
+  watchdog_ = std::make_unique<TimeoutWatchdog>(state(py_).timeout_type.ptr(),
+                                                state(py_).cancelled_type.ptr());
 }
 
 PythonExecutor::~PythonExecutor() {
@@ -151,13 +180,15 @@ TaskOutput PythonExecutor::run(const TaskInput& in, const ResolvedScript& script
                                Clock::time_point start) {
   std::optional<Clock::time_point> deadline;
   if (in.timeout_ms > 0) deadline = start + std::chrono::milliseconds(in.timeout_ms);
+  // Cancelled between the pop and here: do not even take the GIL.
+  if (in.cancel && in.cancel->requested()) return cancelled_output(in, "before it started");
   GilAcquire gil;
   try {
-    ArmedTimeout armed(watchdog_.get(), deadline);
+    ArmedTimeout armed(watchdog_.get(), deadline, in.cancel);
     Attempt outcome = attempt(state(py_), in, script, deadline);
     // Disarm before any other Python code runs on this thread (formatting a
     // traceback is Python code): a late async exception must not land there.
-    const bool fired = armed.disarm();
+    const Interrupt fired = armed.disarm();
     const bool late = deadline && Clock::now() > *deadline;
     return settle(state(py_), in, outcome, fired, late);
   } catch (const std::exception& e) {  // bad_alloc, a pybind11 wrapper failing

@@ -21,7 +21,9 @@
 // 6. The timeout watchdog is a C++ thread that takes the GIL only to call
 //    PyThreadState_SetAsyncExc; the pool thread disarms (and clears a pending
 //    exception) under the GIL right after the call, before running any other
-//    Python code, so a timeout never leaks into the next task.
+//    Python code, so a timeout or a cancel never leaks into the next task.
+//    A cancel request comes from the I/O thread through the task's
+//    CancelFlag, which only marks the arm and wakes the watchdog (rule 2).
 // 7. Threads that ran Python are joined without holding the GIL, and before
 //    the PythonRuntime is destroyed.
 // CPython 3.11 runs bytecode one thread at a time: Python tasks of one
@@ -32,6 +34,14 @@
 // `except Exception` in task code does not swallow it). A task reports
 // `timeout` when the exception fired, or when it finished (ok, exception or
 // unserializable result) after the deadline.
+//
+// Cancel: when in.cancel is raised during run(), the watchdog raises
+// zfleet.TaskCancelled (also a BaseException, distinct from TaskTimeout) and
+// the task reports `cancelled`. Raised before the GIL is taken, the call is
+// not made at all. A call that returns (or raises something else) before the
+// exception lands keeps its own outcome. A call blocked in C sees it only
+// when it returns; the worker counts such a task as stuck from the cancel
+// (RunningTasks) so kill_grace_ms recycling applies as for a timeout.
 //
 // Thread safety: run() is safe from many threads at once. Construct and
 // destroy without holding the GIL (both take it); a PythonRuntime must exist.

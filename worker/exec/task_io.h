@@ -1,8 +1,12 @@
 // TaskInput / TaskOutput: what a pool thread hands to TaskRunner::run() and
 // what it gets back. Plain values; the views in TaskInput point into the
 // task frame the I/O thread received and must outlive the run() call.
+// `cancel`, when set, is the running pool thread's CancelFlag (cancel_flag.h):
+// the I/O thread may set it at any time during run(); builtins and the
+// Python executor then stop early and report `cancelled`.
 //
-// Thread safety: plain structs, no shared state.
+// Thread safety: plain structs; only *cancel is shared (it synchronizes
+// itself).
 #pragma once
 
 #include <cstdint>
@@ -10,6 +14,7 @@
 #include <string_view>
 
 #include "common/protocol.h"
+#include "worker/exec/cancel_flag.h"
 
 namespace zfleet::worker {
 
@@ -20,6 +25,7 @@ struct TaskInput {
   std::string_view args_msgpack;    // msgpack bytes of an array; empty view means []
   std::string_view kwargs_msgpack;  // msgpack bytes of a map with str keys; empty view means {}
   uint32_t timeout_ms = 0;          // 0 = no limit
+  CancelFlag* cancel = nullptr;     // null: this run cannot be cancelled
 };
 
 struct TaskOutput {

@@ -4,7 +4,9 @@
 // the PythonExecutor (python_executor.h, which states the GIL rules).
 //
 // Contract: run() never throws; every failure comes back as a TaskError
-// (PROTOCOL.md "Task execution and task errors"). request_clear() is the
+// (PROTOCOL.md "Task execution and task errors"). When in.cancel is raised
+// during run(), builtins and Python calls stop early with `cancelled`
+// (task_io.h, python_executor.h). request_clear() is the
 // clear_cache op: called from the I/O thread, it needs no GIL and never
 // blocks on Python, and takes effect before the next task loads a module
 // (see module_cache.h for how names match). shutdown() stops the timeout
