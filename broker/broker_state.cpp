@@ -21,6 +21,7 @@ CacheOptions cache_options(const config::FleetConfig& c) {
 BrokerState::BrokerState(const config::FleetConfig& c)
     : config(c), ctx(1), cache(cache_options(c)), started_us(common::now_us()) {
   codec_limits.max_batch = c.broker.max_batch;
+  codec_limits.max_delay_ms = c.broker.max_delay_ms;
 }
 
 }  // namespace zfleet::broker

@@ -2,19 +2,21 @@
 // shared socket, never an ad-hoc locked deque):
 //
 //   intake threads --PUSH--> dispatcher   kDispatchEndpoint: batches of Task*
-//   result threads --PUSH--> dispatcher   kControlEndpoint: CLEAR (link format)
+//   result threads --PUSH--> dispatcher   kControlEndpoint: CLEAR (link format), CANCEL
 //   main thread    --PUSH--> dispatcher   kControlEndpoint: DRAIN / STOP
-//   dispatcher --PUSH--> result thread i  notify_endpoint(i): finished tasks
+//   dispatcher --PUSH--> result thread i  notify_endpoint(i): Notice (finished
+//                                         tasks, cancel outcomes)
 //
 // A Task* batch moves ownership of the tasks to the dispatcher. A notice
-// carries a heap-allocated batch of shared_ptrs to ResultRecords, whose
-// ownership moves to the receiving result thread.
+// carries a heap-allocated Notice, whose ownership moves to the receiving
+// result thread.
 //
 // Thread safety: functions only.
 #pragma once
 
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,22 +52,63 @@ inline std::vector<Task*> unpack_tasks(const zmq::message_t& m) {
 using RecordPtr = std::shared_ptr<const common::ResultRecord>;
 using RecordBatch = std::vector<RecordPtr>;
 
-// A batch of finished tasks (each record carries its id) for one result
-// thread: the dispatcher sends one per loop pass, not one per task.
-inline zmq::message_t pack_records(RecordBatch batch) {
-  auto* holder = new RecordBatch(std::move(batch));
+// The dispatcher's answer to one CANCEL control message.
+struct CancelReply {
+  uint64_t token = 0;  // the result thread's own number for the parked request
+  common::CancelOutcome outcome = common::CancelOutcome::unknown;
+};
+
+// What the dispatcher tells one result thread per loop pass: the finished
+// tasks it waits for (each record carries its id) and cancel outcomes.
+struct Notice {
+  RecordBatch records;
+  std::vector<CancelReply> cancels;
+  bool empty() const { return records.empty() && cancels.empty(); }
+};
+
+inline zmq::message_t pack_notice(Notice notice) {
+  auto* holder = new Notice(std::move(notice));
   zmq::message_t m(sizeof holder);
   std::memcpy(m.data(), &holder, sizeof holder);
   return m;
 }
 
-inline RecordBatch unpack_records(const zmq::message_t& m) {
-  if (m.size() != sizeof(RecordBatch*)) return {};
-  RecordBatch* holder;
+inline Notice unpack_notice(const zmq::message_t& m) {
+  if (m.size() != sizeof(Notice*)) return {};
+  Notice* holder;
   std::memcpy(&holder, m.data(), sizeof holder);
-  RecordBatch batch = std::move(*holder);
+  Notice notice = std::move(*holder);
   delete holder;
-  return batch;
+  return notice;
+}
+
+// CANCEL control message, result thread -> dispatcher:
+//   ["N"][token: 8 bytes][result thread index: 4 bytes][task id]
+inline constexpr std::string_view kCancelCommand = "N";
+
+struct CancelRequest {
+  uint64_t token = 0;
+  uint32_t thread = 0;
+  std::string id;
+};
+
+inline std::vector<zmq::message_t> encode_cancel_request(const CancelRequest& r) {
+  std::vector<zmq::message_t> f;
+  f.emplace_back(kCancelCommand.data(), kCancelCommand.size());
+  f.emplace_back(&r.token, sizeof r.token);
+  f.emplace_back(&r.thread, sizeof r.thread);
+  f.emplace_back(r.id.data(), r.id.size());
+  return f;
+}
+
+inline std::optional<CancelRequest> decode_cancel_request(const std::vector<zmq::message_t>& f) {
+  if (f.size() != 4 || f[1].size() != sizeof(uint64_t) || f[2].size() != sizeof(uint32_t))
+    return std::nullopt;
+  CancelRequest r;
+  std::memcpy(&r.token, f[1].data(), sizeof r.token);
+  std::memcpy(&r.thread, f[2].data(), sizeof r.thread);
+  r.id.assign(static_cast<const char*>(f[3].data()), f[3].size());
+  return r;
 }
 
 }  // namespace zfleet::broker

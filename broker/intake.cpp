@@ -4,6 +4,7 @@
 #include "broker/handoff.h"
 #include "broker/request_frames.h"
 #include "common/clock.h"
+#include "common/fail_loudly.h"
 #include "common/log.h"
 #include "common/sockets.h"
 #include "common/threads.h"
@@ -24,7 +25,9 @@ void IntakeThread::start() {
     try {
       loop();
     } catch (const zmq::error_t& e) {
-      if (e.num() != ETERM) log()->critical("intake thread stopped: {}", e.what());
+      if (e.num() != ETERM) common::die(log(), std::string("intake thread stopped: ") + e.what());
+    } catch (const std::exception& e) {
+      common::die(log(), std::string("intake thread stopped: ") + e.what());
     }
     client_.close();
     dispatch_.close();
@@ -36,6 +39,7 @@ void IntakeThread::loop() {
   common::Message msg;
   for (;;) {
     if (!common::recv_message(client_.socket(), msg)) return;  // context shut down
+    common::fault_point("broker-intake");
     std::string reply, corr;
     auto body = request_body(msg, st_.config.broker.max_message_bytes, &corr);
     if (!body) {
@@ -60,8 +64,11 @@ std::expected<std::string, common::WireError> IntakeThread::admit(common::TaskSp
   using common::ErrorCode;
   if (st_.draining.load(std::memory_order_relaxed))
     return std::unexpected(common::WireError{ErrorCode::shutting_down, "the broker is shutting down"});
-  auto& depth = st_.metrics.queue_depth[static_cast<int>(spec.type)];
-  if (depth.fetch_add(1, std::memory_order_relaxed) >= st_.config.broker.max_queued) {
+  const int type = static_cast<int>(spec.type);
+  auto& depth = st_.metrics.queue_depth[type];
+  // Delayed tasks and those waiting for a retry count against the limit too.
+  if (depth.fetch_add(1, std::memory_order_relaxed) + Metrics::get(st_.metrics.delayed[type]) >=
+      st_.config.broker.max_queued) {
     depth.fetch_sub(1, std::memory_order_relaxed);
     return std::unexpected(common::WireError{
         ErrorCode::queue_full, std::string("the ") + std::string(common::to_string(spec.type)) +
@@ -74,15 +81,14 @@ std::expected<std::string, common::WireError> IntakeThread::admit(common::TaskSp
   uint64_t timeout = spec.timeout_ms ? spec.timeout_ms : st_.config.broker.task_timeout_ms;
   t->timeout_ms = static_cast<uint32_t>(std::min<uint64_t>(timeout, UINT32_MAX));
   t->max_retries = static_cast<uint8_t>(std::min<uint32_t>(spec.max_retries, 255));
+  t->retries = static_cast<uint8_t>(std::min<uint32_t>(spec.retries, 255));
+  t->retry_on = spec.retry_on;
+  t->retry_backoff_ms = static_cast<uint32_t>(std::min<uint64_t>(spec.retry_backoff_ms, UINT32_MAX));
   t->accepted_us = common::now_us();
-  // Live table first, then the cache: a finishing task enters the cache
-  // before it leaves the table, so one of the two checks sees it.
-  bool dup = !st_.live.insert(t);
-  if (!dup && st_.cache.contains(t->id, t->accepted_us / 1000)) {
-    st_.live.erase(t->id);
-    dup = true;
-  }
-  if (dup) {
+  if (spec.delay_ms) t->due_us = t->run_after_us = t->accepted_us + spec.delay_ms * 1000;
+  // "Live or cached" in one step (LiveTable::insert): a refused duplicate
+  // never enters the table, where a parked get could have watched it.
+  if (!st_.live.insert(t, st_.cache, t->accepted_us / 1000)) {
     depth.fetch_sub(1, std::memory_order_relaxed);
     std::string id = std::move(t->id);
     delete t;
@@ -90,6 +96,9 @@ std::expected<std::string, common::WireError> IntakeThread::admit(common::TaskSp
   }
   Metrics::add(st_.metrics.submitted);
   batch.push_back(t);
+  // t is the dispatcher's from here on (a cancel may already finish it):
+  // read nothing else of it. Its id bytes stay until the dispatcher has
+  // received the batch (TaskLifecycle::accept deletes a cancelled one).
   return std::string(t->id);
 }
 

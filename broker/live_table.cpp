@@ -22,6 +22,14 @@ bool LiveTable::insert(Task* task) {
   return s.map.emplace(std::string_view(task->id), task).second;
 }
 
+bool LiveTable::insert(Task* task, const ResultCache& cache, uint64_t now_ms) {
+  Shard& s = shard_for(task->id);
+  std::lock_guard lock(s.mu);
+  if (s.map.contains(std::string_view(task->id)) || cache.contains(task->id, now_ms)) return false;
+  s.map.emplace(std::string_view(task->id), task);
+  return true;
+}
+
 void LiveTable::erase(std::string_view id) {
   Shard& s = shard_for(id);
   std::lock_guard lock(s.mu);
@@ -36,10 +44,26 @@ std::optional<common::TaskState> LiveTable::state(std::string_view id) const {
   return it->second->state;
 }
 
-void LiveTable::set_state(Task* task, common::TaskState st) {
+std::optional<LiveView> LiveTable::view(std::string_view id) const {
+  Shard& s = shard_for(id);
+  std::lock_guard lock(s.mu);
+  auto it = s.map.find(id);
+  if (it == s.map.end()) return std::nullopt;
+  return LiveView{it->second->state, it->second->run_after_us};
+}
+
+Task* LiveTable::find(std::string_view id) const {
+  Shard& s = shard_for(id);
+  std::lock_guard lock(s.mu);
+  auto it = s.map.find(id);
+  return it == s.map.end() ? nullptr : it->second;
+}
+
+void LiveTable::set_state(Task* task, common::TaskState st, uint64_t run_after_us) {
   Shard& s = shard_for(task->id);
   std::lock_guard lock(s.mu);
   task->state = st;
+  task->run_after_us = run_after_us;
 }
 
 std::optional<common::TaskState> LiveTable::watch(std::string_view id, unsigned thread) {
@@ -54,6 +78,17 @@ std::optional<common::TaskState> LiveTable::watch(std::string_view id, unsigned 
 uint64_t LiveTable::finish(Task* task) {
   Shard& s = shard_for(task->id);
   std::lock_guard lock(s.mu);
+  s.map.erase(std::string_view(task->id));
+  uint64_t w = task->waiters;
+  task->waiters = 0;
+  return w;
+}
+
+uint64_t LiveTable::finish(Task* task, ResultCache& cache, ResultCache::RecordPtr rec,
+                           uint64_t now_ms) {
+  Shard& s = shard_for(task->id);
+  std::lock_guard lock(s.mu);
+  cache.put(std::move(rec), now_ms);
   s.map.erase(std::string_view(task->id));
   uint64_t w = task->waiters;
   task->waiters = 0;

@@ -5,10 +5,19 @@
 // task.h). Keys are views into Task::id, so a Task must be erased from the
 // table before it is deleted.
 //
-// Contract: insert() refuses an id already present (duplicate_id). watch()
-// lets a result thread register interest in a live task atomically with
-// reading its state, so a completion can never slip between "look" and
-// "wait". finish() removes the task and returns the waiter bits to notify.
+// Contract: insert() refuses an id already present (duplicate_id); the
+// variant with a cache also refuses an id whose result is cached, checked
+// under the same shard lock that finish() holds while it moves a task's
+// record into the cache, so "live or cached" is one atomic question and a
+// refused duplicate never touches the table (nor the waiter bits of a get
+// that raced with it). watch() lets a result thread register interest in a
+// live task atomically with reading its state, so a completion can never
+// slip between "look" and "wait". finish() removes the task and returns
+// the waiter bits to notify. find() returns the Task itself: for the
+// dispatcher thread only, which owns every Task (task.h).
+//
+// Lock order: a LiveTable shard lock, then a ResultCache shard lock; never
+// the other way round (the cache never calls back here).
 //
 // Thread safety: internally synchronized (one mutex per shard); every method
 // may be called from any thread.
@@ -22,9 +31,16 @@
 #include <unordered_map>
 #include <vector>
 
+#include "broker/result_cache.h"
 #include "broker/task.h"
 
 namespace zfleet::broker {
+
+// What a result thread may read of a live task.
+struct LiveView {
+  common::TaskState state;
+  uint64_t run_after_us;  // pending: when it becomes runnable (0: it is)
+};
 
 class LiveTable {
  public:
@@ -33,13 +49,20 @@ class LiveTable {
   LiveTable& operator=(const LiveTable&) = delete;
 
   bool insert(Task* task);                 // false: id already live
-  void erase(std::string_view id);         // undo an insert (intake only)
+  // false: id already live, or cached (not expired at now_ms).
+  bool insert(Task* task, const ResultCache& cache, uint64_t now_ms);
+  void erase(std::string_view id);         // undo an insert (tests)
   std::optional<common::TaskState> state(std::string_view id) const;
-  void set_state(Task* task, common::TaskState s);
+  std::optional<LiveView> view(std::string_view id) const;
+  Task* find(std::string_view id) const;   // dispatcher thread only
+  void set_state(Task* task, common::TaskState s, uint64_t run_after_us = 0);
   // Registers result thread `thread` as a waiter; nullopt when not live.
   std::optional<common::TaskState> watch(std::string_view id, unsigned thread);
   // Removes the task; returns its waiter bits.
   uint64_t finish(Task* task);
+  // Puts `rec` in `cache`, then removes the task, under one shard lock;
+  // returns its waiter bits.
+  uint64_t finish(Task* task, ResultCache& cache, ResultCache::RecordPtr rec, uint64_t now_ms);
   std::size_t size() const;
 
  private:

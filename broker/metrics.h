@@ -16,12 +16,16 @@ struct Metrics {
   std::atomic<uint64_t> submitted{0};
   std::atomic<uint64_t> done{0};
   std::atomic<uint64_t> failed{0};
-  std::atomic<uint64_t> retried{0};
-  std::atomic<uint64_t> running{0};          // gauge: in flight on workers
+  std::atomic<uint64_t> retried{0};          // re-dispatches after a lost worker + retries after a failure
+  std::atomic<uint64_t> cancelled{0};        // failed `cancelled` (also in `failed`)
+  std::atomic<uint64_t> stale_results{0};    // RESULTs not for their task's current dispatch
+  std::atomic<uint64_t> running{0};          // gauge: running on workers
   std::atomic<uint64_t> replies_dropped{0};
-  // Gauge per task type: accepted and not yet dispatched (incremented by
-  // intake before hand-off, so it also enforces broker.max_queued).
+  // Gauge per task type: accepted and not yet running (incremented by intake
+  // before hand-off, so with `delayed` it enforces broker.max_queued).
   std::atomic<uint64_t> queue_depth[common::kTaskTypeCount] = {};
+  // Gauge per task type: delayed, or waiting for a retry's backoff.
+  std::atomic<uint64_t> delayed[common::kTaskTypeCount] = {};
 
   static void add(std::atomic<uint64_t>& c, uint64_t n = 1) {
     c.fetch_add(n, std::memory_order_relaxed);

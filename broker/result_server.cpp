@@ -1,9 +1,12 @@
 #include "broker/broker_log.h"
 #include "broker/result_server.h"
 
+#include <algorithm>
+
 #include "broker/handoff.h"
 #include "broker/request_frames.h"
 #include "common/clock.h"
+#include "common/fail_loudly.h"
 #include "common/log.h"
 #include "common/sockets.h"
 #include "common/worker_link.h"
@@ -31,7 +34,9 @@ void ResultThread::start() {
     try {
       loop();
     } catch (const zmq::error_t& e) {
-      if (e.num() != ETERM) log()->critical("result thread stopped: {}", e.what());
+      if (e.num() != ETERM) common::die(log(), std::string("result thread stopped: ") + e.what());
+    } catch (const std::exception& e) {
+      common::die(log(), std::string("result thread stopped: ") + e.what());
     }
     client_.close();
     notices_.close();
@@ -45,7 +50,9 @@ void ResultThread::loop() {
                              {client_.socket().handle(), 0, ZMQ_POLLIN, 0}};
   common::Message msg;
   for (;;) {
-    uint64_t wait_us = waiters_.next_timeout_us(common::now_us(), 1'000'000);
+    const uint64_t now = common::now_us();
+    uint64_t wait_us = waiters_.next_timeout_us(now, 1'000'000);
+    if (!ready_.empty() || !finished_.empty()) wait_us = std::min(wait_us, next_ready_us_ > now ? next_ready_us_ - now : 0);
     zmq::poll(items, 2, std::chrono::milliseconds((wait_us + 999) / 1000));
     if (items[0].revents & ZMQ_POLLIN) on_notice();
     if (items[1].revents & ZMQ_POLLIN) {
@@ -55,10 +62,12 @@ void ResultThread::loop() {
       }
     }
     on_expired();
+    answer_ready();
   }
 }
 
 void ResultThread::on_request(common::Message& msg) {
+  common::fault_point("broker-results");  // a test hook: once per request
   std::string corr;
   auto body = request_body(msg, st_.config.broker.max_message_bytes, &corr);
   if (!body) {
@@ -89,6 +98,10 @@ std::string ResultThread::handle(const common::Request& req, common::Message& ms
       return handle_get(req, msg, parked);
     case common::Op::status:
       return status_reply(req);
+    case common::Op::cancel:
+      park_cancel(req, msg);
+      parked = true;
+      return {};
     case common::Op::clear_cache: {
       auto frames = common::encode_clear(req.script);
       common::send_frames(control_, frames);
@@ -102,12 +115,27 @@ std::string ResultThread::handle(const common::Request& req, common::Message& ms
   }
 }
 
+void ResultThread::park_cancel(const common::Request& req, common::Message& msg) {
+  CancelRequest r{next_cancel_token_++, index_, req.ids.front()};
+  cancels_.emplace(r.token, ParkedCancel{take_envelope(msg), r.id, req.corr});
+  auto frames = encode_cancel_request(r);
+  common::send_frames(control_, frames);
+}
+
 Found ResultThread::lookup(const std::string& id) {
   // Live table before cache: a finishing task enters the cache before it
-  // leaves the table, so this order cannot miss it.
-  if (auto s = st_.live.state(id)) return {*s, nullptr};
-  if (auto rec = st_.cache.get(id, common::now_ms())) return {rec->state, std::move(rec)};
-  return {common::TaskState::unknown, nullptr};
+  // leaves the table (in one step, LiveTable::finish), so this order
+  // cannot miss it.
+  if (auto v = st_.live.view(id)) {
+    Found f{v->state, nullptr, std::nullopt};
+    if (v->run_after_us) {
+      uint64_t now = common::now_us();
+      f.run_after_ms = v->run_after_us > now ? (v->run_after_us - now + 999) / 1000 : 0;
+    }
+    return f;
+  }
+  if (auto rec = st_.cache.get(id, common::now_ms())) return {rec->state, std::move(rec), std::nullopt};
+  return {common::TaskState::unknown, nullptr, std::nullopt};
 }
 
 std::string ResultThread::handle_get(const common::Request& req, common::Message& msg,
@@ -142,11 +170,13 @@ std::string ResultThread::answer(Waiter& w) {
   for (std::size_t i = 0; i < w.ids.size(); ++i) {
     if (!w.found[i].final()) w.found[i] = lookup(w.ids[i]);
   }
-  if (!w.many) return common::encode_result(w.ids.front(), w.found[0].state, w.found[0].rec.get(), w.corr);
+  if (!w.many)
+    return common::encode_result(w.ids.front(), w.found[0].state, w.found[0].rec.get(), w.corr,
+                                 w.found[0].run_after_ms);
   std::vector<common::ResultEntry> entries;
   entries.reserve(w.ids.size());
   for (std::size_t i = 0; i < w.ids.size(); ++i)
-    entries.push_back({w.ids[i], w.found[i].state, w.found[i].rec.get()});
+    entries.push_back({w.ids[i], w.found[i].state, w.found[i].rec.get(), w.found[i].run_after_ms});
   return common::encode_results(entries, w.corr);
 }
 
@@ -154,10 +184,41 @@ void ResultThread::on_notice() {
   for (int n = 0; n < 1024; ++n) {
     zmq::message_t m;
     if (!notices_.recv(m, zmq::recv_flags::dontwait)) return;
-    for (const RecordPtr& rec : unpack_records(m)) {
-      for (Waiter& w : waiters_.finished(rec)) client_.reply(w.envelope, answer(w));
+    Notice notice = unpack_notice(m);
+    for (const RecordPtr& rec : notice.records) {
+      finished_.push_back(rec);
+    }
+    for (const CancelReply& c : notice.cancels) {
+      auto it = cancels_.find(c.token);
+      if (it == cancels_.end()) continue;
+      client_.reply(it->second.envelope,
+                    common::encode_cancel_reply(it->second.id, c.outcome, it->second.corr));
+      cancels_.erase(it);
     }
   }
+}
+
+// Completed waiters are answered in groups, paced like expiring ones
+// (Waiters::kMaxExpiredPerCall, kExpiryPauseUs apart): one task finishing
+// with 100,000 gets parked on it must not hold up every other request (a
+// status behind it) for the whole burst.
+void ResultThread::answer_ready() {
+  const uint64_t now = common::now_us();
+  if ((ready_.empty() && finished_.empty()) || now < next_ready_us_) return;
+  std::size_t budget = Waiters::kMaxExpiredPerCall;
+  while (budget > 0 && !(ready_.empty() && finished_.empty())) {
+    if (ready_.empty()) {
+      bool more = false;
+      for (Waiter& w : waiters_.finished(finished_.front(), budget, more)) ready_.push_back(std::move(w));
+      if (!more) finished_.pop_front();
+    }
+    for (; budget > 0 && !ready_.empty(); --budget) {
+      Waiter& w = ready_.front();
+      client_.reply(w.envelope, answer(w));
+      ready_.pop_front();
+    }
+  }
+  next_ready_us_ = ready_.empty() && finished_.empty() ? 0 : now + Waiters::kExpiryPauseUs;
 }
 
 void ResultThread::on_expired() {
@@ -177,6 +238,12 @@ std::string ResultThread::status_reply(const common::Request& req) {
   s.done = Metrics::get(st_.metrics.done);
   s.failed = Metrics::get(st_.metrics.failed);
   s.retried = Metrics::get(st_.metrics.retried);
+  s.cancelled = Metrics::get(st_.metrics.cancelled);
+  s.stale_results = Metrics::get(st_.metrics.stale_results);
+  for (int t = 0; t < common::kTaskTypeCount; ++t) {
+    s.delayed_by_type[t] = Metrics::get(st_.metrics.delayed[t]);
+    s.delayed += s.delayed_by_type[t];
+  }
   s.running = Metrics::get(st_.metrics.running);
   s.replies_dropped = Metrics::get(st_.metrics.replies_dropped);
   auto board = st_.board.read();

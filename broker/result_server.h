@@ -1,5 +1,6 @@
 // ResultThread: one of broker.result_threads threads serving the results
-// endpoint: get (with long-poll wait_ms), get_many, status, clear_cache.
+// endpoint: get (with long-poll wait_ms), get_many, status, cancel,
+// clear_cache.
 //
 // Owns (its own thread only): its ClientSocket (the public results ROUTER
 // when it is the only result thread, else a DEALER on the results proxy's
@@ -10,13 +11,17 @@
 // Contract: a get for a live task registers its interest in the LiveTable
 // atomically with reading the state (LiveTable::watch), so a completion is
 // either seen now or notified later, never missed. Waiting costs a map entry,
-// not a thread.
+// not a thread. A cancel is decided by the dispatcher, which owns task
+// states: the request is parked here under a token, sent as CANCEL on the
+// control socket, and answered when the outcome comes back in a Notice.
 //
 // Thread safety: start()/join() from the owning thread.
 #pragma once
 
+#include <deque>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 
 #include <zmq.hpp>
 
@@ -44,6 +49,8 @@ class ResultThread {
   void on_request(common::Message& msg);
   void on_notice();
   void on_expired();
+  void answer_ready();
+  void park_cancel(const common::Request& req, common::Message& msg);
   std::string handle(const common::Request& req, common::Message& msg, bool& parked);
   std::string handle_get(const common::Request& req, common::Message& msg, bool& parked);
   std::string status_reply(const common::Request& req);
@@ -57,6 +64,15 @@ class ResultThread {
   ClientSocket client_;
   zmq::socket_t notices_, control_;
   Waiters waiters_;
+  std::deque<std::shared_ptr<const common::ResultRecord>> finished_;  // notices whose waiters are not all handled yet
+  std::deque<Waiter> ready_;        // completed, answered by answer_ready()
+  uint64_t next_ready_us_ = 0;
+  struct ParkedCancel {
+    std::vector<zmq::message_t> envelope;
+    std::string id, corr;
+  };
+  std::unordered_map<uint64_t, ParkedCancel> cancels_;  // by token
+  uint64_t next_cancel_token_ = 1;
 };
 
 }  // namespace zfleet::broker

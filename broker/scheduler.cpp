@@ -35,21 +35,20 @@ WorkerEntry* Scheduler::pick(common::TaskType type) const {
   return idx.empty() ? nullptr : *idx.begin();
 }
 
-void Scheduler::dispatched(WorkerEntry* w, Task* task, uint64_t now_us) {
+void Scheduler::dispatched(WorkerEntry* w, uint64_t d, uint64_t now_us) {
   remove(w);  // before the key fields change
-  w->ledger.emplace(std::string_view(task->id), task);
+  w->ledger.insert(d);
   w->last_dispatch_us = now_us;
   refresh(w);
 }
 
-Task* Scheduler::returned(WorkerEntry* w, std::string_view task_id) {
-  auto it = w->ledger.find(task_id);
-  if (it == w->ledger.end()) return nullptr;
+bool Scheduler::returned(WorkerEntry* w, uint64_t d) {
+  auto it = w->ledger.find(d);
+  if (it == w->ledger.end()) return false;
   remove(w);
-  Task* t = it->second;
   w->ledger.erase(it);
   refresh(w);
-  return t;
+  return true;
 }
 
 std::size_t Scheduler::indexed(common::TaskType type) const {

@@ -28,10 +28,11 @@ class Scheduler {
   void remove(WorkerEntry* w);
   // The least-loaded worker of `type` with a free slot, or nullptr.
   WorkerEntry* pick(common::TaskType type) const;
-  // Records a task sent to / returned from `w`; `ledger` changes are made
-  // here so the index key and the ledger never disagree.
-  void dispatched(WorkerEntry* w, Task* task, uint64_t now_us);
-  Task* returned(WorkerEntry* w, std::string_view task_id);
+  // Records dispatch `d` sent to / answered by `w`; `ledger` changes are
+  // made here so the index key and the ledger never disagree. returned()
+  // is false (and changes nothing) when `w` held no slot for `d`.
+  void dispatched(WorkerEntry* w, uint64_t d, uint64_t now_us);
+  bool returned(WorkerEntry* w, uint64_t d);
   std::size_t indexed(common::TaskType type) const;
 
  private:

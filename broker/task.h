@@ -1,38 +1,65 @@
-// Task: one accepted task while it is live in the broker (queued or in
-// flight). Finished tasks leave only a ResultRecord in the result cache.
+// Task: one accepted task while it is live in the broker (queued, delayed,
+// running or waiting for a retry). Finished tasks leave only a ResultRecord
+// in the result cache.
 //
 // Ownership and threads: an intake thread creates the Task and registers it
 // in the LiveTable, then hands the pointer to the dispatcher thread, which
-// owns it from then on (queues, worker ledgers) and deletes it after removing
-// it from the LiveTable. Fields under "guarded by the LiveTable shard lock"
-// are read by result threads and written only through LiveTable methods;
-// every other field belongs to the dispatcher thread alone.
+// owns it from then on and deletes it once it is finished (TaskLifecycle).
+// Fields under "guarded by the LiveTable shard lock" are read by result
+// threads and written only through LiveTable methods; every other field
+// belongs to the dispatcher thread alone once the hand-off has happened
+// (intake writes them before LiveTable::insert, whose lock publishes them).
+//
+// `phase` is the lifecycle state of docs/architecture.md ("Task lifecycle");
+// only TaskLifecycle changes it.
 //
 // Kept small on purpose: a queued task costs one Task, its payload and id
 // bytes, one LiveTable slot and one queue slot (DESIGN bar: < 300 bytes).
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #include "common/protocol.h"
 
 namespace zfleet::broker {
 
+enum class Phase : uint8_t {
+  handed_off,  // accepted by intake, not yet seen by the dispatcher
+  queued,      // in its pool's queue, runnable
+  delayed,     // waiting for delay_ms (timer)
+  running,     // sent to a worker as dispatch `dispatch` (deadline timer)
+  retry_wait,  // failed, waiting for its backoff before a retry (timer)
+  finished,    // done or failed: its record is in the result cache
+};
+
+inline constexpr uint32_t kNoTimer = std::numeric_limits<uint32_t>::max();
+
 struct Task {
   std::string id;           // <= 15 bytes stays inline (generated ids do)
   std::string payload;      // worker-bound bytes from common::encode_task_payload
   uint64_t accepted_us = 0;
-  uint64_t dispatched_us = 0;
-  uint32_t timeout_ms = 0;  // effective timeout (broker default applied)
-  uint16_t attempts = 0;    // dispatches made so far
-  uint8_t max_retries = 1;
+  uint64_t started_us = 0;  // when the current (or last) run was dispatched
+  uint64_t dispatch = 0;    // running: the current run's dispatch number; else 0
+  uint64_t due_us = 0;      // the timer: run-after (delayed, retry_wait) or deadline (running)
+  uint32_t timer_pos = kNoTimer;  // index in the TimerHeap, kNoTimer when not in it
+  uint32_t timeout_ms = 0;        // effective timeout (broker default applied)
+  uint32_t retry_backoff_ms = 0;  // first retry's backoff, doubled per retry
+  uint16_t attempts = 0;          // runs so far (dispatches)
+  common::TaskErrorSet retry_on = 0;
+  uint8_t max_retries = 1;   // re-dispatches allowed after a lost worker
+  uint8_t losses = 0;        // workers lost while running it
+  uint8_t retries = 0;       // re-runs allowed after a failure in retry_on
+  uint8_t retries_used = 0;
   common::TaskType type = common::TaskType::io;
-  bool timed_out = false;   // failed by the broker; its worker still holds the slot
+  Phase phase = Phase::handed_off;
+  bool cancel_requested = false;  // running, a cancel was sent to its worker
 
   // Guarded by the LiveTable shard lock.
   common::TaskState state = common::TaskState::pending;
-  uint64_t waiters = 0;     // bit i: result thread i waits for this task
+  uint64_t waiters = 0;       // bit i: result thread i waits for this task
+  uint64_t run_after_us = 0;  // pending: when it becomes runnable (0: it is)
 };
 
 }  // namespace zfleet::broker

@@ -1,7 +1,10 @@
 // WorkerEntry: what the broker knows of one worker process: its identity
-// and capacity (READY), its last heartbeat, and the exact ledger of tasks in
-// flight on it (dispatched minus returned), which routing trusts between
-// heartbeats (DESIGN decision 1).
+// and capacity (READY), its last heartbeat, and the exact ledger of the
+// slots it holds: the dispatch numbers sent to it and not yet answered
+// (dispatched minus returned), which routing trusts between heartbeats
+// (DESIGN decision 1). A slot is separate from any task's state: it is
+// freed by the worker's answer for that dispatch, its GONE or a new process
+// under its id, whatever the task has become meanwhile (DESIGN decision 8).
 //
 // Thread safety: owned and used by the dispatcher thread only.
 #pragma once
@@ -9,9 +12,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <string_view>
-#include <unordered_map>
+#include <unordered_set>
 
-#include "broker/task.h"
 #include "common/worker_link.h"
 
 namespace zfleet::broker {
@@ -20,7 +22,7 @@ struct WorkerEntry {
   common::WorkerInfo info;
   uint32_t capacity = 1;           // threads + granted prefetch: never more in flight
   double avg_run_us = 0;           // moving average of recent task run times (0 = none yet)
-  std::unordered_map<std::string_view, Task*> ledger;  // in flight, by task id
+  std::unordered_set<uint64_t> ledger;  // dispatch numbers it holds a slot for
   uint64_t joined_us = 0;
   uint64_t last_seen_us = 0;       // any backend traffic or heartbeat
   uint64_t last_heartbeat_us = 0;

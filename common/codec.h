@@ -26,7 +26,7 @@
 
 namespace zfleet::common {
 
-enum class Op : uint8_t { submit, submit_batch, get, get_many, status, clear_cache };
+enum class Op : uint8_t { submit, submit_batch, get, get_many, status, clear_cache, cancel };
 std::string_view to_string(Op op);
 
 struct WireError {
@@ -34,8 +34,17 @@ struct WireError {
   std::string message;
 };
 
+// PROTOCOL.md "submit": the codes retried when a task gives no `retry_on`.
+inline constexpr TaskErrorSet kDefaultRetryOn =
+    error_bit(TaskErrorCode::exception) | error_bit(TaskErrorCode::timeout);
+// Codes never allowed in retry_on: cancelled is final, worker_lost is
+// governed by max_retries alone.
+inline constexpr TaskErrorSet kNeverRetried =
+    error_bit(TaskErrorCode::cancelled) | error_bit(TaskErrorCode::worker_lost);
+
 struct CodecLimits {
   std::size_t max_batch = 10000;
+  uint64_t max_delay_ms = 604800000;  // broker.max_delay_ms
   DecodeLimits msgpack;
 };
 
@@ -45,7 +54,11 @@ struct TaskSpec {
   std::string id;          // empty: the broker assigns one
   TaskType type = TaskType::io;
   uint64_t timeout_ms = 0; // 0: broker default
-  uint32_t max_retries = 1;
+  uint32_t max_retries = 1;  // re-dispatches after a lost worker
+  uint64_t delay_ms = 0;     // <= CodecLimits::max_delay_ms
+  uint32_t retries = 0;      // re-runs after a failure whose code is in retry_on
+  TaskErrorSet retry_on = kDefaultRetryOn;
+  uint64_t retry_backoff_ms = 1000;
   std::string payload;
 };
 
@@ -54,7 +67,7 @@ struct Request {
   std::string corr;                  // raw msgpack of `corr` ("" = absent)
   // submit: one entry. submit_batch: one per task, in order.
   std::vector<std::expected<TaskSpec, WireError>> tasks;
-  std::vector<std::string> ids;      // get: one; get_many: several
+  std::vector<std::string> ids;      // get, cancel: one; get_many: several
   uint64_t wait_ms = 0;              // get, get_many
   std::optional<std::string> script; // clear_cache
 };
@@ -86,17 +99,22 @@ std::string encode_error(const WireError& e, std::string_view id, std::string_vi
 std::string encode_ok(std::string_view corr);
 // A `result` reply. With `rec` (a finished task) state comes from it;
 // without, `state` must be pending, running or unknown.
+// `run_after_ms` (pending only): ms until a delayed task or one waiting for
+// a retry becomes runnable; nullopt for every other state.
 void append_result(std::string& out, std::string_view id, TaskState state,
-                   const ResultRecord* rec, std::string_view corr);
+                   const ResultRecord* rec, std::string_view corr,
+                   std::optional<uint64_t> run_after_ms = std::nullopt);
 std::string encode_result(std::string_view id, TaskState state, const ResultRecord* rec,
-                          std::string_view corr);
+                          std::string_view corr, std::optional<uint64_t> run_after_ms = std::nullopt);
 struct ResultEntry {
   std::string_view id;
   TaskState state;
   const ResultRecord* rec;
+  std::optional<uint64_t> run_after_ms = std::nullopt;
 };
 std::string encode_results(const std::vector<ResultEntry>& entries, std::string_view corr);
 std::string encode_status(const StatusSnapshot& s, std::string_view corr);
+std::string encode_cancel_reply(std::string_view id, CancelOutcome outcome, std::string_view corr);
 
 // Request encoding (client side: CLI, bench, tests).
 struct SubmitArgs {
@@ -108,6 +126,10 @@ struct SubmitArgs {
   std::string id;               // "" = omit
   uint64_t timeout_ms = 0;      // 0 = omit
   std::optional<uint32_t> max_retries;
+  uint64_t delay_ms = 0;        // 0 = omit
+  std::optional<uint32_t> retries;
+  std::vector<std::string> retry_on;  // empty = omit (broker default)
+  std::optional<uint64_t> retry_backoff_ms;
 };
 uint32_t submit_field_count(const SubmitArgs& a);
 void append_submit_fields(std::string& out, const SubmitArgs& a);  // the map entries only
@@ -118,6 +140,7 @@ std::string encode_get_many(const std::vector<std::string>& ids, uint64_t wait_m
                             std::string_view corr);
 std::string encode_status_request(std::string_view corr);
 std::string encode_clear_cache(const std::optional<std::string>& script, std::string_view corr);
+std::string encode_cancel(std::string_view id, std::string_view corr);
 
 // Reply decoding (client side): the reply as a msgpack map plus the few
 // fields every client needs typed.
@@ -128,6 +151,7 @@ struct Reply {
   std::string state;              // result replies
   std::string code;               // error replies
   std::string message;            // error replies
+  std::string outcome;            // cancel replies
   std::string corr;               // raw msgpack ("" = absent)
   const msgpack::object& root() const { return handle.get(); }
 };

@@ -23,7 +23,9 @@ MsgpackWriter& start(MsgpackWriter& w, std::string_view op, uint32_t fields,
 
 uint32_t submit_field_count(const SubmitArgs& a) {
   return 1 + !a.func.empty() + !a.args_msgpack.empty() + !a.kwargs_msgpack.empty() +
-         !a.type.empty() + !a.id.empty() + (a.timeout_ms != 0) + a.max_retries.has_value();
+         !a.type.empty() + !a.id.empty() + (a.timeout_ms != 0) + a.max_retries.has_value() +
+         (a.delay_ms != 0) + a.retries.has_value() + !a.retry_on.empty() +
+         a.retry_backoff_ms.has_value();
 }
 
 void append_submit_fields(std::string& out, const SubmitArgs& a) {
@@ -36,6 +38,13 @@ void append_submit_fields(std::string& out, const SubmitArgs& a) {
   if (!a.id.empty()) w.kv("id", a.id);
   if (a.timeout_ms) w.ku("timeout_ms", a.timeout_ms);
   if (a.max_retries) w.ku("max_retries", *a.max_retries);
+  if (a.delay_ms) w.ku("delay_ms", a.delay_ms);
+  if (a.retries) w.ku("retries", *a.retries);
+  if (!a.retry_on.empty()) {
+    w.str("retry_on").array(static_cast<uint32_t>(a.retry_on.size()));
+    for (const auto& code : a.retry_on) w.str(code);
+  }
+  if (a.retry_backoff_ms) w.ku("retry_backoff_ms", *a.retry_backoff_ms);
 }
 
 std::string encode_submit(const SubmitArgs& a, std::string_view corr) {
@@ -90,6 +99,13 @@ std::string encode_clear_cache(const std::optional<std::string>& script, std::st
   return out;
 }
 
+std::string encode_cancel(std::string_view id, std::string_view corr) {
+  std::string out;
+  MsgpackWriter w(out);
+  start(w, "cancel", 1, corr).kv("id", id);
+  return out;
+}
+
 std::expected<Reply, std::string> decode_reply(std::string_view body) {
   auto decoded = decode_msgpack(body);
   if (!decoded) return std::unexpected(decoded.error());
@@ -103,6 +119,7 @@ std::expected<Reply, std::string> decode_reply(std::string_view body) {
   r.state = get_str(m, "state");
   r.code = get_str(m, "code");
   r.message = get_str(m, "message");
+  r.outcome = get_str(m, "outcome");
   if (const auto* corr = find_field(m, "corr")) append_msgpack(r.corr, *corr);
   return r;
 }

@@ -71,11 +71,14 @@ std::string encode_ok(std::string_view corr) {
 }
 
 void append_result(std::string& out, std::string_view id, TaskState state,
-                   const ResultRecord* rec, std::string_view corr) {
+                   const ResultRecord* rec, std::string_view corr,
+                   std::optional<uint64_t> run_after_ms) {
   Writer w(out);
   if (rec) state = rec->state;
-  uint32_t n = 3 + (corr.empty() ? 0 : 1) + (rec ? 5 : 0);
+  if (rec || state != TaskState::pending) run_after_ms.reset();
+  uint32_t n = 3 + (corr.empty() ? 0 : 1) + (rec ? 5 : 0) + run_after_ms.has_value();
   w.map(n).kv("op", "result").kv("id", id).kv("state", to_string(state));
+  if (run_after_ms) w.ku("run_after_ms", *run_after_ms);
   if (rec) {
     if (rec->state == TaskState::done) {
       w.str("result").raw(rec->result.empty() ? std::string_view("\xc0", 1) : rec->result);
@@ -90,10 +93,10 @@ void append_result(std::string& out, std::string_view id, TaskState state,
 }
 
 std::string encode_result(std::string_view id, TaskState state, const ResultRecord* rec,
-                          std::string_view corr) {
+                          std::string_view corr, std::optional<uint64_t> run_after_ms) {
   std::string out;
   out.reserve(96 + id.size() + (rec ? rec->result.size() : 0));
-  append_result(out, id, state, rec, corr);
+  append_result(out, id, state, rec, corr, run_after_ms);
   return out;
 }
 
@@ -102,7 +105,15 @@ std::string encode_results(const std::vector<ResultEntry>& entries, std::string_
   Writer w(out);
   w.map(corr.empty() ? 2 : 3).kv("op", "results").str("results");
   w.array(static_cast<uint32_t>(entries.size()));
-  for (const auto& e : entries) append_result(out, e.id, e.state, e.rec, {});
+  for (const auto& e : entries) append_result(out, e.id, e.state, e.rec, {}, e.run_after_ms);
+  if (!corr.empty()) w.str("corr").raw(corr);
+  return out;
+}
+
+std::string encode_cancel_reply(std::string_view id, CancelOutcome outcome, std::string_view corr) {
+  std::string out;
+  Writer w(out);
+  w.map(corr.empty() ? 3 : 4).kv("op", "cancel").kv("id", id).kv("outcome", to_string(outcome));
   if (!corr.empty()) w.str("corr").raw(corr);
   return out;
 }
@@ -113,10 +124,11 @@ std::string encode_status(const StatusSnapshot& s, std::string_view corr) {
   w.map(corr.empty() ? 9 : 10).kv("op", "status").kv("version", s.version);
   w.ku("uptime_ms", s.uptime_ms);
   w.str("queues").map(2);
-  w.str("io").map(1).ku("depth", s.queue_depth[0]);
-  w.str("cpu").map(1).ku("depth", s.queue_depth[1]);
-  w.str("tasks").map(5).ku("submitted", s.submitted).ku("done", s.done).ku("failed", s.failed);
-  w.ku("retried", s.retried).ku("running", s.running);
+  w.str("io").map(2).ku("depth", s.queue_depth[0]).ku("delayed", s.delayed_by_type[0]);
+  w.str("cpu").map(2).ku("depth", s.queue_depth[1]).ku("delayed", s.delayed_by_type[1]);
+  w.str("tasks").map(8).ku("submitted", s.submitted).ku("done", s.done).ku("failed", s.failed);
+  w.ku("retried", s.retried).ku("running", s.running).ku("cancelled", s.cancelled);
+  w.ku("delayed", s.delayed).ku("stale_results", s.stale_results);
   w.str("workers").array(static_cast<uint32_t>(s.workers.size()));
   for (const auto& ws : s.workers) write_worker(w, ws);
   w.str("cache").map(6).ku("shards", s.cache_shards).ku("entries", s.cache_entries);

@@ -8,14 +8,51 @@
 namespace zfleet::common {
 namespace {
 
-constexpr std::array<std::string_view, 6> kOpNames = {"submit", "submit_batch", "get",
-                                                      "get_many", "status", "clear_cache"};
+constexpr std::array<std::string_view, 7> kOpNames = {"submit", "submit_batch", "get", "get_many",
+                                                      "status", "clear_cache", "cancel"};
 constexpr uint32_t kMaxRetriesCap = 100;
 constexpr std::size_t kMaxFuncBytes = 256;
+constexpr uint64_t kMaxBackoffMs = 1'000'000'000'000ULL;  // as config durations: no overflow
 
 WireError bad(std::string msg) { return {ErrorCode::bad_request, std::move(msg)}; }
 
-std::expected<TaskSpec, WireError> decode_task(const msgpack::object& m) {
+std::optional<WireError> decode_retry_on(const msgpack::object& m, TaskSpec& t) {
+  const auto* on = find_field(m, "retry_on");
+  if (!on || on->type == msgpack::type::NIL) return std::nullopt;
+  if (on->type != msgpack::type::ARRAY) return bad("field 'retry_on' must be an array of task error codes");
+  t.retry_on = 0;
+  for (uint32_t i = 0; i < on->via.array.size; ++i) {
+    const auto& o = on->via.array.ptr[i];
+    auto code = o.type == msgpack::type::STR ? task_error_from_string(as_view(o)) : std::nullopt;
+    if (!code) return bad("field 'retry_on' must list task error codes (exception, timeout, ...)");
+    if (error_bit(*code) & kNeverRetried)
+      return bad("field 'retry_on' cannot hold '" + std::string(to_string(*code)) +
+                 "': cancelled is final and worker_lost is governed by max_retries");
+    t.retry_on |= error_bit(*code);
+  }
+  return std::nullopt;
+}
+
+// delay_ms, retries, retry_on, retry_backoff_ms (PROTOCOL.md "submit").
+std::optional<WireError> decode_scheduling(const msgpack::object& m, TaskSpec& t,
+                                           const CodecLimits& limits) {
+  auto delay = uint_field(m, "delay_ms");
+  if (!delay) return bad(delay.error().message);
+  t.delay_ms = delay->value_or(0);
+  if (t.delay_ms > limits.max_delay_ms)
+    return bad("field 'delay_ms' is over broker.max_delay_ms (" + std::to_string(limits.max_delay_ms) + ")");
+  auto retries = uint_field(m, "retries");
+  if (!retries) return bad(retries.error().message);
+  if (retries->value_or(0) > kMaxRetriesCap) return bad("field 'retries' must be <= 100");
+  t.retries = static_cast<uint32_t>(retries->value_or(0));
+  auto backoff = uint_field(m, "retry_backoff_ms");
+  if (!backoff) return bad(backoff.error().message);
+  if (backoff->value_or(0) > kMaxBackoffMs) return bad("field 'retry_backoff_ms' is too large");
+  t.retry_backoff_ms = backoff->value_or(t.retry_backoff_ms);
+  return decode_retry_on(m, t);
+}
+
+std::expected<TaskSpec, WireError> decode_task(const msgpack::object& m, const CodecLimits& limits) {
   if (m.type != msgpack::type::MAP) return std::unexpected(bad("a task must be a map"));
   TaskSpec t;
   auto script = str_field(m, "script");
@@ -67,12 +104,13 @@ std::expected<TaskSpec, WireError> decode_task(const msgpack::object& m) {
     if (**retries > kMaxRetriesCap) return std::unexpected(bad("field 'max_retries' must be <= 100"));
     t.max_retries = static_cast<uint32_t>(**retries);
   }
+  if (auto e = decode_scheduling(m, t, limits)) return std::unexpected(std::move(*e));
   t.payload = encode_task_payload(**script, func_name, args, kwargs);
   return t;
 }
 
 std::optional<WireError> decode_ids(const msgpack::object& m, Request& r, std::size_t max) {
-  if (r.op == Op::get) {
+  if (r.op == Op::get || r.op == Op::cancel) {
     auto id = str_field(m, "id");
     if (!id) return bad(id.error().message);
     if (!*id) return bad("field 'id' is required");
@@ -97,7 +135,7 @@ std::optional<WireError> decode_body(const msgpack::object& m, Request& r,
                                      const CodecLimits& limits) {
   switch (r.op) {
     case Op::submit:
-      r.tasks.push_back(decode_task(m));
+      r.tasks.push_back(decode_task(m, limits));
       return std::nullopt;
     case Op::submit_batch: {
       const auto* tasks = find_field(m, "tasks");
@@ -109,7 +147,7 @@ std::optional<WireError> decode_body(const msgpack::object& m, Request& r,
                              " tasks is over max_batch " + std::to_string(limits.max_batch)};
       r.tasks.reserve(tasks->via.array.size);
       for (uint32_t i = 0; i < tasks->via.array.size; ++i)
-        r.tasks.push_back(decode_task(tasks->via.array.ptr[i]));
+        r.tasks.push_back(decode_task(tasks->via.array.ptr[i], limits));
       return std::nullopt;
     }
     case Op::get:
@@ -122,6 +160,8 @@ std::optional<WireError> decode_body(const msgpack::object& m, Request& r,
     }
     case Op::status:
       return std::nullopt;
+    case Op::cancel:
+      return decode_ids(m, r, 1);
     case Op::clear_cache: {
       auto script = str_field(m, "script");
       if (!script) return bad(script.error().message);

@@ -17,6 +17,9 @@ constexpr std::array<std::string_view, 2> kTypeNames = {"io", "cpu"};
 constexpr std::array<std::string_view, 5> kStateNames = {"pending", "running", "done", "failed",
                                                          "unknown"};
 
+constexpr std::array<std::string_view, 4> kCancelNames = {"cancelled", "cancelling", "too_late",
+                                                          "unknown"};
+
 template <typename E, std::size_t N>
 std::optional<E> lookup(const std::array<std::string_view, N>& names, std::string_view s) {
   for (std::size_t i = 0; i < N; ++i) {
@@ -33,6 +36,7 @@ std::string_view to_string(TaskErrorCode c) {
 }
 std::string_view to_string(TaskType t) { return kTypeNames.at(static_cast<std::size_t>(t)); }
 std::string_view to_string(TaskState s) { return kStateNames.at(static_cast<std::size_t>(s)); }
+std::string_view to_string(CancelOutcome o) { return kCancelNames.at(static_cast<std::size_t>(o)); }
 
 std::optional<TaskErrorCode> task_error_from_string(std::string_view s) {
   return lookup<TaskErrorCode>(kTaskErrorNames, s);
@@ -45,6 +49,9 @@ std::optional<TaskState> task_state_from_string(std::string_view s) {
 }
 std::optional<ErrorCode> error_code_from_string(std::string_view s) {
   return lookup<ErrorCode>(kErrorNames, s);
+}
+std::optional<CancelOutcome> cancel_outcome_from_string(std::string_view s) {
+  return lookup<CancelOutcome>(kCancelNames, s);
 }
 
 }  // namespace zfleet::common

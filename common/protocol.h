@@ -37,15 +37,26 @@ inline constexpr int kTaskTypeCount = 2;
 // Lifecycle as a client sees it. `unknown`: never submitted, or evicted.
 enum class TaskState : uint8_t { pending, running, done, failed, unknown };
 
+// The answer to a `cancel` request (PROTOCOL.md "cancel").
+enum class CancelOutcome : uint8_t { cancelled, cancelling, too_late, unknown };
+
+// A set of TaskErrorCodes (bit i = code i), for a task's `retry_on`.
+using TaskErrorSet = uint16_t;
+inline constexpr TaskErrorSet error_bit(TaskErrorCode c) {
+  return static_cast<TaskErrorSet>(1u << static_cast<unsigned>(c));
+}
+
 std::string_view to_string(ErrorCode c);
 std::string_view to_string(TaskErrorCode c);
 std::string_view to_string(TaskType t);
 std::string_view to_string(TaskState s);
+std::string_view to_string(CancelOutcome o);
 
 std::optional<TaskErrorCode> task_error_from_string(std::string_view s);
 std::optional<TaskType> task_type_from_string(std::string_view s);
 std::optional<TaskState> task_state_from_string(std::string_view s);
 std::optional<ErrorCode> error_code_from_string(std::string_view s);
+std::optional<CancelOutcome> cancel_outcome_from_string(std::string_view s);
 
 // A failed task's error. `type` and `traceback` are filled for Python
 // exceptions only (code == exception), empty otherwise.

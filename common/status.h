@@ -38,8 +38,12 @@ struct LocalWorkerStatus {
 struct StatusSnapshot {
   std::string version;
   uint64_t uptime_ms = 0;
-  uint64_t queue_depth[2] = {0, 0};  // by TaskType
+  uint64_t queue_depth[2] = {0, 0};      // by TaskType: runnable, waiting for a worker
+  uint64_t delayed_by_type[2] = {0, 0};  // by TaskType: delayed or waiting for a retry
   uint64_t submitted = 0, done = 0, failed = 0, retried = 0, running = 0;
+  uint64_t cancelled = 0;      // tasks failed `cancelled` (also counted in failed)
+  uint64_t delayed = 0;        // gauge: delayed or waiting for a retry, all types
+  uint64_t stale_results = 0;  // RESULTs that were not for the task's current dispatch
   std::vector<WorkerStatus> workers;
   uint64_t cache_shards = 0, cache_entries = 0, cache_bytes = 0;
   uint64_t cache_hits = 0, cache_misses = 0, cache_evictions = 0;

@@ -40,6 +40,8 @@ struct BrokerConfig {
   int client_hwm = 100000;                        // >= 1
   uint64_t task_timeout_ms = 300000;              // >= 1
   uint64_t drain_timeout_ms = 10000;              // zfleet key: >= 0, SIGTERM grace
+  uint64_t max_retry_backoff_ms = 600000;         // >= 1, cap on a retry's backoff
+  uint64_t max_delay_ms = 604800000;              // >= 0, largest submit delay_ms (7 days)
 
   bool operator==(const BrokerConfig&) const = default;
 };

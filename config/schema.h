@@ -44,6 +44,8 @@ void for_each_number(Cfg& c, Visit&& visit) {
   visit("broker.client_hwm", c.broker.client_hwm, Bounds{1, kMaxInt});
   visit("broker.task_timeout_ms", c.broker.task_timeout_ms, Bounds{1, kMaxMillis});
   visit("broker.drain_timeout_ms", c.broker.drain_timeout_ms, Bounds{0, kMaxMillis});
+  visit("broker.max_retry_backoff_ms", c.broker.max_retry_backoff_ms, Bounds{1, kMaxMillis});
+  visit("broker.max_delay_ms", c.broker.max_delay_ms, Bounds{0, kMaxMillis});
   visit("cache.shards", c.cache.shards, Bounds{1, 4096});
   visit("cache.max_entries", c.cache.max_entries, Bounds{1, kMaxU64});
   visit("cache.max_bytes", c.cache.max_bytes, Bounds{1, kMaxU64});

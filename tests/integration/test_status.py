@@ -10,7 +10,8 @@ from harness import FleetTestCase, pack
 WORKER_KEYS = {"id": str, "type": str, "host": str, "pid": int, "threads": int, "active": int,
                "inflight": int, "done": int, "failed": int, "alive": bool,
                "last_heartbeat_ms": int}
-TASK_KEYS = ("submitted", "done", "failed", "retried", "running")
+TASK_KEYS = ("submitted", "done", "failed", "retried", "running", "cancelled", "delayed",
+             "stale_results")
 CACHE_KEYS = ("shards", "entries", "bytes", "hits", "misses", "evictions")
 
 
@@ -33,8 +34,9 @@ class Status(FleetTestCase):
         self.assertCount(st["uptime_ms"])
         self.assertEqual(set(st["queues"]), {"io", "cpu"})
         for t in ("io", "cpu"):
-            self.assertEqual(set(st["queues"][t]), {"depth"})
+            self.assertEqual(set(st["queues"][t]), {"depth", "delayed"})
             self.assertCount(st["queues"][t]["depth"])
+            self.assertCount(st["queues"][t]["delayed"])
         self.assertEqual(set(st["tasks"]), set(TASK_KEYS))
         for k in TASK_KEYS:
             self.assertCount(st["tasks"][k], k)
@@ -109,7 +111,8 @@ class Status(FleetTestCase):
         self.check_shape(after)
         d = {k: after["tasks"][k] - before["tasks"][k] for k in TASK_KEYS}
         self.assertEqual(d, {"submitted": n_ok + n_fail + 5, "done": n_ok + 5, "failed": n_fail,
-                             "retried": 0, "running": 0})
+                             "retried": 0, "running": 0, "cancelled": 0, "delayed": 0,
+                             "stale_results": 0})
         self.assertEqual(after["queues"]["io"]["depth"], 0)
         self.assertEqual(after["queues"]["cpu"]["depth"], 0)
 

@@ -151,4 +151,32 @@ TEST_SUITE("live_table") {
     for (std::size_t i = 0; i < kIds; ++i) all_gone = all_gone && !table.state(name(i));
     CHECK(all_gone);
   }
+
+  TEST_CASE("defect 3: a duplicate of a cached id is refused without entering the table") {
+    // Intake used to insert, find the id cached, then erase: a long-poll get
+    // in between set its waiter bit on the short-lived entry and lost it.
+    LiveTable table(4);
+    zfleet::broker::ResultCache cache({});
+    auto rec = std::make_shared<zfleet::common::ResultRecord>();
+    rec->id = "done-1";
+    Task first = make("done-1");
+    REQUIRE(table.insert(&first, cache, 1000));
+    CHECK(table.watch("done-1", 3) == TaskState::pending);
+    CHECK(table.finish(&first, cache, rec, 1000) == uint64_t{1} << 3);
+    CHECK(cache.contains("done-1", 1000));
+    Task dup = make("done-1");
+    CHECK_FALSE(table.insert(&dup, cache, 1000));
+    CHECK_FALSE(table.watch("done-1", 0).has_value());  // nothing to watch: the cache answers
+    CHECK(table.size() == 0);
+    Task live = make("live-1"), live_dup = make("live-1");
+    REQUIRE(table.insert(&live, cache, 1000));
+    CHECK_FALSE(table.insert(&live_dup, cache, 1000));
+    CHECK(table.find("live-1") == &live);
+    table.set_state(&live, TaskState::pending, 5000);
+    auto v = table.view("live-1");
+    REQUIRE(v.has_value());
+    CHECK(v->run_after_us == 5000);
+    // Once expired from the cache the id may be used again.
+    CHECK(table.insert(&dup, cache, 1000 + 3600 * 1000 + 1));
+  }
 }

@@ -1,5 +1,5 @@
 // Unit tests of broker/scheduler: least-loaded routing (DESIGN decision 1)
-// on real WorkerEntry and Task objects: ratio order across capacities, the
+// on real WorkerEntry objects and dispatch numbers: ratio order across capacities, the
 // longest-unused tie-break, the capacity cap, liveness, type separation and
 // balance under long dispatch/return runs, checked against a brute-force
 // choice after every step.
@@ -15,7 +15,6 @@
 #include <vector>
 
 using zfleet::broker::Scheduler;
-using zfleet::broker::Task;
 using zfleet::broker::WorkerEntry;
 using zfleet::common::TaskType;
 
@@ -31,7 +30,7 @@ std::string name(const char* prefix, std::size_t n) {
 struct Fleet {
   Scheduler sched;
   std::vector<std::unique_ptr<WorkerEntry>> workers;
-  std::deque<Task> tasks;
+  uint64_t last_d = 0;  // dispatch numbers handed out so far
   uint64_t clock_us = 1000;
 
   // `threads` 0 = as many as `capacity` (no prefetch slots).
@@ -46,16 +45,11 @@ struct Fleet {
     workers.push_back(std::move(w));
     return workers.back().get();
   }
-  Task* task(TaskType type = TaskType::io) {
-    tasks.emplace_back();
-    tasks.back().id = name("t", tasks.size());
-    tasks.back().type = type;
-    return &tasks.back();
-  }
+  uint64_t task() { return ++last_d; }
   // Picks and dispatches one task of `type`; returns the worker or nullptr.
   WorkerEntry* dispatch(TaskType type = TaskType::io) {
     WorkerEntry* w = sched.pick(type);
-    if (w) sched.dispatched(w, task(type), ++clock_us);
+    if (w) sched.dispatched(w, task(), ++clock_us);
     return w;
   }
   // The choice the index must make, by brute force over every worker.
@@ -107,15 +101,15 @@ TEST_SUITE("scheduler") {
     CHECK(f.sched.pick(TaskType::io) == a);  // all unused: by id
     // Give each one task, then return them all: loads equal again, and the
     // order of last dispatch decides.
-    Task* tb = f.task();
-    Task* tc = f.task();
-    Task* ta = f.task();
+    uint64_t tb = f.task();
+    uint64_t tc = f.task();
+    uint64_t ta = f.task();
     f.sched.dispatched(b, tb, 10);
     f.sched.dispatched(c, tc, 20);
     f.sched.dispatched(a, ta, 30);
-    f.sched.returned(a, ta->id);
-    f.sched.returned(b, tb->id);
-    f.sched.returned(c, tc->id);
+    f.sched.returned(a, ta);
+    f.sched.returned(b, tb);
+    f.sched.returned(c, tc);
     CHECK(f.sched.pick(TaskType::io) == b);  // used at 10
     f.sched.dispatched(b, f.task(), 40);
     CHECK(f.sched.pick(TaskType::io) == c);  // 0/2 at 20 beats 0/2 at 30
@@ -142,10 +136,9 @@ TEST_SUITE("scheduler") {
     CHECK(f.sched.indexed(TaskType::io) == 0);
 
     WorkerEntry* w3 = f.workers[3].get();
-    std::string id(w3->ledger.begin()->first);
-    Task* back = f.sched.returned(w3, id);
-    REQUIRE(back != nullptr);
-    CHECK(back->id == id);
+    uint64_t d = *w3->ledger.begin();
+    REQUIRE(f.sched.returned(w3, d));
+    CHECK_FALSE(w3->ledger.contains(d));
     CHECK(w3->inflight() == w3->capacity - 1);
     CHECK(f.sched.pick(TaskType::io) == w3);
     CHECK(f.sched.indexed(TaskType::io) == 1);
@@ -164,7 +157,7 @@ TEST_SUITE("scheduler") {
     CHECK(f.sched.pick(TaskType::io) == nullptr);
     // A task returned by a stopping worker does not make it eligible again.
     f.sched.dispatched(b, f.task(), 1);  // in flight from before it said BYE
-    CHECK(f.sched.returned(b, f.tasks.back().id) != nullptr);
+    CHECK(f.sched.returned(b, f.last_d));
     CHECK(f.sched.pick(TaskType::io) == nullptr);
     // Back to life: eligible again.
     a->alive = true;
@@ -191,10 +184,7 @@ TEST_SUITE("scheduler") {
     CHECK(f.dispatch() == b);
     CHECK(f.dispatch() == b);
     CHECK(f.sched.pick(TaskType::io) == nullptr);
-    for (int i = 0; i < 3; ++i) {
-      std::string id(a->ledger.begin()->first);
-      REQUIRE(f.sched.returned(a, id) != nullptr);
-    }
+    for (int i = 0; i < 3; ++i) REQUIRE(f.sched.returned(a, *a->ledger.begin()));
     CHECK(a->inflight() == 1);
     CHECK(f.sched.pick(TaskType::io) == a);  // 1/2 with b full
     // Grown again while indexed, the way update_capacity does it.
@@ -219,15 +209,15 @@ TEST_SUITE("scheduler") {
     CHECK(f.sched.indexed(TaskType::cpu) == 0);
   }
 
-  TEST_CASE("returned() of an unknown id returns nullptr and changes nothing") {
+  TEST_CASE("returned() of a dispatch the worker does not hold is false and changes nothing") {
     Fleet f;
     WorkerEntry* a = f.add("a", 2);
     WorkerEntry* b = f.add("b", 2);
     f.dispatch();
     WorkerEntry* before = f.sched.pick(TaskType::io);
     uint64_t last = a->last_dispatch_us;
-    CHECK(f.sched.returned(a, "no-such-task") == nullptr);
-    CHECK(f.sched.returned(b, f.tasks.front().id) == nullptr);  // in flight on a, not b
+    CHECK_FALSE(f.sched.returned(a, 999));
+    CHECK_FALSE(f.sched.returned(b, 1));  // in flight on a, not b
     CHECK(a->inflight() == 1);
     CHECK(b->inflight() == 0);
     CHECK(a->last_dispatch_us == last);
@@ -243,8 +233,7 @@ TEST_SUITE("scheduler") {
     for (int i = 0; i < 10; ++i) REQUIRE(f.dispatch() == w);
     CHECK(f.dispatch() == nullptr);
     auto return_one = [&] {
-      std::string id(w->ledger.begin()->first);
-      REQUIRE(f.sched.returned(w, id) != nullptr);
+      REQUIRE(f.sched.returned(w, *w->ledger.begin()));
     };
     for (int i = 0; i < 3; ++i) {
       return_one();
@@ -272,7 +261,7 @@ TEST_SUITE("scheduler") {
         WorkerEntry* w = f.dispatch();
         REQUIRE(w != nullptr);
         ++sent[w];
-        REQUIRE(f.sched.returned(w, f.tasks.back().id) != nullptr);
+        REQUIRE(f.sched.returned(w, f.last_d));
       }
       for (const auto& up : f.workers) CHECK(sent[up.get()] == 100);
     }
@@ -281,7 +270,7 @@ TEST_SUITE("scheduler") {
       for (int i = 0; i < kWorkers; ++i) f.add(name("w", i), 4);
       std::mt19937 rng(42);
       std::map<WorkerEntry*, int> sent;
-      std::vector<std::pair<WorkerEntry*, Task*>> inflight;
+      std::vector<std::pair<WorkerEntry*, uint64_t>> inflight;
       bool index_right = true, within_capacity = true;
       constexpr int kSteps = 100000;
       for (int i = 0; i < kSteps; ++i) {
@@ -294,13 +283,13 @@ TEST_SUITE("scheduler") {
           if (!w) continue;
           ++sent[w];
           within_capacity = within_capacity && w->inflight() <= w->capacity;
-          inflight.emplace_back(w, &f.tasks.back());
+          inflight.emplace_back(w, f.last_d);
         } else {
           std::size_t k = rng() % inflight.size();
-          auto [w, t] = inflight[k];
+          auto [w, d] = inflight[k];
           inflight[k] = inflight.back();
           inflight.pop_back();
-          index_right = index_right && f.sched.returned(w, t->id) == t;
+          index_right = index_right && f.sched.returned(w, d);
         }
       }
       CHECK(index_right);

@@ -1,12 +1,15 @@
 // zfleet: the command-line client.
 //   zfleet submit SCRIPT [--func F] [--args JSON] [--kwargs JSON] [--type io|cpu]
 //                        [--id ID] [--task-timeout-ms N] [--max-retries N] [--wait MS]
+//                        [--delay-ms N] [--retries N] [--retry-on CODE]... [--retry-backoff-ms N]
 //   zfleet get ID [--wait MS]
+//   zfleet cancel ID...
 //   zfleet status [--json]
 //   zfleet cache clear [--script S]
-// Exit codes: 0 success (task done / request ok), 1 task failed or the broker
-// answered with an error, 2 usage or configuration error, 3 no answer in
-// time or task still pending after --wait.
+// Exit codes: 0 success (task done / request ok / every id cancelled or
+// cancelling), 1 task failed, the broker answered with an error, or a cancel
+// came too late or named an unknown id, 2 usage or configuration error, 3 no
+// answer in time or task still pending after --wait.
 #include <iostream>
 #include <optional>
 
@@ -31,6 +34,11 @@ struct Options {
   uint64_t task_timeout_ms = 0;
   std::optional<uint32_t> max_retries;
   std::optional<uint64_t> wait_ms;
+  uint64_t delay_ms = 0;
+  std::optional<uint32_t> retries;
+  std::vector<std::string> retry_on;
+  std::optional<uint64_t> retry_backoff_ms;
+  std::vector<std::string> cancel_ids;
   // get / cache clear
   std::string get_id;
   std::optional<std::string> clear_script;
@@ -64,6 +72,10 @@ int do_submit(zmq::context_t& ctx, const Options& o) {
   a.id = o.id;
   a.timeout_ms = o.task_timeout_ms;
   a.max_retries = o.max_retries;
+  a.delay_ms = o.delay_ms;
+  a.retries = o.retries;
+  a.retry_on = o.retry_on;
+  a.retry_backoff_ms = o.retry_backoff_ms;
   for (auto [text, out, name] : {std::tuple{&o.args, &a.args_msgpack, "--args"},
                                  std::tuple{&o.kwargs, &a.kwargs_msgpack, "--kwargs"}}) {
     if (text->empty()) continue;
@@ -103,6 +115,24 @@ int do_status(zmq::context_t& ctx, const Options& o) {
   return kOk;
 }
 
+// One line per id: "ID OUTCOME" (cancelled, cancelling, too_late, unknown).
+int do_cancel(zmq::context_t& ctx, const Options& o) {
+  cli::Client results(ctx, o.results, std::chrono::milliseconds(o.timeout_ms));
+  int rc = kOk;
+  for (const auto& id : o.cancel_ids) {
+    auto r = results.call(common::encode_cancel(id, {}));
+    if (!r) return fail(r.error());
+    if (r->op != "cancel") {
+      print_result(*r);
+      rc = kFailed;
+      continue;
+    }
+    std::cout << id << " " << r->outcome << "\n";
+    if (r->outcome != "cancelled" && r->outcome != "cancelling") rc = kFailed;
+  }
+  return rc;
+}
+
 int do_clear(zmq::context_t& ctx, const Options& o) {
   cli::Client results(ctx, o.results, std::chrono::milliseconds(o.timeout_ms));
   auto r = results.call(common::encode_clear_cache(o.clear_script, {}));
@@ -133,11 +163,18 @@ int main(int argc, char** argv) {
   submit->add_option("--task-timeout-ms", o.task_timeout_ms, "task timeout_ms");
   submit->add_option("--max-retries", o.max_retries, "re-dispatches after a lost worker");
   submit->add_option("--wait", o.wait_ms, "wait up to MS for the result and print it");
+  submit->add_option("--delay-ms", o.delay_ms, "run no sooner than MS after acceptance");
+  submit->add_option("--retries", o.retries, "re-runs after a failure whose code is in --retry-on");
+  submit->add_option("--retry-on", o.retry_on, "a task error code to retry (repeatable; default exception, timeout)");
+  submit->add_option("--retry-backoff-ms", o.retry_backoff_ms, "wait before the first retry, doubled each time");
 
   auto* get = app.add_subcommand("get", "print a task's state and result");
   get->add_option("id", o.get_id, "task id")->required();
   uint64_t get_wait = 0;
   get->add_option("--wait", get_wait, "long-poll up to MS for the task to finish");
+
+  auto* cancel = app.add_subcommand("cancel", "cancel tasks: prints 'ID OUTCOME' for each");
+  cancel->add_option("id", o.cancel_ids, "task ids")->required();
 
   auto* status = app.add_subcommand("status", "show queues, tasks, workers and cache");
   status->add_flag("--json", o.json, "print the raw status as JSON");
@@ -165,5 +202,6 @@ int main(int argc, char** argv) {
     return do_get(results, o.get_id, get_wait);
   }
   if (*status) return do_status(ctx, o);
+  if (*cancel) return do_cancel(ctx, o);
   return do_clear(ctx, o);
 }

@@ -35,14 +35,19 @@ std::string status_table(const msgpack::object& s) {
   out << "zfleet " << str(s, "version") << ", up " << num(s, "uptime_ms") / 1000 << " s\n";
   const auto& q = sub(s, "queues");
   const auto& t = sub(s, "tasks");
-  std::snprintf(line, sizeof line,
-                "queues: io %llu, cpu %llu    tasks: submitted %llu, done %llu, failed %llu, "
-                "retried %llu, running %llu\n",
+  std::snprintf(line, sizeof line, "queues: io %llu, cpu %llu    delayed: io %llu, cpu %llu\n",
                 (unsigned long long)num(sub(q, "io"), "depth"),
                 (unsigned long long)num(sub(q, "cpu"), "depth"),
+                (unsigned long long)num(sub(q, "io"), "delayed"),
+                (unsigned long long)num(sub(q, "cpu"), "delayed"));
+  out << line;
+  std::snprintf(line, sizeof line,
+                "tasks: submitted %llu, done %llu, failed %llu (cancelled %llu), retried %llu, "
+                "running %llu, delayed %llu\n",
                 (unsigned long long)num(t, "submitted"), (unsigned long long)num(t, "done"),
-                (unsigned long long)num(t, "failed"), (unsigned long long)num(t, "retried"),
-                (unsigned long long)num(t, "running"));
+                (unsigned long long)num(t, "failed"), (unsigned long long)num(t, "cancelled"),
+                (unsigned long long)num(t, "retried"), (unsigned long long)num(t, "running"),
+                (unsigned long long)num(t, "delayed"));
   out << line;
   const auto& c = sub(s, "cache");
   std::snprintf(line, sizeof line,

@@ -1,0 +1,115 @@
+// TaskLifecycle: the one place where a task changes state (DESIGN decision
+// 8; the table is in docs/architecture.md, "Task lifecycle").
+//
+//   handed_off -> queued | delayed          accept()
+//   delayed, retry_wait -> queued           on_timers(): its timer fired
+//   queued -> running (dispatch d)          dispatch_ready(): a worker has a slot
+//   running -> finished | retry_wait        on_result() for d; on_timers(): deadline
+//   running -> queued (head) | finished     worker_lost(): attempts + 1 / worker_lost
+//   handed_off, queued, delayed,
+//     retry_wait -> finished (cancelled)    cancel()
+//   running -> running (cancel sent)        cancel(): failed `cancelled` when the
+//                                           worker answers d with an error or
+//                                           after a grace period, whichever first
+//
+// Every transition checks the current phase and, for anything a worker
+// says, the dispatch number: the key that ties an answer to a task's
+// current run. A RESULT whose d is not a current run (late, duplicate, from
+// before a restart) is counted as stale and frees only d's slot; a timer
+// or event that finds the task in another phase is counted and ignored.
+// Slots (WorkerRegistry ledgers) and task states are kept apart: a slot is
+// freed by the worker's answer for d, its GONE or its death, whatever the
+// task has become meanwhile, so a task that timed out while stuck in C
+// still holds its worker's slot and that worker is never sent past its
+// capacity.
+//
+// Owns every Task the dispatcher has received (queues, timers, the
+// running index) and deletes each once finished. Talks to workers only
+// through TaskSender, and records outcomes through TaskFinisher, so unit
+// tests drive it with no socket at all.
+//
+// Thread safety: dispatcher thread only; not synchronized.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string_view>
+#include <unordered_map>
+
+#include "broker/task_finisher.h"
+#include "broker/task_queues.h"
+#include "broker/timer_heap.h"
+#include "broker/worker_registry.h"
+
+namespace zfleet::broker {
+
+// How the lifecycle reaches workers (the dispatcher's backend socket).
+class TaskSender {
+ public:
+  virtual ~TaskSender() = default;
+  // Sends `t` (its attempt already counted) as dispatch `d`; false when
+  // `w` cannot be reached.
+  virtual bool send_task(WorkerEntry& w, const Task& t, uint64_t d) = 0;
+  virtual void send_cancel(WorkerEntry& w, uint64_t d) = 0;
+};
+
+struct LifecycleOptions {
+  uint64_t max_retry_backoff_ms = 600'000;
+  uint64_t max_result_bytes = 16 << 20;   // larger results fail unserializable_result
+  uint64_t cancel_grace_us = 1'000'000;   // a cancelled run not answered by then fails
+  uint64_t seed = 0;                      // retry jitter; 0 = random
+};
+
+class TaskLifecycle {
+ public:
+  TaskLifecycle(TaskFinisher& finisher, WorkerRegistry& registry, TaskSender& sender,
+                LifecycleOptions options);
+  ~TaskLifecycle();  // deletes every task still owned
+  TaskLifecycle(const TaskLifecycle&) = delete;
+  TaskLifecycle& operator=(const TaskLifecycle&) = delete;
+
+  void accept(Task* t, uint64_t now_us);
+  void dispatch_ready(uint64_t now_us);
+  void on_result(WorkerEntry* w, common::ResultMessage r, uint64_t now_us);
+  void on_timers(uint64_t now_us);
+  // `exiting`: it said GONE, so its slots are freed too.
+  void worker_lost(WorkerEntry* w, const char* why, uint64_t now_us, bool exiting);
+  common::CancelOutcome cancel(std::string_view id, uint64_t now_us);
+
+  uint64_t next_timer_us() const { return timers_.next_due_us(); }
+  std::size_t queued() const { return queues_.runnable(); }
+  std::size_t running() const { return running_.size(); }
+  std::size_t timed() const { return timers_.size(); }
+  uint64_t ignored() const { return ignored_; }
+
+ private:
+  struct Run {
+    Task* task;
+    WorkerEntry* worker;
+  };
+
+  void dispatch(Task* t, WorkerEntry* w, uint64_t now_us);
+  void set_phase(Task* t, Phase p);
+  void finish(Task* t, common::ResultRecord rec, uint64_t now_us);
+  void fail(Task* t, common::TaskErrorCode code, std::string message, const WorkerEntry* w,
+            uint64_t run_us, uint64_t now_us);
+  bool retry_allowed(const Task& t, common::TaskErrorCode code) const;
+  void to_retry_wait(Task* t, uint64_t now_us);
+  void on_deadline(Task* t, uint64_t now_us);
+  void run_ended(Task* t);  // leaves the running index (slot untouched)
+  void counted_ignore(const Task& t, const char* event);
+
+  TaskFinisher& fin_;
+  BrokerState& st_;
+  WorkerRegistry& registry_;
+  TaskSender& sender_;
+  LifecycleOptions opts_;
+  TaskQueues queues_;
+  TimerHeap timers_;
+  std::unordered_map<uint64_t, Run> running_;  // current runs, by dispatch number
+  uint64_t next_dispatch_ = 0;
+  uint64_t ignored_ = 0;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace zfleet::broker

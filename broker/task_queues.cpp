@@ -1,0 +1,56 @@
+#include "broker/task_queues.h"
+
+#include <algorithm>
+
+namespace zfleet::broker {
+
+TaskQueues::~TaskQueues() {
+  // Tasks still queued belong to the lifecycle (it deletes them when it
+  // goes); tombstones are ours.
+  for (auto& queue : queues_) {
+    for (Task* t : queue) {
+      if (t->phase == Phase::finished) delete t;
+    }
+  }
+}
+
+Task* TaskQueues::front_runnable(common::TaskType type) {
+  auto& queue = q(type);
+  int i = static_cast<int>(type);
+  while (!queue.empty() && queue.front()->phase == Phase::finished) {
+    delete queue.front();
+    queue.pop_front();
+    --tombstones_[i];
+  }
+  return queue.empty() ? nullptr : queue.front();
+}
+
+void TaskQueues::pop_front(common::TaskType type) { q(type).pop_front(); }
+
+void TaskQueues::tombstoned(common::TaskType type) {
+  int i = static_cast<int>(type);
+  ++tombstones_[i];
+  if (tombstones_[i] > 1024 && tombstones_[i] * 2 > queues_[i].size()) compact(i);
+}
+
+void TaskQueues::compact(int type) {
+  auto& queue = queues_[type];
+  auto dead = std::stable_partition(queue.begin(), queue.end(),
+                                    [](Task* t) { return t->phase != Phase::finished; });
+  for (auto it = dead; it != queue.end(); ++it) delete *it;
+  queue.erase(dead, queue.end());
+  tombstones_[type] = 0;
+}
+
+std::size_t TaskQueues::runnable(common::TaskType type) const {
+  int i = static_cast<int>(type);
+  return queues_[i].size() - tombstones_[i];
+}
+
+std::size_t TaskQueues::runnable() const {
+  std::size_t n = 0;
+  for (int i = 0; i < common::kTaskTypeCount; ++i) n += queues_[i].size() - tombstones_[i];
+  return n;
+}
+
+}  // namespace zfleet::broker

@@ -1,0 +1,124 @@
+#include "broker/worker_registry.h"
+
+namespace zfleet::broker {
+
+WorkerEntry* WorkerRegistry::find(std::string_view id) {
+  auto it = workers_.find(id);
+  return it == workers_.end() ? nullptr : it->second.get();
+}
+
+WorkerEntry* WorkerRegistry::join(common::WorkerInfo info, uint64_t now_us) {
+  if (WorkerEntry* old = find(info.id)) {
+    bool same_process = old->info.incarnation == info.incarnation && info.incarnation != 0;
+    if (same_process) {
+      old->last_seen_us = now_us;
+      if (!old->alive) {  // back from a stall: same slots, routable again
+        old->alive = true;
+        old->last_heartbeat_us = now_us;
+        scheduler_.refresh(old);
+      }
+      return old;
+    }
+    scheduler_.remove(old);
+  }
+  auto w = std::make_unique<WorkerEntry>();
+  w->info = std::move(info);
+  w->capacity = w->capacity_for(opts_.prefetch);
+  w->joined_us = w->last_seen_us = w->last_heartbeat_us = now_us;
+  w->heartbeat.info = w->info;
+  WorkerEntry* raw = w.get();
+  workers_.insert_or_assign(raw->info.id, std::move(w));
+  scheduler_.refresh(raw);
+  return raw;
+}
+
+bool WorkerRegistry::release(WorkerEntry* w, uint64_t d, uint64_t run_us) {
+  if (!scheduler_.returned(w, d)) return false;
+  // Moving average over roughly the last 16 tasks.
+  double run = static_cast<double>(run_us);
+  w->avg_run_us = w->avg_run_us <= 0 ? run : w->avg_run_us + (run - w->avg_run_us) / 16;
+  uint32_t cap = w->capacity_for(opts_.prefetch);
+  if (cap != w->capacity) {
+    scheduler_.remove(w);  // the index key includes the capacity
+    w->capacity = cap;
+    scheduler_.refresh(w);
+  }
+  return true;
+}
+
+void WorkerRegistry::mark_dead(WorkerEntry* w, uint64_t now_us, bool free_slots) {
+  scheduler_.remove(w);
+  w->alive = false;
+  w->died_us = now_us;
+  if (free_slots) w->ledger.clear();
+}
+
+void WorkerRegistry::stopping(WorkerEntry* w) {
+  w->stopping = true;
+  scheduler_.refresh(w);
+}
+
+bool WorkerRegistry::heartbeat(common::Heartbeat hb, uint64_t now_us) {
+  WorkerEntry* w = find(hb.info.id);
+  if (!w || !w->alive) return false;
+  w->last_seen_us = w->last_heartbeat_us = now_us;
+  w->heartbeat = std::move(hb);
+  return true;
+}
+
+std::vector<WorkerEntry*> WorkerRegistry::overdue(uint64_t now_us) {
+  std::erase_if(resync_sent_,
+                [&](const auto& kv) { return now_us - kv.second > opts_.liveness_us * 4; });
+  std::vector<WorkerEntry*> out;
+  for (auto it = workers_.begin(); it != workers_.end();) {
+    WorkerEntry* w = it->second.get();
+    if (w->alive && now_us > w->last_seen_us && now_us - w->last_seen_us > opts_.liveness_us)
+      out.push_back(w);
+    if (!w->alive && now_us > w->died_us && now_us - w->died_us > opts_.dead_retention_us) {
+      it = workers_.erase(it);
+      continue;
+    }
+    ++it;
+  }
+  return out;
+}
+
+bool WorkerRegistry::may_resync(const std::string& id, uint64_t now_us) {
+  uint64_t& last = resync_sent_[id];
+  if (last != 0 && now_us - last < opts_.resync_interval_us) return false;
+  last = now_us;
+  return true;
+}
+
+std::vector<std::string> WorkerRegistry::alive_ids() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, w] : workers_) {
+    if (w->alive) ids.push_back(id);
+  }
+  return ids;
+}
+
+std::vector<BoardEntry> WorkerRegistry::board() const {
+  std::vector<BoardEntry> entries;
+  entries.reserve(workers_.size());
+  for (const auto& [id, w] : workers_) {
+    BoardEntry e;
+    auto& s = e.status;
+    s.id = id;
+    s.type = std::string(common::to_string(w->info.type));
+    s.host = w->info.host;
+    s.pid = w->info.pid;
+    s.threads = w->info.threads;
+    s.active = w->heartbeat.active;
+    s.inflight = w->inflight();
+    s.done = w->done;
+    s.failed = w->failed;
+    s.alive = w->alive;
+    s.rss_bytes = w->heartbeat.rss_bytes;
+    e.heartbeat_us = w->last_heartbeat_us;
+    entries.push_back(std::move(e));
+  }
+  return entries;
+}
+
+}  // namespace zfleet::broker

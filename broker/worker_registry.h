@@ -1,0 +1,75 @@
+// WorkerRegistry: every worker the broker knows (alive, or dead for a
+// while so `status` can show it), the Scheduler index over them, and each
+// one's ledger of slots (worker_entry.h). It answers "who joined, who is
+// alive, who gets the next task" and keeps slot accounting exact; it knows
+// nothing of task states (TaskLifecycle does).
+//
+// Contract:
+// - join() registers a READY. The same process again (same non-zero
+//   incarnation) while alive changes nothing; while dead (declared lost
+//   while hung, now back) it is revived WITH its ledger: the dispatches it
+//   still runs keep their slots until it answers them, so it cannot be
+//   sent past its capacity. Any other READY makes a fresh entry; the caller
+//   must first report an alive old entry lost (TaskLifecycle::worker_lost).
+// - occupy()/release() record dispatch d sent to / answered by a worker;
+//   release() is false when that worker held no slot for d (a duplicate,
+//   or an answer from before a restart), and then changes nothing.
+// - mark_dead() takes a worker out of routing; its slots are kept (it may
+//   come back, see join) unless `free_slots` (it said GONE: it is exiting).
+// - overdue() lists live workers silent for longer than the liveness
+//   window, and forgets dead ones past their retention.
+//
+// Thread safety: dispatcher thread only; not synchronized.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "broker/scheduler.h"
+#include "broker/worker_board.h"
+#include "broker/worker_entry.h"
+
+namespace zfleet::broker {
+
+struct RegistryOptions {
+  uint32_t prefetch = 32;
+  uint64_t liveness_us = 1'000'000;
+  uint64_t dead_retention_us = 2'250'000;
+  uint64_t resync_interval_us = 250'000;
+};
+
+class WorkerRegistry {
+ public:
+  explicit WorkerRegistry(RegistryOptions o) : opts_(o) {}
+
+  WorkerEntry* find(std::string_view id);
+  WorkerEntry* join(common::WorkerInfo info, uint64_t now_us);
+  WorkerEntry* pick(common::TaskType type) const { return scheduler_.pick(type); }
+  void occupy(WorkerEntry* w, uint64_t d, uint64_t now_us) { scheduler_.dispatched(w, d, now_us); }
+  // Frees w's slot for d; `run_us` feeds the run-time average behind prefetch.
+  bool release(WorkerEntry* w, uint64_t d, uint64_t run_us);
+  void mark_dead(WorkerEntry* w, uint64_t now_us, bool free_slots);
+  void stopping(WorkerEntry* w);
+  // A heartbeat from a live worker; false when it is unknown or dead.
+  bool heartbeat(common::Heartbeat hb, uint64_t now_us);
+  void seen(WorkerEntry* w, uint64_t now_us) { w->last_seen_us = now_us; }
+  std::vector<WorkerEntry*> overdue(uint64_t now_us);
+  // True when a RESYNC may be sent to `id` now (at most one per interval,
+  // so a returning worker's backlog does not make it register many times).
+  bool may_resync(const std::string& id, uint64_t now_us);
+  std::vector<std::string> alive_ids() const;
+  std::vector<BoardEntry> board() const;
+  std::size_t size() const { return workers_.size(); }
+
+ private:
+  RegistryOptions opts_;
+  std::map<std::string, std::unique_ptr<WorkerEntry>, std::less<>> workers_;
+  Scheduler scheduler_;
+  std::unordered_map<std::string, uint64_t> resync_sent_;  // worker id -> last RESYNC (us)
+};
+
+}  // namespace zfleet::broker
