@@ -15,39 +15,47 @@ void Waiters::add(Waiter w, const std::vector<std::size_t>& pending) {
     }
   }
   deadlines_.emplace(w.deadline_us, serial);
-  Parked& p = waiters_.emplace(serial, Parked{std::move(w), {}}).first->second;
-  p.slots.reserve(pending.size());
-  for (std::size_t pos : pending) {
-    Bucket& b = by_id_[p.w.ids[pos]];
-    b.push_back(Slot{serial, p.slots.size()});
-    p.slots.push_back(SlotRef{pos, &b, std::prev(b.end())});
+  Parked& p = waiters_.try_emplace(serial).first->second;
+  p.serial = serial;
+  p.w = std::move(w);
+  p.slots.resize(pending.size());
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    SlotRef& ref = p.slots[i];
+    ref.pos = pending[i];
+    ref.owner = &p;
+    Bucket& b = by_id_[p.w.ids[ref.pos]];
+    ref.bucket = &b;
+    ref.prev = b.tail;
+    (b.tail ? b.tail->next : b.head) = &ref;
+    b.tail = &ref;
+    ++b.size;
   }
+}
+
+void Waiters::unlink(SlotRef& ref) {
+  Bucket* b = ref.bucket;
+  if (b == nullptr) return;
+  (ref.prev ? ref.prev->next : b->head) = ref.next;
+  (ref.next ? ref.next->prev : b->tail) = ref.prev;
+  ref.bucket = nullptr;
+  ref.prev = ref.next = nullptr;
+  if (--b->size == 0) by_id_.erase(ref.owner->w.ids[ref.pos]);
 }
 
 std::vector<Waiter> Waiters::finished(const std::shared_ptr<const common::ResultRecord>& rec,
                                      std::size_t max_slots, bool& more) {
   std::vector<Waiter> done;
   more = false;
-  auto bucket = by_id_.find(rec->id);
-  if (bucket == by_id_.end()) return done;
-  // The slots handled now leave the index first (all of them, or the
-  // oldest max_slots; the rest stay for the next call).
-  Bucket slots;
-  if (bucket->second.size() <= max_slots) {
-    slots = std::move(bucket->second);
-    by_id_.erase(bucket);
-  } else {
-    auto end = bucket->second.begin();
-    std::advance(end, static_cast<std::ptrdiff_t>(max_slots));
-    slots.splice(slots.begin(), bucket->second, bucket->second.begin(), end);
-    more = true;
-  }
-  for (const Slot& s : slots) {
-    auto it = waiters_.find(s.serial);
-    if (it == waiters_.end()) continue;  // cannot happen: slots leave with their waiter
-    Parked& p = it->second;
-    SlotRef& ref = p.slots[s.index];
-    ref.bucket = nullptr;
+  auto it = by_id_.find(rec->id);
+  if (it == by_id_.end()) return done;
+  Bucket* b = &it->second;
+  // The oldest max_slots slots (or all); the rest stay for the next call.
+  const std::size_t n = std::min(max_slots, b->size);
+  more = n < b->size;
+  for (std::size_t k = 0; k < n; ++k) {
+    SlotRef& ref = *b->head;
+    Parked& p = *ref.owner;
+    unlink(ref);  // erases the bucket with its last slot (k == n - 1 then)
     Found& f = p.w.found[ref.pos];
     f.state = rec->state;
     f.rec = rec;
@@ -55,7 +63,7 @@ std::vector<Waiter> Waiters::finished(const std::shared_ptr<const common::Result
     // the second, once.
     if (--p.w.remaining == 0) {
       done.push_back(std::move(p.w));
-      waiters_.erase(it);
+      waiters_.erase(p.serial);
     }
   }
   if (!done.empty()) drop_stale_deadlines();
@@ -75,15 +83,10 @@ void Waiters::drop_stale_deadlines() {
   deadlines_ = decltype(deadlines_)(std::greater<>(), std::move(live));
 }
 
-// Unlinks the slots a waiter still has in the index: O(1) each, through the
-// iterators it kept, however many other waiters share its ids.
+// Unlinks the slots a waiter still has in the index: O(1) each, however
+// many other waiters share its ids.
 void Waiters::unindex(Parked& p) {
-  for (SlotRef& ref : p.slots) {
-    if (ref.bucket == nullptr) continue;
-    ref.bucket->erase(ref.it);
-    if (ref.bucket->empty()) by_id_.erase(p.w.ids[ref.pos]);
-    ref.bucket = nullptr;
-  }
+  for (SlotRef& ref : p.slots) unlink(ref);
 }
 
 std::vector<Waiter> Waiters::expired(uint64_t now_us) {

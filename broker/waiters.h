@@ -10,10 +10,10 @@
 //
 // Cost: every operation is O(1) per waiter and id, plus O(log N) per waiter
 // for its deadline (a binary heap), whatever the number of waiters on one
-// id. The index maps each id to a bucket (a list) of slots, one per
-// (waiter, pending id); a parked waiter keeps iterators to its own slots.
-// finished(id) takes the whole bucket of its id; an expiring waiter unlinks
-// just its own slots through those iterators. (Defect 8: the index used to
+// id. The index maps each id to a bucket: an intrusive list of slots, one
+// per (waiter, pending id), held in the parked waiter itself. finished(id)
+// walks the bucket of its id; an expiring waiter unlinks just its own
+// slots, O(1) each. (Defect 8: the index used to
 // be one multimap that each expiring waiter scanned for its own entries,
 // so N waiters on one id cost O(N^2): 100,000 took 91 s.) A bucket is
 // dropped as soon as it is empty, so an id nobody waits on any more costs
@@ -35,7 +35,6 @@
 #pragma once
 
 #include <cstdint>
-#include <list>
 #include <memory>
 #include <optional>
 #include <queue>
@@ -105,22 +104,32 @@ class Waiters {
   std::size_t deadlines_held() const { return deadlines_.size(); }
 
  private:
-  struct Slot {
-    uint64_t serial;    // the waiter
-    std::size_t index;  // into its Parked::slots
-  };
-  using Bucket = std::list<Slot>;
-  // Where one pending id of a parked waiter sits in the index; bucket is
-  // null once that id's notice consumed the slot.
+  struct Parked;
+  struct Bucket;
+  // One pending id of a parked waiter, linked into its id's bucket: an
+  // intrusive list, so parking costs no node of its own and a waiter
+  // unlinks its slots in O(1) with no lookup.
   struct SlotRef {
-    std::size_t pos;  // into the waiter's ids / found
-    Bucket* bucket;
-    Bucket::iterator it;
+    std::size_t pos = 0;       // into the waiter's ids / found
+    Parked* owner = nullptr;
+    Bucket* bucket = nullptr;  // null once unlinked
+    SlotRef* prev = nullptr;
+    SlotRef* next = nullptr;
   };
+  // The slots waiting on one id, oldest first.
+  struct Bucket {
+    SlotRef* head = nullptr;
+    SlotRef* tail = nullptr;
+    std::size_t size = 0;
+  };
+  // Node-based map values: a Parked and its slots array never move while
+  // the waiter is parked (the array is sized once, in add()).
   struct Parked {
+    uint64_t serial = 0;
     Waiter w;
     std::vector<SlotRef> slots;
   };
+  void unlink(SlotRef& ref);
   void unindex(Parked& p);
   void drop_stale_deadlines();
 
@@ -131,7 +140,7 @@ class Waiters {
   uint64_t next_batch_us_ = 0;  // expired() returns nothing before this
   std::unordered_map<uint64_t, Parked> waiters_;
   // id -> its waiters' slots. Node-based: a Bucket* stays valid until its
-  // id's entry is erased, which happens only once the bucket is empty.
+  // id's entry is erased, which happens as soon as the bucket is empty.
   std::unordered_map<std::string, Bucket> by_id_;
   using Deadline = std::pair<uint64_t, uint64_t>;  // (deadline_us, serial)
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
