@@ -9,6 +9,7 @@
 #include "broker/dispatcher.h"
 #include "broker/handoff.h"
 #include "broker/intake.h"
+#include "broker/journal_service.h"
 #include "broker/result_server.h"
 #include "broker/router_proxy.h"
 #include "broker/supervisor.h"
@@ -56,8 +57,18 @@ struct ServingThreads {
   std::vector<std::unique_ptr<IntakeThread>> intake;
   std::unique_ptr<RouterProxy> frontend, results_proxy;
 
+  std::unique_ptr<JournalService> journal;
+
   void start(BrokerState& st) {
     const auto& b = st.config.broker;
+    RecoveryState::Restored restored;
+    if (b.journal.enabled()) {
+      // Replayed before any thread serves: what was acknowledged before a
+      // crash is back in the tables before the first request is read.
+      journal = std::make_unique<JournalService>(st);
+      restored = journal->recover();
+      journal->start();
+    }
     auto max_bytes = static_cast<int64_t>(b.max_message_bytes);
     PublicEndpoint front_pub{b.frontend, b.client_hwm, max_bytes, "frontend"};
     PublicEndpoint results_pub{b.results, b.client_hwm, max_bytes, "results"};
@@ -72,9 +83,11 @@ struct ServingThreads {
       results.back()->start();
     }
     dispatcher = std::make_unique<Dispatcher>(st);
+    dispatcher->adopt(std::move(restored.tasks), std::move(restored.runs));
     dispatcher->start();
     for (int i = 0; i < b.queue_threads; ++i) {
-      intake.push_back(std::make_unique<IntakeThread>(st, direct(b.queue_threads, front_pub)));
+      intake.push_back(std::make_unique<IntakeThread>(st, static_cast<unsigned>(i),
+                                                      direct(b.queue_threads, front_pub)));
       intake.back()->start();
     }
     if (b.result_threads > 1) {
@@ -92,6 +105,7 @@ struct ServingThreads {
   // After the dispatcher has been told to STOP.
   void join(BrokerState& st) {
     dispatcher->join();
+    if (journal) journal->stop();  // after the dispatcher's last batch
     st.ctx.shutdown();  // every other thread's blocking call returns ETERM
     if (frontend) frontend->join();
     if (results_proxy) results_proxy->join();

@@ -9,6 +9,7 @@
 
 #include <zmq.hpp>
 
+#include "broker/journal/stats.h"
 #include "broker/live_table.h"
 #include "broker/metrics.h"
 #include "broker/result_cache.h"
@@ -18,6 +19,14 @@
 #include "config/fleet_config.h"
 
 namespace zfleet::broker {
+
+// What `status` shows of the journal: figures fixed at start (replay) and
+// the live counters of its threads. Set before the serving threads start;
+// read-only afterwards (the counters are atomics).
+struct JournalInfo {
+  const journal::JournalStats* stats = nullptr;  // null: journal off
+  common::JournalStatus at_start;
+};
 
 struct BrokerState {
   explicit BrokerState(const config::FleetConfig& c);
@@ -33,6 +42,7 @@ struct BrokerState {
   common::TaskIdGenerator ids;
   uint64_t started_us;
   std::atomic<bool> draining{false};  // set once on SIGTERM/SIGINT
+  JournalInfo journal;
 };
 
 }  // namespace zfleet::broker

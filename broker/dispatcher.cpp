@@ -2,7 +2,9 @@
 #include "broker/dispatcher.h"
 
 #include <algorithm>
+#include <cstring>
 
+#include "broker/journal/writer.h"
 #include "common/clock.h"
 #include "common/fail_loudly.h"
 #include "common/log.h"
@@ -39,7 +41,8 @@ LifecycleOptions lifecycle_options(const config::FleetConfig& c) {
 Dispatcher::Dispatcher(BrokerState& state)
     : st_(state),
       registry_(registry_options(state.config)),
-      finisher_(state, static_cast<std::size_t>(state.config.broker.result_threads)),
+      journal_(state.config.broker.journal.enabled()),
+      finisher_(state, static_cast<std::size_t>(state.config.broker.result_threads), journal_),
       lifecycle_(finisher_, registry_, *this, lifecycle_options(state.config)) {}
 
 Dispatcher::~Dispatcher() { join(); }
@@ -78,6 +81,15 @@ void Dispatcher::bind_sockets() {
     notify_.push_back(common::make_socket(st_.ctx, zmq::socket_type::push, inproc_opts));
     notify_.back().connect(notify_endpoint(static_cast<unsigned>(i)));
   }
+  if (!journal_.enabled()) return;
+  journal_out_ = common::make_socket(st_.ctx, zmq::socket_type::push, inproc_opts);
+  journal_out_.connect(kJournalIn);
+  journal_in_ = common::make_socket(st_.ctx, zmq::socket_type::pull, inproc_opts);
+  journal_in_.bind(kJournalDurable);
+  for (int i = 0; i < st_.config.broker.queue_threads; ++i) {
+    intake_acks_.push_back(common::make_socket(st_.ctx, zmq::socket_type::push, inproc_opts));
+    intake_acks_.back().connect(intake_ack_endpoint(static_cast<unsigned>(i)));
+  }
 }
 
 void Dispatcher::run() {
@@ -93,6 +105,11 @@ void Dispatcher::run() {
   intake_.close();
   control_.close();
   notify_.clear();
+  if (journal_.enabled()) {
+    journal_out_.close();
+    journal_in_.close();
+    intake_acks_.clear();
+  }
 }
 
 long Dispatcher::poll_timeout_ms(uint64_t now_us) const {
@@ -103,12 +120,18 @@ long Dispatcher::poll_timeout_ms(uint64_t now_us) const {
 }
 
 void Dispatcher::loop() {
+  const uint64_t start = common::now_us();
+  for (Task* t : adopted_) lifecycle_.accept(t, start);
+  adopted_.clear();
   zmq::pollitem_t items[] = {{control_.handle(), 0, ZMQ_POLLIN, 0},
                              {backend_.handle(), 0, ZMQ_POLLIN, 0},
                              {intake_.handle(), 0, ZMQ_POLLIN, 0},
-                             {status_.handle(), 0, ZMQ_POLLIN, 0}};
+                             {status_.handle(), 0, ZMQ_POLLIN, 0},
+                             {journal_in_ ? journal_in_.handle() : nullptr, 0, ZMQ_POLLIN, 0}};
+  const int n_items = journal_.enabled() ? 5 : 4;
   while (!stop_) {
-    zmq::poll(items, 4, std::chrono::milliseconds(poll_timeout_ms(common::now_us())));
+    zmq::poll(items, n_items, std::chrono::milliseconds(poll_timeout_ms(common::now_us())));
+    if (n_items == 5 && (items[4].revents & ZMQ_POLLIN)) on_durable();
     if (items[0].revents & ZMQ_POLLIN) on_control();
     if (items[1].revents & ZMQ_POLLIN) on_backend();
     if (items[2].revents & ZMQ_POLLIN) {
@@ -135,6 +158,7 @@ void Dispatcher::pass(uint64_t now) {
     st_.board.publish(registry_.board());
     next_board_us_ = now + kBoardIntervalUs;
   }
+  flush_journal();  // this pass's records, before anything waits on them
   send_notices();  // after everything above that may have finished tasks
   if (now >= next_sweep_us_) {
     // Results nobody fetched leave at their TTL even when no put evicts them.
@@ -146,10 +170,44 @@ void Dispatcher::pass(uint64_t now) {
 void Dispatcher::on_intake() {
   const uint64_t now = common::now_us();
   for (int n = 0; n < kBurst; ++n) {
-    zmq::message_t m;
-    if (!intake_.recv(m, zmq::recv_flags::dontwait)) return;
+    if (!common::recv_message(intake_, msg_, zmq::recv_flags::dontwait)) return;
     common::fault_point("broker-dispatch");  // a test hook: once per hand-off
-    for (Task* t : unpack_tasks(m)) lifecycle_.accept(t, now);
+    if (msg_.frames.empty()) continue;
+    for (Task* t : unpack_tasks(msg_.frames[0])) lifecycle_.accept(t, now);
+    if (msg_.frames.size() > 1) {
+      if (auto ack = unpack_ack_request(msg_.frames[1])) journal_.ack(ack->intake, ack->token);
+    }
+  }
+}
+
+void Dispatcher::flush_journal() {
+  auto batch = journal_.take();
+  if (!batch) return;
+  journal::send_batch(journal_out_, std::move(batch->records), batch->last_seq,
+                      batch->acks.empty() ? std::nullopt : std::optional<std::string_view>(batch->acks));
+}
+
+// A durability report: [highest durable sequence][ack blob]...; results
+// waiting for it are published and each intake thread gets its tokens.
+void Dispatcher::on_durable() {
+  const uint64_t now = common::now_us();
+  for (int n = 0; n < kBurst; ++n) {
+    auto report = journal::recv_report(journal_in_, zmq::recv_flags::dontwait);
+    if (!report) return;
+    const uint64_t seq = report->sequence;
+    journal_.durable(seq);
+    finisher_.on_durable(seq, now);
+    std::vector<std::string> tokens(intake_acks_.size());
+    for (const auto& ack : report->acks) {
+      TaskJournal::for_each_ack(common::view(ack), [&](uint32_t intake, uint64_t token) {
+        if (intake < tokens.size()) tokens[intake].append(reinterpret_cast<const char*>(&token), sizeof token);
+      });
+    }
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+      if (tokens[i].empty()) continue;
+      zmq::message_t m(tokens[i].data(), tokens[i].size());
+      intake_acks_[i].send(m, zmq::send_flags::dontwait);
+    }
   }
 }
 
@@ -160,7 +218,7 @@ void Dispatcher::on_control() {
     if (f.empty()) continue;
     std::string_view cmd = common::view(f[0]);
     if (cmd == kStopCommand) {
-      stop_ = true;
+      stopping();
       return;
     }
     if (cmd == kDrainCommand) {
@@ -178,6 +236,25 @@ void Dispatcher::on_control() {
       broadcast_clear(frames);
     }
   }
+}
+
+// A clean stop: tasks still queued or delayed are kept by the journal for
+// the next start, or dropped without one (logged either way), and every
+// parked get is answered `shutting_down` before the broker goes.
+void Dispatcher::stopping() {
+  const std::size_t queued = lifecycle_.queued();
+  const std::size_t waiting = lifecycle_.timed() - lifecycle_.running();
+  if (journal_.enabled()) {
+    log()->info("stopping: {} queued and {} delayed or retrying tasks stay in the journal for the next start",
+                queued, waiting);
+  } else if (queued + waiting > 0) {
+    log()->warn("stopping: dropping {} queued and {} delayed or retrying tasks (no broker.journal)",
+                queued, waiting);
+  }
+  for (auto& notice : finisher_.notices()) notice.stopping = true;
+  flush_journal();
+  send_notices();
+  stop_ = true;
 }
 
 void Dispatcher::send_notices() {

@@ -10,7 +10,9 @@
 //   control PULL     (inproc)                   CLEAR, CANCEL, DRAIN, STOP
 //   notify PUSH x N  (inproc)                   Notices to result threads, one per
 //                                                thread per loop pass at most
-//   the WorkerRegistry, the TaskFinisher and the TaskLifecycle.
+//   with the journal on: journal PUSH (records out, once per pass), durable
+//   PULL (durability reports in), and one PUSH per intake thread (ack tokens)
+//   the WorkerRegistry, the TaskJournal, the TaskFinisher and the TaskLifecycle.
 //
 // Contract: sleeps until a socket is readable or the next timer is due (a
 // delayed task, a retry's backoff, a run's deadline), a liveness check or a
@@ -42,6 +44,12 @@ namespace zfleet::broker {
 class Dispatcher final : private TaskSender {
  public:
   explicit Dispatcher(BrokerState& state);
+  // Tasks restored from the journal (recovery.h), accepted by the dispatcher
+  // thread before it serves anything else. Call before start().
+  void adopt(std::vector<Task*> tasks, std::vector<RecoveredRun> runs) {
+    adopted_ = std::move(tasks);
+    lifecycle_.adopt_runs(std::move(runs));
+  }
   ~Dispatcher() override;
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
@@ -60,7 +68,10 @@ class Dispatcher final : private TaskSender {
   long poll_timeout_ms(uint64_t now_us) const;
   void on_intake();
   void on_control();
+  void on_durable();
+  void stopping();
   void send_notices();
+  void flush_journal();
   // dispatcher_link.cpp: the worker side
   void on_backend();
   void on_worker_message(const std::string& rid, common::LinkCmd cmd, const common::Frames& f);
@@ -77,13 +88,17 @@ class Dispatcher final : private TaskSender {
   std::thread thread_;
   zmq::socket_t backend_, status_, intake_, control_;
   std::vector<zmq::socket_t> notify_;
+  zmq::socket_t journal_out_, journal_in_;  // journal on only
+  std::vector<zmq::socket_t> intake_acks_;  // journal on only
   common::Message msg_;  // reused receive buffer
   WorkerRegistry registry_;
+  TaskJournal journal_;
   TaskFinisher finisher_;
   TaskLifecycle lifecycle_;
   uint64_t next_liveness_check_us_ = 0;
   uint64_t next_board_us_ = 0;
   uint64_t next_sweep_us_ = 0;
+  std::vector<Task*> adopted_;
   bool stop_ = false;
 };
 

@@ -2,6 +2,10 @@
 // shared socket, never an ad-hoc locked deque):
 //
 //   intake threads --PUSH--> dispatcher   kDispatchEndpoint: batches of Task*
+//                                         [+ an ack token when the journal is on]
+//   dispatcher --PUSH--> journal thread   kJournalIn: record batches
+//   journal thread --PUSH--> dispatcher   kJournalDurable: durable sequence + acks
+//   dispatcher --PUSH--> intake thread i  intake_ack_endpoint(i): durable ack tokens
 //   result threads --PUSH--> dispatcher   kControlEndpoint: CLEAR (link format), CANCEL
 //   main thread    --PUSH--> dispatcher   kControlEndpoint: DRAIN / STOP
 //   dispatcher --PUSH--> result thread i  notify_endpoint(i): Notice (finished
@@ -31,6 +35,12 @@ inline constexpr const char* kDispatchEndpoint = "inproc://zfleet-dispatch";
 inline constexpr const char* kControlEndpoint = "inproc://zfleet-control";
 inline constexpr const char* kFrontendWorkers = "inproc://zfleet-frontend";
 inline constexpr const char* kResultsWorkers = "inproc://zfleet-results";
+// The journal (issue 10): the dispatcher PUSHes record batches to the
+// journal thread, which PUSHes durability reports back.
+inline constexpr const char* kJournalIn = "inproc://zfleet-journal-in";
+inline constexpr const char* kJournalDurable = "inproc://zfleet-journal-durable";
+// dispatcher -> intake thread i: acknowledgement tokens whose records are durable.
+inline std::string intake_ack_endpoint(unsigned i) { return "inproc://zfleet-intake-ack-" + std::to_string(i); }
 inline std::string notify_endpoint(unsigned i) { return "inproc://zfleet-notify-" + std::to_string(i); }
 
 // Control commands (single frame) besides CLEAR.
@@ -41,6 +51,28 @@ inline zmq::message_t pack_tasks(const std::vector<Task*>& tasks) {
   zmq::message_t m(tasks.size() * sizeof(Task*));
   if (!tasks.empty()) std::memcpy(m.data(), tasks.data(), m.size());
   return m;
+}
+
+// The optional second frame of a Task* batch: which intake thread wants an
+// acknowledgement token back once the batch's records are durable.
+struct AckRequest {
+  uint64_t token = 0;
+  uint32_t intake = 0;
+};
+
+inline zmq::message_t pack_ack_request(AckRequest a) {
+  zmq::message_t m(sizeof a.token + sizeof a.intake);
+  std::memcpy(m.data(), &a.token, sizeof a.token);
+  std::memcpy(static_cast<char*>(m.data()) + sizeof a.token, &a.intake, sizeof a.intake);
+  return m;
+}
+
+inline std::optional<AckRequest> unpack_ack_request(const zmq::message_t& m) {
+  AckRequest a;
+  if (m.size() != sizeof a.token + sizeof a.intake) return std::nullopt;
+  std::memcpy(&a.token, m.data(), sizeof a.token);
+  std::memcpy(&a.intake, static_cast<const char*>(m.data()) + sizeof a.token, sizeof a.intake);
+  return a;
 }
 
 inline std::vector<Task*> unpack_tasks(const zmq::message_t& m) {
@@ -63,7 +95,8 @@ struct CancelReply {
 struct Notice {
   RecordBatch records;
   std::vector<CancelReply> cancels;
-  bool empty() const { return records.empty() && cancels.empty(); }
+  bool stopping = false;  // the broker stops: answer every parked request shutting_down
+  bool empty() const { return records.empty() && cancels.empty() && !stopping; }
 };
 
 inline zmq::message_t pack_notice(Notice notice) {

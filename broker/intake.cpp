@@ -1,6 +1,8 @@
 #include "broker/broker_log.h"
 #include "broker/intake.h"
 
+#include <cstring>
+
 #include "broker/handoff.h"
 #include "broker/request_frames.h"
 #include "common/clock.h"
@@ -20,6 +22,10 @@ void IntakeThread::start() {
     }
     dispatch_ = common::make_socket(st_.ctx, zmq::socket_type::push, common::unbounded_options());
     dispatch_.connect(kDispatchEndpoint);
+    if (st_.config.broker.journal.enabled()) {
+      acks_ = common::make_socket(st_.ctx, zmq::socket_type::pull, common::unbounded_options());
+      acks_.bind(intake_ack_endpoint(index_));
+    }
   };
   auto body = [this] {
     try {
@@ -31,31 +37,70 @@ void IntakeThread::start() {
     }
     client_.close();
     dispatch_.close();
+    if (acks_) acks_.close();
   };
   thread_ = common::start_after_setup("zf-intake", setup, body);
 }
 
 void IntakeThread::loop() {
   common::Message msg;
+  if (!acks_) {
+    for (;;) {
+      if (!common::recv_message(client_.socket(), msg)) return;  // context shut down
+      on_request(msg);
+    }
+  }
+  zmq::pollitem_t items[] = {{client_.socket().handle(), 0, ZMQ_POLLIN, 0},
+                             {acks_.handle(), 0, ZMQ_POLLIN, 0}};
   for (;;) {
-    if (!common::recv_message(client_.socket(), msg)) return;  // context shut down
-    common::fault_point("broker-intake");
-    std::string reply, corr;
-    auto body = request_body(msg, st_.config.broker.max_message_bytes, &corr);
-    if (!body) {
-      reply = common::encode_error(body.error(), {}, corr);
-    } else {
-      try {
-        reply = handle(*body);
-      } catch (const std::exception& e) {
-        // Nothing a client sends may stop the broker: answer and go on.
-        log()->error("intake: unexpected error: {}", e.what());
-        reply = common::encode_error({common::ErrorCode::bad_request, "internal error"}, {},
-                                     common::recover_corr(*body));
+    zmq::poll(items, 2, std::chrono::milliseconds(-1));
+    if (items[1].revents & ZMQ_POLLIN) on_acks();
+    if (items[0].revents & ZMQ_POLLIN) {
+      for (int n = 0; n < 256; ++n) {
+        if (!common::recv_message(client_.socket(), msg, zmq::recv_flags::dontwait)) break;
+        on_request(msg);
       }
     }
-    auto envelope = take_envelope(msg);
-    client_.reply(envelope, reply);
+  }
+}
+
+void IntakeThread::on_request(common::Message& msg) {
+  common::fault_point("broker-intake");
+  std::string reply, corr;
+  bool admitted = false;
+  auto body = request_body(msg, st_.config.broker.max_message_bytes, &corr);
+  if (!body) {
+    reply = common::encode_error(body.error(), {}, corr);
+  } else {
+    try {
+      reply = handle(*body, admitted);
+    } catch (const std::exception& e) {
+      // Nothing a client sends may stop the broker: answer and go on.
+      log()->error("intake: unexpected error: {}", e.what());
+      reply = common::encode_error({common::ErrorCode::bad_request, "internal error"}, {},
+                                   common::recover_corr(*body));
+    }
+  }
+  auto envelope = take_envelope(msg);
+  if (admitted && acks_) {
+    // Journal on: the reply waits until the batch's ACCEPT records are durable.
+    parked_.emplace(token_, Parked{std::move(envelope), std::move(reply)});
+    return;
+  }
+  client_.reply(envelope, reply);
+}
+
+void IntakeThread::on_acks() {
+  zmq::message_t m;
+  while (acks_.recv(m, zmq::recv_flags::dontwait)) {
+    for (std::size_t at = 0; at + sizeof(uint64_t) <= m.size(); at += sizeof(uint64_t)) {
+      uint64_t token;
+      std::memcpy(&token, static_cast<const char*>(m.data()) + at, sizeof token);
+      auto it = parked_.find(token);
+      if (it == parked_.end()) continue;
+      client_.reply(it->second.envelope, it->second.reply);
+      parked_.erase(it);
+    }
   }
 }
 
@@ -102,7 +147,7 @@ std::expected<std::string, common::WireError> IntakeThread::admit(common::TaskSp
   return std::string(t->id);
 }
 
-std::string IntakeThread::handle(std::string_view body) {
+std::string IntakeThread::handle(std::string_view body, bool& admitted) {
   auto req = common::decode_request(body, st_.codec_limits);
   if (!req) return common::encode_error(req.error(), {}, common::recover_corr(body));
   if (req->op != common::Op::submit && req->op != common::Op::submit_batch) {
@@ -123,7 +168,16 @@ std::string IntakeThread::handle(std::string_view body) {
     }
     ids.push_back(admit(std::move(*spec), batch));
   }
-  if (!batch.empty()) dispatch_.send(pack_tasks(batch), zmq::send_flags::none);
+  if (!batch.empty()) {
+    admitted = true;
+    if (acks_) {
+      token_ = next_token_++;
+      dispatch_.send(pack_tasks(batch), zmq::send_flags::sndmore);
+      dispatch_.send(pack_ack_request({token_, index_}), zmq::send_flags::none);
+    } else {
+      dispatch_.send(pack_tasks(batch), zmq::send_flags::none);
+    }
+  }
   if (req->op == common::Op::submit_batch) return common::encode_accepted_batch(ids, req->corr);
   auto& r = ids.front();
   if (!r) {

@@ -26,7 +26,7 @@ std::string default_worker_bin() {
 int main(int argc, char** argv) {
   using namespace zfleet;
   CLI::App app{"zfleet-broker: routes tasks to the least-loaded worker"};
-  std::string config_path, frontend, results, backend, status, level, worker_bin;
+  std::string config_path, frontend, results, backend, status, level, worker_bin, journal, fsync;
   std::optional<int> io_procs, cpu_procs;
   app.add_option("-c,--config", config_path, "YAML configuration file")->check(CLI::ExistingFile);
   app.add_option("--frontend", frontend, "override broker.frontend");
@@ -36,6 +36,9 @@ int main(int argc, char** argv) {
   app.add_option("--io-processes", io_procs, "override workers.io.processes");
   app.add_option("--cpu-processes", cpu_procs, "override workers.cpu.processes");
   app.add_option("--log-level", level, "override logging.level");
+  app.add_option("--journal", journal, "override broker.journal.path (a folder): accepted tasks and results survive a crash");
+  app.add_option("--journal-fsync", fsync, "override broker.journal.fsync")
+      ->check(CLI::IsMember({"always", "every_ms", "never"}));
   app.add_option("--worker-bin", worker_bin, "zfleet-worker executable for local workers")
       ->default_str("next to zfleet-broker");
   try {
@@ -54,6 +57,8 @@ int main(int argc, char** argv) {
     if (io_procs) cfg.workers.io.processes = *io_procs;
     if (cpu_procs) cfg.workers.cpu.processes = *cpu_procs;
     if (!level.empty()) cfg.logging.level = level;
+    if (!journal.empty()) cfg.broker.journal.path = config::resolve_path(journal, ".");
+    if (!fsync.empty()) cfg.broker.journal.fsync = fsync;
     config::validate(cfg);
   } catch (const config::ConfigError& e) {
     std::cerr << "zfleet-broker: " << e.what() << "\n";

@@ -188,6 +188,7 @@ void ResultThread::on_notice() {
     for (const RecordPtr& rec : notice.records) {
       finished_.push_back(rec);
     }
+    if (notice.stopping) on_stopping();
     for (const CancelReply& c : notice.cancels) {
       auto it = cancels_.find(c.token);
       if (it == cancels_.end()) continue;
@@ -221,6 +222,24 @@ void ResultThread::answer_ready() {
   next_ready_us_ = ready_.empty() && finished_.empty() ? 0 : now + Waiters::kExpiryPauseUs;
 }
 
+// The broker stops: what is already decided is answered, every other
+// parked request gets `shutting_down` (PROTOCOL "Errors") instead of
+// silence when the process goes.
+void ResultThread::on_stopping() {
+  for (const auto& rec : finished_) {
+    for (Waiter& w : waiters_.finished(rec)) ready_.push_back(std::move(w));
+  }
+  finished_.clear();
+  for (Waiter& w : ready_) client_.reply(w.envelope, answer(w));
+  ready_.clear();
+  const common::WireError err{common::ErrorCode::shutting_down, "the broker is shutting down"};
+  for (Waiter& w : waiters_.take_all()) {
+    client_.reply(w.envelope, common::encode_error(err, w.many ? std::string_view() : w.ids.front(), w.corr));
+  }
+  for (auto& [token, c] : cancels_) client_.reply(c.envelope, common::encode_error(err, c.id, c.corr));
+  cancels_.clear();
+}
+
 void ResultThread::on_expired() {
   for (Waiter& w : waiters_.expired(common::now_us())) {
     client_.reply(w.envelope, answer(w));
@@ -252,6 +271,16 @@ std::string ResultThread::status_reply(const common::Request& req) {
     s.workers.back().last_heartbeat_ms = now > e.heartbeat_us ? (now - e.heartbeat_us) / 1000 : 0;
   }
   s.local_workers = st_.local_board.read();
+  if (const auto* j = st_.journal.stats) {
+    s.journal = st_.journal.at_start;
+    s.journal->bytes = j->directory_bytes.load(std::memory_order_relaxed);
+    s.journal->records = j->records.load(std::memory_order_relaxed);
+    s.journal->fsyncs = j->fsyncs.load(std::memory_order_relaxed);
+    const uint64_t last = j->last_fsync_at_us.load(std::memory_order_relaxed);
+    s.journal->last_fsync_ms = last && now > last ? (now - last) / 1000 : 0;
+    s.journal->fsync_p99_us = j->fsync_latency.quantile_us(0.99);
+    s.journal->compactions = j->compactions.load(std::memory_order_relaxed);
+  }
   auto c = st_.cache.stats();
   s.cache_shards = c.shards;
   s.cache_entries = c.entries;

@@ -50,6 +50,7 @@ class ResultThread {
   void on_notice();
   void on_expired();
   void answer_ready();
+  void on_stopping();
   void park_cancel(const common::Request& req, common::Message& msg);
   std::string handle(const common::Request& req, common::Message& msg, bool& parked);
   std::string handle_get(const common::Request& req, common::Message& msg, bool& parked);

@@ -31,6 +31,7 @@ enum class Phase : uint8_t {
   delayed,     // waiting for delay_ms (timer)
   running,     // sent to a worker as dispatch `dispatch` (deadline timer)
   retry_wait,  // failed, waiting for its backoff before a retry (timer)
+  finishing,   // its outcome is decided; waits for its journal record to be durable
   finished,    // done or failed: its record is in the result cache
 };
 
@@ -55,11 +56,22 @@ struct Task {
   common::TaskType type = common::TaskType::io;
   Phase phase = Phase::handed_off;
   bool cancel_requested = false;  // running, a cancel was sent to its worker
+  // Other holders of this pointer, each of which deletes it (maybe_delete)
+  // when it meets it finished: intake's hand-off not yet received by the
+  // dispatcher, and a queue slot left behind by a cancel (a tombstone).
+  bool intake_ref = true;
+  bool queue_ref = false;
 
   // Guarded by the LiveTable shard lock.
   common::TaskState state = common::TaskState::pending;
   uint64_t waiters = 0;       // bit i: result thread i waits for this task
   uint64_t run_after_us = 0;  // pending: when it becomes runnable (0: it is)
 };
+
+// Deletes a finished task that nobody else still points to; otherwise the
+// last holder does it (see intake_ref, queue_ref).
+inline void maybe_delete(Task* t) {
+  if (t->phase == Phase::finished && !t->intake_ref && !t->queue_ref) delete t;
+}
 
 }  // namespace zfleet::broker

@@ -22,6 +22,7 @@ std::atomic<uint64_t>* gauge(Metrics& m, const Task& t, Phase p) {
       return &m.delayed[type];
     case Phase::running:
       return &m.running;
+    case Phase::finishing:
     case Phase::finished:
       return nullptr;
   }
@@ -37,7 +38,12 @@ TaskLifecycle::TaskLifecycle(TaskFinisher& finisher, WorkerRegistry& registry, T
       registry_(registry),
       sender_(sender),
       opts_(options),
-      rng_(options.seed ? options.seed : std::random_device{}()) {}
+      rng_(options.seed ? options.seed : std::random_device{}()) {
+  // Dispatch numbers start at a random point: answers a worker still owes
+  // a previous broker process (one that crashed) can never match a run of
+  // this one.
+  next_dispatch_ = (rng_() & 0xFFFFF) << 40;
+}
 
 TaskLifecycle::~TaskLifecycle() {
   // A running task is both in running_ and in the timers: delete each once.
@@ -77,11 +83,13 @@ void TaskLifecycle::counted_ignore(const Task& t, const char* event) {
 }
 
 void TaskLifecycle::accept(Task* t, uint64_t now_us) {
-  if (t->phase == Phase::finished) {  // cancelled before it reached us
-    delete t;
+  t->intake_ref = false;
+  if (t->phase == Phase::finishing || t->phase == Phase::finished) {
+    maybe_delete(t);  // cancelled before it reached us
     return;
   }
   if (t->phase != Phase::handed_off) return counted_ignore(*t, "accept");
+  fin_.journal().accepted(*t, now_us);
   if (t->due_us > now_us) {
     set_phase(t, Phase::delayed);
     timers_.schedule(t, t->due_us);
@@ -118,6 +126,7 @@ void TaskLifecycle::dispatch(Task* t, WorkerEntry* w, uint64_t now_us) {
   t->dispatch = d;
   t->started_us = now_us;
   set_phase(t, Phase::running);
+  fin_.journal().dispatched(*t);
   timers_.schedule(t, now_us + uint64_t{t->timeout_ms} * 1000);
   log()->debug("task {}: dispatch {} (attempt {}) to {}", t->id, d, t->attempts, w->info.id);
 }
@@ -165,6 +174,7 @@ void TaskLifecycle::to_retry_wait(Task* t, uint64_t now_us) {
   t->due_us = due;  // set_phase publishes it as run_after
   set_phase(t, Phase::retry_wait);
   timers_.schedule(t, due);
+  fin_.journal().retry_waiting(*t, now_us);
   Metrics::add(st_.metrics.retried);
   log()->debug("task {}: retry {} of {} in {} ms", t->id, t->retries_used, t->retries,
                static_cast<uint64_t>(ms));
@@ -172,8 +182,9 @@ void TaskLifecycle::to_retry_wait(Task* t, uint64_t now_us) {
 
 void TaskLifecycle::on_result(WorkerEntry* w, common::ResultMessage r, uint64_t now_us) {
   if (!registry_.release(w, r.dispatch, r.run_us)) {
-    // Not a slot it holds: a duplicate, or from before it registered again.
-    Metrics::add(st_.metrics.stale_results);
+    // Not a slot it holds: a duplicate, or from before it registered again
+    // (maybe from before the broker restarted: then it may still count).
+    if (!recovered_answer(w, r, now_us)) Metrics::add(st_.metrics.stale_results);
     return;
   }
   r.ok ? ++w->done : ++w->failed;
@@ -204,7 +215,6 @@ void TaskLifecycle::on_result(WorkerEntry* w, common::ResultMessage r, uint64_t 
   rec.worker = w->info.id;
   rec.run_us = r.run_us;
   finish(t, std::move(rec), now_us);
-  delete t;
 }
 
 void TaskLifecycle::on_timers(uint64_t now_us) {
@@ -238,7 +248,6 @@ void TaskLifecycle::on_deadline(Task* t, uint64_t now_us) {
     fail(t, TaskErrorCode::timeout,
          "task did not finish within " + std::to_string(t->timeout_ms) + " ms", w, run_us, now_us);
   }
-  delete t;
 }
 
 void TaskLifecycle::worker_lost(WorkerEntry* w, const char* why, uint64_t now_us, bool exiting) {
@@ -260,9 +269,7 @@ void TaskLifecycle::worker_lost(WorkerEntry* w, const char* why, uint64_t now_us
       Metrics::add(st_.metrics.retried);
       set_phase(t, Phase::queued);
       queues_.push_front(t);
-      continue;
     }
-    delete t;
   }
 }
 
@@ -280,19 +287,17 @@ common::CancelOutcome TaskLifecycle::cancel(std::string_view id, uint64_t now_us
       }
       return CancelOutcome::cancelling;
     }
+    case Phase::finishing:
     case Phase::finished:
       return CancelOutcome::too_late;
     default:
       break;
   }
   fail(t, TaskErrorCode::cancelled, "cancelled before it ran", nullptr, 0, now_us);
-  // A queued task stays in its deque as a tombstone, and one not yet handed
-  // over is still referenced by intake: both are deleted where they are met.
-  if (p == Phase::queued) {
-    queues_.tombstoned(t->type);
-  } else if (p != Phase::handed_off) {
-    delete t;
-  }
+  // A queued task stays in its deque as a tombstone (queue_ref), and one not
+  // yet handed over is still held by intake (intake_ref): each holder drops
+  // it where it meets it (maybe_delete).
+  if (p == Phase::queued) queues_.tombstoned(t->type);
   return CancelOutcome::cancelled;
 }
 

@@ -36,6 +36,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "broker/recovery.h"
 #include "broker/task_finisher.h"
 #include "broker/task_queues.h"
 #include "broker/timer_heap.h"
@@ -75,6 +76,11 @@ class TaskLifecycle {
   // `exiting`: it said GONE, so its slots are freed too.
   void worker_lost(WorkerEntry* w, const char* why, uint64_t now_us, bool exiting);
   common::CancelOutcome cancel(std::string_view id, uint64_t now_us);
+  // Runs that were in progress when the broker last stopped (recovery.h):
+  // their tasks are queued again, but if a worker that outlived the broker
+  // answers one of them before the task runs again, that answer is its
+  // outcome, so it neither runs twice nor ends twice.
+  void adopt_runs(std::vector<RecoveredRun> runs);
 
   uint64_t next_timer_us() const { return timers_.next_due_us(); }
   std::size_t queued() const { return queues_.runnable(); }
@@ -98,6 +104,7 @@ class TaskLifecycle {
   void on_deadline(Task* t, uint64_t now_us);
   void run_ended(Task* t);  // leaves the running index (slot untouched)
   void counted_ignore(const Task& t, const char* event);
+  bool recovered_answer(WorkerEntry* w, common::ResultMessage& r, uint64_t now_us);
 
   TaskFinisher& fin_;
   BrokerState& st_;
@@ -107,6 +114,7 @@ class TaskLifecycle {
   TaskQueues queues_;
   TimerHeap timers_;
   std::unordered_map<uint64_t, Run> running_;  // current runs, by dispatch number
+  std::unordered_map<uint64_t, RecoveredRun> recovered_;  // runs of a previous broker, by dispatch number
   uint64_t next_dispatch_ = 0;
   uint64_t ignored_ = 0;
   std::mt19937_64 rng_;

@@ -6,10 +6,10 @@ namespace zfleet::broker {
 
 TaskQueues::~TaskQueues() {
   // Tasks still queued belong to the lifecycle (it deletes them when it
-  // goes); tombstones are ours.
+  // goes); tombstones are dropped here.
   for (auto& queue : queues_) {
     for (Task* t : queue) {
-      if (t->phase == Phase::finished) delete t;
+      if (t->phase != Phase::queued) drop(t);
     }
   }
 }
@@ -17,15 +17,19 @@ TaskQueues::~TaskQueues() {
 Task* TaskQueues::front_runnable(common::TaskType type) {
   auto& queue = q(type);
   int i = static_cast<int>(type);
-  while (!queue.empty() && queue.front()->phase == Phase::finished) {
-    delete queue.front();
+  while (!queue.empty() && queue.front()->phase != Phase::queued) {
+    Task* t = queue.front();
     queue.pop_front();
     --tombstones_[i];
+    drop(t);
   }
   return queue.empty() ? nullptr : queue.front();
 }
 
-void TaskQueues::pop_front(common::TaskType type) { q(type).pop_front(); }
+void TaskQueues::pop_front(common::TaskType type) {
+  q(type).front()->queue_ref = false;
+  q(type).pop_front();
+}
 
 void TaskQueues::tombstoned(common::TaskType type) {
   int i = static_cast<int>(type);
@@ -36,8 +40,8 @@ void TaskQueues::tombstoned(common::TaskType type) {
 void TaskQueues::compact(int type) {
   auto& queue = queues_[type];
   auto dead = std::stable_partition(queue.begin(), queue.end(),
-                                    [](Task* t) { return t->phase != Phase::finished; });
-  for (auto it = dead; it != queue.end(); ++it) delete *it;
+                                    [](Task* t) { return t->phase == Phase::queued; });
+  for (auto it = dead; it != queue.end(); ++it) drop(*it);
   queue.erase(dead, queue.end());
   tombstones_[type] = 0;
 }

@@ -2,8 +2,9 @@
 //
 // Cancelling a queued task must be O(1), so a cancelled task is not taken
 // out of the middle of its deque: TaskLifecycle finishes it and leaves the
-// pointer as a tombstone (phase finished) that pop_runnable() deletes when
-// it reaches the front. Tombstones are counted, and a queue is compacted
+// pointer as a tombstone (phase no longer queued, Task::queue_ref set) that
+// front_runnable() drops when it reaches the front, deleting the task if it
+// is finished by then (maybe_delete; else its finisher does). Tombstones are counted, and a queue is compacted
 // when they outnumber its live tasks, so a client that submits and cancels
 // in a loop while no worker serves cannot grow memory without bound.
 //
@@ -28,8 +29,14 @@ class TaskQueues {
   TaskQueues(const TaskQueues&) = delete;
   TaskQueues& operator=(const TaskQueues&) = delete;
 
-  void push(Task* t) { q(t->type).push_back(t); }
-  void push_front(Task* t) { q(t->type).push_front(t); }
+  void push(Task* t) {
+    t->queue_ref = true;
+    q(t->type).push_back(t);
+  }
+  void push_front(Task* t) {
+    t->queue_ref = true;
+    q(t->type).push_front(t);
+  }
   // The next queued task of `type` without removing it, or nullptr.
   Task* front_runnable(common::TaskType type);
   // Removes the task front_runnable() returned.
@@ -43,6 +50,10 @@ class TaskQueues {
  private:
   std::deque<Task*>& q(common::TaskType type) { return queues_[static_cast<int>(type)]; }
   void compact(int type);
+  static void drop(Task* t) {
+    t->queue_ref = false;
+    maybe_delete(t);
+  }
 
   std::deque<Task*> queues_[common::kTaskTypeCount];
   std::size_t tombstones_[common::kTaskTypeCount] = {};

@@ -108,6 +108,16 @@ std::vector<Waiter> Waiters::expired(uint64_t now_us) {
   return out;
 }
 
+std::vector<Waiter> Waiters::take_all() {
+  std::vector<Waiter> out;
+  out.reserve(waiters_.size());
+  for (auto& [serial, p] : waiters_) out.push_back(std::move(p.w));
+  waiters_.clear();
+  by_id_.clear();
+  deadlines_ = decltype(deadlines_)();
+  return out;
+}
+
 uint64_t Waiters::next_timeout_us(uint64_t now_us, uint64_t cap) const {
   if (deadlines_.empty()) return cap;
   const uint64_t at = std::max(deadlines_.top().first, next_batch_us_);

@@ -98,6 +98,8 @@ class Waiters {
   // some are due now.
   uint64_t next_timeout_us(uint64_t now_us, uint64_t cap) const;
   std::size_t size() const { return waiters_.size(); }
+  // Removes and returns every parked waiter (the broker is stopping).
+  std::vector<Waiter> take_all();
   // Ids with at least one waiter, and deadlines held (including those of
   // waiters already answered): for tests of the cleanup.
   std::size_t indexed_ids() const { return by_id_.size(); }

@@ -27,6 +27,15 @@ void write_worker(Writer& w, const WorkerStatus& ws) {
   w.ku("rss_bytes", ws.rss_bytes);
 }
 
+void write_journal(Writer& w, const JournalStatus& j) {
+  w.str("journal").map(13).kv("path", j.path).kv("fsync", j.fsync).ku("bytes", j.bytes);
+  w.ku("records", j.records).ku("fsyncs", j.fsyncs).ku("last_fsync_ms", j.last_fsync_ms);
+  w.ku("fsync_p99_us", j.fsync_p99_us).ku("compactions", j.compactions);
+  w.ku("replayed_records", j.replayed_records).ku("replay_ms", j.replay_ms);
+  w.ku("restored_tasks", j.restored_tasks).ku("restored_results", j.restored_results);
+  w.kv("damage", j.damage);
+}
+
 }  // namespace
 
 std::string encode_accepted(std::string_view id, std::string_view corr) {
@@ -121,7 +130,7 @@ std::string encode_cancel_reply(std::string_view id, CancelOutcome outcome, std:
 std::string encode_status(const StatusSnapshot& s, std::string_view corr) {
   std::string out;
   Writer w(out);
-  w.map(corr.empty() ? 9 : 10).kv("op", "status").kv("version", s.version);
+  w.map((corr.empty() ? 9 : 10) + (s.journal ? 1 : 0)).kv("op", "status").kv("version", s.version);
   w.ku("uptime_ms", s.uptime_ms);
   w.str("queues").map(2);
   w.str("io").map(2).ku("depth", s.queue_depth[0]).ku("delayed", s.delayed_by_type[0]);
@@ -141,6 +150,7 @@ std::string encode_status(const StatusSnapshot& s, std::string_view corr) {
     w.ku("restarts", l.restarts).str("crash_looping").boolean(l.crash_looping);
     w.kv("last_exit", l.last_exit);
   }
+  if (s.journal) write_journal(w, *s.journal);
   if (!corr.empty()) w.str("corr").raw(corr);
   return out;
 }

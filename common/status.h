@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,24 @@ struct LocalWorkerStatus {
   std::string last_exit;     // "" before the first exit
 };
 
+// The journal's figures (zfleet addition to `status`, present when
+// broker.journal is set).
+struct JournalStatus {
+  std::string path;
+  std::string fsync;              // always | every_ms | never
+  uint64_t bytes = 0;             // on disk: segments + snapshot
+  uint64_t records = 0;           // written since start
+  uint64_t fsyncs = 0;
+  uint64_t last_fsync_ms = 0;     // ms since the last fsync ended (0: none yet)
+  uint64_t fsync_p99_us = 0;
+  uint64_t compactions = 0;
+  uint64_t replayed_records = 0;  // at start
+  uint64_t replay_ms = 0;
+  uint64_t restored_tasks = 0;
+  uint64_t restored_results = 0;
+  std::string damage;             // "" or what replay found and moved aside
+};
+
 struct StatusSnapshot {
   std::string version;
   uint64_t uptime_ms = 0;
@@ -49,6 +68,7 @@ struct StatusSnapshot {
   uint64_t cache_hits = 0, cache_misses = 0, cache_evictions = 0;
   uint64_t replies_dropped = 0;
   std::vector<LocalWorkerStatus> local_workers;
+  std::optional<JournalStatus> journal;
 };
 
 }  // namespace zfleet::common

@@ -154,6 +154,8 @@ class Reader {
       read_roots(*leaf, cfg.python.script_roots);
     }
     for (std::string& root : cfg.python.script_roots) root = resolve_path(root, base.string());
+    if (!cfg.broker.journal.path.empty())
+      cfg.broker.journal.path = resolve_path(cfg.broker.journal.path, base.string());
   }
 
   int line_of(std::string_view key) const {

@@ -26,6 +26,16 @@ struct PoolConfig {
   bool operator==(const PoolConfig&) const = default;
 };
 
+// broker.journal: absent (empty path) = off.
+struct JournalConfig {
+  std::string path;               // a folder, created if missing; relative to the config file's
+  std::string fsync = "always";   // always | every_ms | never
+  uint64_t every_ms = 50;         // 1..60000, for fsync: every_ms
+
+  bool enabled() const { return !path.empty(); }
+  bool operator==(const JournalConfig&) const = default;
+};
+
 struct BrokerConfig {
   // Endpoints: "tcp://...", "ipc://..." or "inproc://...".
   std::string frontend = "tcp://127.0.0.1:5555";  // clients submit here
@@ -42,6 +52,7 @@ struct BrokerConfig {
   uint64_t drain_timeout_ms = 10000;              // zfleet key: >= 0, SIGTERM grace
   uint64_t max_retry_backoff_ms = 600000;         // >= 1, cap on a retry's backoff
   uint64_t max_delay_ms = 604800000;              // >= 0, largest submit delay_ms (7 days)
+  JournalConfig journal;
 
   bool operator==(const BrokerConfig&) const = default;
 };

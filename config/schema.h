@@ -46,6 +46,7 @@ void for_each_number(Cfg& c, Visit&& visit) {
   visit("broker.drain_timeout_ms", c.broker.drain_timeout_ms, Bounds{0, kMaxMillis});
   visit("broker.max_retry_backoff_ms", c.broker.max_retry_backoff_ms, Bounds{1, kMaxMillis});
   visit("broker.max_delay_ms", c.broker.max_delay_ms, Bounds{0, kMaxMillis});
+  visit("broker.journal.every_ms", c.broker.journal.every_ms, Bounds{1, 60000});
   visit("cache.shards", c.cache.shards, Bounds{1, 4096});
   visit("cache.max_entries", c.cache.max_entries, Bounds{1, kMaxU64});
   visit("cache.max_bytes", c.cache.max_bytes, Bounds{1, kMaxU64});
@@ -74,6 +75,8 @@ void for_each_endpoint(Cfg& c, Visit&& visit) {
 template <class Cfg, class Visit>
 void for_each_string(Cfg& c, Visit&& visit) {
   for_each_endpoint(c, visit);
+  visit("broker.journal.path", c.broker.journal.path);
+  visit("broker.journal.fsync", c.broker.journal.fsync);
   visit("logging.level", c.logging.level);
 }
 

@@ -93,6 +93,14 @@ void check_level(const FleetConfig& cfg, const schema::LineOf& line_of) {
                         cfg.logging.level + "\")");
 }
 
+void check_journal(const FleetConfig& cfg, const schema::LineOf& line_of) {
+  const std::string& fsync = cfg.broker.journal.fsync;
+  if (fsync != "always" && fsync != "every_ms" && fsync != "never") {
+    throw ConfigError(cfg.source, line_of("broker.journal.fsync"), "broker.journal.fsync",
+                      "must be one of always, every_ms, never (got \"" + fsync + "\")");
+  }
+}
+
 void check_script_roots(const FleetConfig& cfg, const schema::LineOf& line_of) {
   const auto& roots = cfg.python.script_roots;
   for (size_t i = 0; i < roots.size(); ++i) {
@@ -117,6 +125,7 @@ void schema::check_values(const FleetConfig& cfg, const LineOf& line_of) {
   check_numbers(cfg, line_of);
   check_endpoints(cfg, line_of);
   check_level(cfg, line_of);
+  check_journal(cfg, line_of);
   check_script_roots(cfg, line_of);
 }
 

@@ -22,6 +22,10 @@
 
 namespace {
 
+// Sent by the kernel when the broker that started this local worker dies
+// (PR_SET_PDEATHSIG).
+constexpr int kBrokerDied = SIGUSR1;
+
 struct Flags {
   std::string config, backend, status, type = "io", id, level;
   std::optional<int> threads, heartbeat_ms;
@@ -100,8 +104,10 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
   if (f.parent_pid > 0) {
-    // A local worker must not outlive its broker, even one killed with -9.
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    // A local worker must not outlive its broker, even one killed with -9,
+    // nor finish its tasks for nobody: kBrokerDied makes it exit at once
+    // (the broker's journal, if any, queues those tasks again).
+    prctl(PR_SET_PDEATHSIG, kBrokerDied);
     if (getppid() != f.parent_pid) return 0;
   }
   config::FleetConfig cfg;
@@ -119,6 +125,7 @@ int main(int argc, char** argv) {
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, kBrokerDied);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);  // before any thread starts
 
   try {
@@ -134,6 +141,11 @@ int main(int argc, char** argv) {
                 common::to_string(opts.type), opts.threads, opts.backend);
       int sig = 0;
       sigwait(&sigs, &sig);
+      if (sig == kBrokerDied) {
+        log->warn("the broker that started this worker died: exiting now, running tasks dropped");
+        log->flush();
+        std::_Exit(0);
+      }
       log->info("signal {}: finishing running tasks", sig);
       w.stop();
     }

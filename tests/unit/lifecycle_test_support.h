@@ -58,7 +58,8 @@ struct Rig {
   config::FleetConfig cfg = rig_config();
   broker::BrokerState st{cfg};
   broker::WorkerRegistry registry{broker::RegistryOptions{0, 1'000'000, 10'000'000, 1000}};
-  broker::TaskFinisher finisher{st, 1};
+  broker::TaskJournal journal{false};
+  broker::TaskFinisher finisher{st, 1, journal};
   RecordingSender sender;
   broker::TaskLifecycle life{finisher, registry, sender, broker::LifecycleOptions{60'000, 1 << 20, 1'000'000, 42}};
   uint64_t now = 1'000'000'000;  // us; tests move it by hand

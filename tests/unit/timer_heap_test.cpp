@@ -83,6 +83,7 @@ TEST_SUITE("timer_heap") {
       auto* t = new Task;
       t->type = i % 3 == 0 ? TaskType::cpu : TaskType::io;
       t->phase = Phase::queued;
+      t->intake_ref = false;
       t->attempts = static_cast<uint16_t>(i);
       q.push(t);
       (t->type == TaskType::io ? io : cpu).push_back(t);
