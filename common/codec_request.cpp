@@ -93,6 +93,8 @@ std::expected<TaskSpec, WireError> decode_task(const msgpack::object& m, const C
   if (*id) {
     if (!valid_task_id(**id))
       return std::unexpected(bad("field 'id' must be 1..128 bytes of UTF-8 with no NUL"));
+    if ((**id)[0] == kGeneratedIdPrefix)
+      return std::unexpected(bad("field 'id' must not start with '~': those ids are made by the broker"));
     t.id.assign(**id);
   }
   auto timeout = uint_field(m, "timeout_ms");

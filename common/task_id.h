@@ -1,9 +1,12 @@
-// TaskIdGenerator: ids for tasks submitted without one. Unique within one
-// broker run and, with a random per-process prefix, across restarts in
-// practice. At most 15 characters, so std::string keeps them inline (no heap
-// allocation per queued task).
+// TaskIdGenerator: ids for tasks submitted without one. "~" and 14
+// characters of base64url: 84 bits from the kernel's CSPRNG (getrandom),
+// so an id cannot be guessed or claimed in advance by another client (a
+// counter after a known prefix could be), and ids stay unique across
+// restarts without any state. Client-chosen ids may not start with "~"
+// (kGeneratedIdPrefix), so the two spaces never meet. 15 characters, so
+// std::string keeps them inline (no heap allocation per queued task).
 //
-// Thread safety: next() is lock-free and safe from any thread.
+// Thread safety: next() is safe from any thread (a random buffer per thread).
 #pragma once
 
 #include <atomic>
@@ -12,14 +15,11 @@
 
 namespace zfleet::common {
 
+inline constexpr char kGeneratedIdPrefix = '~';
+
 class TaskIdGenerator {
  public:
-  TaskIdGenerator();
   std::string next();
-
- private:
-  uint32_t prefix_;  // 24 random bits, printed as 6 hex digits
-  std::atomic<uint64_t> counter_{0};
 };
 
 // True when `id` is acceptable as a client-chosen task id: 1..128 bytes of

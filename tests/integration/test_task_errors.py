@@ -58,6 +58,15 @@ TASKS = {
     "attrs.py": """
         VALUE = 3
 
+        class Job:
+            def __call__(self):
+                return "called"
+
+        job = Job()
+
+        def _private():
+            return "private"
+
         def main():
             return VALUE
         """,
@@ -109,6 +118,15 @@ class TaskErrors(FleetTestCase):
     def test_func_not_found(self):
         self.assertFailed(self.client.run("ok.py", func="nothere"), "func_not_found")
         self.assertFailed(self.client.run("attrs.py", func="VALUE"), "func_not_found")  # not callable
+        self.assertDone(self.client.run("attrs.py"), 3)
+
+    def test_only_public_module_level_functions_are_called(self):
+        # Attribute lookup used to reach these: func "__class__" called the
+        # module's type. Now only public functions in the module's namespace.
+        for func in ("__class__", "__dict__", "__builtins__", "__loader__", "_private",
+                     "Job", "job", "__init__"):
+            err = self.assertFailed(self.client.run("attrs.py", func=func), "func_not_found")
+            self.assertIn(func, err["message"])
         self.assertDone(self.client.run("attrs.py"), 3)
 
     def test_exception(self):

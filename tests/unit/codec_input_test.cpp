@@ -263,4 +263,24 @@ TEST_SUITE("codec_input") {
     CHECK(all.size() == std::size_t{kThreads} * kEach);
     CHECK(short_and_valid);
   }
+
+  TEST_CASE("generated ids are random, not a counter, and clients cannot claim their space") {
+    TaskIdGenerator gen;
+    std::string a = gen.next(), b = gen.next();
+    CHECK(a.size() == 15);
+    CHECK(a[0] == '~');
+    // Consecutive ids share no common prefix beyond the marker (a counter
+    // after a fixed prefix would share 14 of 15 characters).
+    std::size_t same = 0;
+    while (same < a.size() && a[same] == b[same]) ++same;
+    CHECK(same < 4);
+    // Every position takes many values over a thousand ids.
+    std::vector<std::set<char>> seen(15);
+    for (int i = 0; i < 1000; ++i) {
+      std::string id = gen.next();
+      for (std::size_t k = 0; k < id.size(); ++k) seen[k].insert(id[k]);
+    }
+    for (std::size_t k = 1; k < 15; ++k) CHECK(seen[k].size() > 40);
+    bad_task(submit_with("id", [](MsgpackWriter& w) { w.str("~chosen"); }));
+  }
 }

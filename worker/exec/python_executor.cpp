@@ -74,19 +74,30 @@ TaskOutput type_error(std::string message) {
 }
 
 // The callable named `func` in `module`, or an error.
+// Only a public module-level function may be called: looked up in the
+// module's own namespace (never through attribute lookup, which also finds
+// __class__, __dict__ and the like), not starting with "_", and a function
+// (a def, or a builtin one imported at module level), not a class or some
+// other callable object.
 py::object find_function(PyObject* module, std::string_view func, const TaskInput& in,
                          std::optional<TaskOutput>& error) {
+  const std::string where = "'" + std::string(func) + "' in script '" + std::string(in.script) + "'";
+  if (func.empty() || func.front() == '_') {
+    error = TaskOutput::failure(TaskErrorCode::func_not_found,
+                                where + " is private: only public module-level functions can be called");
+    return py::object();
+  }
   py::object name = py::reinterpret_steal<py::object>(
       PyUnicode_DecodeUTF8(func.data(), static_cast<Py_ssize_t>(func.size()), "strict"));
+  PyObject* dict = PyModule_GetDict(module);  // borrowed
   py::object fn;
-  if (name) fn = py::reinterpret_steal<py::object>(PyObject_GetAttr(module, name.ptr()));
+  if (name && dict) fn = py::reinterpret_borrow<py::object>(PyDict_GetItemWithError(dict, name.ptr()));
   PyErr_Clear();
-  const std::string where = "'" + std::string(func) + "' in script '" + std::string(in.script) + "'";
   if (!fn) {
     error = TaskOutput::failure(TaskErrorCode::func_not_found, "no function " + where);
-  } else if (!PyCallable_Check(fn.ptr())) {
+  } else if (!PyFunction_Check(fn.ptr()) && !PyCFunction_Check(fn.ptr())) {
     error = TaskOutput::failure(TaskErrorCode::func_not_found,
-                                where + " is a " + type_name_of(fn.ptr()) + ", not callable");
+                                where + " is a " + type_name_of(fn.ptr()) + ", not a function");
     fn = py::object();
   }
   return fn;
