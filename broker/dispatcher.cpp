@@ -26,6 +26,7 @@ RegistryOptions registry_options(const config::FleetConfig& c) {
   o.liveness_us = uint64_t(c.workers.heartbeat_ms) * c.workers.liveness * 1000;
   o.dead_retention_us = uint64_t(c.workers.heartbeat_ms) * 5 * 1000 + o.liveness_us;
   o.resync_interval_us = uint64_t(c.workers.heartbeat_ms) * 1000;
+  o.max_threads = static_cast<uint32_t>(c.workers.max_threads);
   return o;
 }
 
@@ -59,7 +60,12 @@ void Dispatcher::bind_sockets() {
   const auto& b = st_.config.broker;
   common::SocketOptions backend_opts;
   backend_opts.router_mandatory = true;  // a send to a vanished worker must fail, not vanish
-  backend_opts.router_handover = true;   // a worker reconnecting under its id takes it over
+  // No ROUTER_HANDOVER: a second connection under a registered worker's id
+  // is refused by libzmq, so no peer can take a worker's tasks by claiming
+  // its id. A worker that restarts under its id gets its routing slot back
+  // once its old connection is gone, which ZMTP heartbeats notice within a
+  // few seconds even when the old host vanished without closing it.
+  backend_opts.zmtp_heartbeat_ms = 1000;
   backend_opts.sndhwm = 0;               // bounded by worker capacity instead
   backend_opts.rcvhwm = 0;
   backend_opts.max_message_bytes = static_cast<int64_t>(b.max_message_bytes) * 2 + 65536;

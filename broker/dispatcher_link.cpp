@@ -89,6 +89,8 @@ void Dispatcher::on_ready(const std::string& rid, const common::Frames& frames) 
   }
   const bool was_alive = old && old->alive && same_process;
   WorkerEntry* w = registry_.join(std::move(*info), now);
+  // Every READY is answered, so a worker that missed a WELCOME gets it again.
+  send_to_worker(rid, common::encode_welcome(w->token));
   if (was_alive) return;  // a repeated READY (it answered several RESYNCs)
   log()->info("worker {} {}: type {}, {} threads, pid {}, host {}", rid,
               same_process ? "is back" : "joined", common::to_string(w->info.type),
@@ -103,8 +105,9 @@ void Dispatcher::on_status() {
     if (!hb) continue;
     std::string id = hb->info.id;
     // A worker we do not know as alive missed our restart or was declared
-    // dead while hung: make it register again.
-    if (!registry_.heartbeat(std::move(*hb), common::now_us())) maybe_resync(id);
+    // dead while hung: make it register again. A forged one changes nothing.
+    if (registry_.heartbeat(std::move(*hb), common::now_us()) == HeartbeatFrom::unknown)
+      maybe_resync(id);
   }
 }
 
@@ -114,7 +117,7 @@ void Dispatcher::maybe_resync(const std::string& rid) {
 }
 
 void Dispatcher::check_liveness(uint64_t now) {
-  for (WorkerEntry* w : registry_.overdue(now)) lifecycle_.worker_lost(w, "no heartbeat", now, false);
+  for (const auto& o : registry_.overdue(now)) lifecycle_.worker_lost(o.worker, o.why, now, false);
 }
 
 void Dispatcher::broadcast_clear(const common::Frames& clear) {

@@ -34,6 +34,8 @@ struct WorkerEntry {
   bool stopping = false;           // said BYE: gets no new tasks
   bool indexed = false;            // present in the Scheduler's index
   bool refilling = true;           // prefetch being topped up (see has_free_slot)
+  uint64_t token = 0;              // sent in WELCOME; its heartbeats must carry it
+  uint64_t idle_since_us = 0;      // heartbeats say it runs nothing while it holds slots
 
   uint32_t inflight() const { return static_cast<uint32_t>(ledger.size()); }
 

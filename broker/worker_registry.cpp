@@ -1,4 +1,7 @@
+#include "broker/broker_log.h"
 #include "broker/worker_registry.h"
+
+#include <algorithm>
 
 namespace zfleet::broker {
 
@@ -22,7 +25,14 @@ WorkerEntry* WorkerRegistry::join(common::WorkerInfo info, uint64_t now_us) {
     scheduler_.remove(old);
   }
   auto w = std::make_unique<WorkerEntry>();
+  if (info.threads > opts_.max_threads) {
+    log()->warn("worker {} claims {} threads: capped at workers.max_threads = {}", info.id,
+                info.threads, opts_.max_threads);
+    info.threads = opts_.max_threads;
+  }
+  info.capacity = std::min(info.capacity, info.threads);
   w->info = std::move(info);
+  do w->token = rng_(); while (w->token == 0);
   w->capacity = w->capacity_for(opts_.prefetch);
   w->joined_us = w->last_seen_us = w->last_heartbeat_us = now_us;
   w->heartbeat.info = w->info;
@@ -58,22 +68,34 @@ void WorkerRegistry::stopping(WorkerEntry* w) {
   scheduler_.refresh(w);
 }
 
-bool WorkerRegistry::heartbeat(common::Heartbeat hb, uint64_t now_us) {
+HeartbeatFrom WorkerRegistry::heartbeat(common::Heartbeat hb, uint64_t now_us) {
   WorkerEntry* w = find(hb.info.id);
-  if (!w || !w->alive) return false;
+  if (!w || !w->alive) return HeartbeatFrom::unknown;
+  if (hb.token != w->token) return HeartbeatFrom::forged;  // or from before its WELCOME
   w->last_seen_us = w->last_heartbeat_us = now_us;
+  const bool idle = hb.active == 0 && hb.queued == 0;
+  if (!idle || w->inflight() == 0) {
+    w->idle_since_us = 0;
+  } else if (w->idle_since_us == 0) {
+    w->idle_since_us = now_us;
+  }
   w->heartbeat = std::move(hb);
-  return true;
+  return HeartbeatFrom::worker;
 }
 
-std::vector<WorkerEntry*> WorkerRegistry::overdue(uint64_t now_us) {
+std::vector<WorkerRegistry::Overdue> WorkerRegistry::overdue(uint64_t now_us) {
   std::erase_if(resync_sent_,
                 [&](const auto& kv) { return now_us - kv.second > opts_.liveness_us * 4; });
-  std::vector<WorkerEntry*> out;
+  std::vector<Overdue> out;
   for (auto it = workers_.begin(); it != workers_.end();) {
     WorkerEntry* w = it->second.get();
-    if (w->alive && now_us > w->last_seen_us && now_us - w->last_seen_us > opts_.liveness_us)
-      out.push_back(w);
+    if (w->alive && now_us > w->last_seen_us && now_us - w->last_seen_us > opts_.liveness_us) {
+      out.push_back({w, "no heartbeat"});
+    } else if (w->alive && w->inflight() > 0 && w->idle_since_us != 0 &&
+               now_us - w->idle_since_us > opts_.liveness_us) {
+      w->idle_since_us = 0;
+      out.push_back({w, "unhealthy: holds tasks but runs none"});
+    }
     if (!w->alive && now_us > w->died_us && now_us - w->died_us > opts_.dead_retention_us) {
       it = workers_.erase(it);
       continue;

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -40,7 +41,11 @@ struct RegistryOptions {
   uint64_t liveness_us = 1'000'000;
   uint64_t dead_retention_us = 2'250'000;
   uint64_t resync_interval_us = 250'000;
+  uint32_t max_threads = 1024;  // a larger READY claim is capped
 };
+
+// What a heartbeat turned out to be.
+enum class HeartbeatFrom { worker, unknown, forged };
 
 class WorkerRegistry {
  public:
@@ -54,10 +59,20 @@ class WorkerRegistry {
   bool release(WorkerEntry* w, uint64_t d, uint64_t run_us);
   void mark_dead(WorkerEntry* w, uint64_t now_us, bool free_slots);
   void stopping(WorkerEntry* w);
-  // A heartbeat from a live worker; false when it is unknown or dead.
-  bool heartbeat(common::Heartbeat hb, uint64_t now_us);
+  // A heartbeat: from the live worker it names (with the token of its
+  // WELCOME), from a worker not known alive (RESYNC it), or forged (a
+  // wrong token: ignored, it keeps nobody alive).
+  HeartbeatFrom heartbeat(common::Heartbeat hb, uint64_t now_us);
   void seen(WorkerEntry* w, uint64_t now_us) { w->last_seen_us = now_us; }
-  std::vector<WorkerEntry*> overdue(uint64_t now_us);
+  // Live workers silent past the liveness window, or unhealthy: holding
+  // slots while their heartbeats said for a whole window that they run and
+  // queue nothing (tasks lost on the way, or a worker that takes tasks and
+  // never answers). Also forgets dead workers past their retention.
+  struct Overdue {
+    WorkerEntry* worker;
+    const char* why;
+  };
+  std::vector<Overdue> overdue(uint64_t now_us);
   // True when a RESYNC may be sent to `id` now (at most one per interval,
   // so a returning worker's backlog does not make it register many times).
   bool may_resync(const std::string& id, uint64_t now_us);
@@ -70,6 +85,7 @@ class WorkerRegistry {
   std::map<std::string, std::unique_ptr<WorkerEntry>, std::less<>> workers_;
   Scheduler scheduler_;
   std::unordered_map<std::string, uint64_t> resync_sent_;  // worker id -> last RESYNC (us)
+  std::mt19937_64 rng_{std::random_device{}()};          // WELCOME tokens
 };
 
 }  // namespace zfleet::broker

@@ -50,6 +50,16 @@ std::expected<WorkerInfo, std::string> read_info(const msgpack::object& m) {
   return i;
 }
 
+// CANCEL and WELCOME: a command and one msgpack uint.
+Frames encode_command_uint(LinkCmd cmd, uint64_t value) {
+  std::string body;
+  MsgpackWriter(body).u64(value);
+  Frames f;
+  f.push_back(cmd_frame(cmd));
+  f.push_back(frame(body));
+  return f;
+}
+
 uint64_t get_u(const msgpack::object& m, std::string_view key) {
   auto v = uint_field(m, key);
   return v && *v ? **v : 0;
@@ -71,6 +81,7 @@ std::optional<LinkCmd> link_command(const zmq::message_t& f) {
     case 'S': return LinkCmd::stop;
     case 'Z': return LinkCmd::cancel;
     case 'A': return LinkCmd::bye_ack;
+    case 'W': return LinkCmd::welcome;
     default: return std::nullopt;
   }
 }
@@ -136,22 +147,18 @@ Frames encode_clear(const std::optional<std::string>& script) {
   return f;
 }
 
-Frames encode_cancel(uint64_t dispatch) {
-  std::string body;
-  MsgpackWriter(body).u64(dispatch);
-  Frames f;
-  f.push_back(cmd_frame(LinkCmd::cancel));
-  f.push_back(frame(body));
-  return f;
-}
+Frames encode_cancel(uint64_t dispatch) { return encode_command_uint(LinkCmd::cancel, dispatch); }
+
+Frames encode_welcome(uint64_t token) { return encode_command_uint(LinkCmd::welcome, token); }
 
 Frames encode_heartbeat(const Heartbeat& hb) {
   std::string body;
   MsgpackWriter w(body);
-  w.map(13);
+  w.map(14);
   write_info(w, hb.info);
   w.ku("seq", hb.seq).ku("active", hb.active).ku("queued", hb.queued);
   w.ku("done", hb.done).ku("failed", hb.failed).ku("rss_bytes", hb.rss_bytes);
+  w.ku("token", hb.token);
   Frames f;
   f.push_back(frame("hb"));
   f.push_back(frame(body));
@@ -237,13 +244,26 @@ std::expected<std::optional<std::string>, std::string> decode_clear(const Frames
   return std::optional<std::string>(std::string(as_view(o)));
 }
 
-std::expected<uint64_t, std::string> decode_cancel(const Frames& f, std::size_t first) {
-  if (f.size() != first + 2) return std::unexpected("CANCEL must have 2 frames");
+namespace {
+
+std::expected<uint64_t, std::string> decode_command_uint(const Frames& f, std::size_t first,
+                                                         const char* what) {
+  if (f.size() != first + 2) return std::unexpected(std::string(what) + " must have 2 frames");
   auto decoded = decode_msgpack(view(f[first + 1]));
   if (!decoded) return std::unexpected(decoded.error());
   const msgpack::object& o = decoded->get();
-  if (o.type != msgpack::type::POSITIVE_INTEGER) return std::unexpected("CANCEL dispatch must be a uint");
+  if (o.type != msgpack::type::POSITIVE_INTEGER) return std::unexpected(std::string(what) + " value must be a uint");
   return o.via.u64;
+}
+
+}  // namespace
+
+std::expected<uint64_t, std::string> decode_cancel(const Frames& f, std::size_t first) {
+  return decode_command_uint(f, first, "CANCEL");
+}
+
+std::expected<uint64_t, std::string> decode_welcome(const Frames& f, std::size_t first) {
+  return decode_command_uint(f, first, "WELCOME");
 }
 
 std::expected<Heartbeat, std::string> decode_heartbeat(const Frames& f) {
@@ -261,6 +281,7 @@ std::expected<Heartbeat, std::string> decode_heartbeat(const Frames& f) {
   hb.done = get_u(m, "done");
   hb.failed = get_u(m, "failed");
   hb.rss_bytes = get_u(m, "rss_bytes");
+  hb.token = get_u(m, "token");
   return hb;
 }
 

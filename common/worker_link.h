@@ -8,6 +8,8 @@
 //                                                      value = result msgpack (ok) or error map
 //   W->B BYE     ["B"]                                 (worker stopping; takes no new tasks)
 //   B->W BYE_ACK ["A"]                                 BYE handled: no TASK follows it
+//   B->W WELCOME ["W"][token]                          READY handled; token = msgpack uint that
+//                                                      every heartbeat must carry from now on
 //   W->B GONE    ["G"]                                 (worker exiting now: requeue its tasks)
 //   B->W TASK    ["T"][task id][meta][payload]         meta = [dispatch, attempt, timeout_ms]
 //                                                      payload = codec's task payload, opaque
@@ -42,7 +44,7 @@ namespace zfleet::common {
 
 enum class LinkCmd : char {
   ready = 'R', result = 'D', bye = 'B', gone = 'G', task = 'T', clear = 'C', resync = 'X',
-  stop = 'S', gone_ack = 'K', cancel = 'Z', bye_ack = 'A'
+  stop = 'S', gone_ack = 'K', cancel = 'Z', bye_ack = 'A', welcome = 'W'
 };
 
 struct WorkerInfo {
@@ -64,6 +66,10 @@ struct Heartbeat {
   uint32_t queued = 0;    // received, waiting for a pool thread
   uint64_t done = 0, failed = 0;
   uint64_t rss_bytes = 0;
+  // The token of the broker's last WELCOME (0 before one): heartbeats go
+  // over PUB/SUB, which carries no sender identity, so this is what ties
+  // one to the backend connection that registered the worker.
+  uint64_t token = 0;
 };
 
 struct TaskMessage {  // B->W TASK; views point into the received frames
@@ -96,6 +102,7 @@ Frames encode_result(const ResultMessage& r);
 Frames encode_clear(const std::optional<std::string>& script);
 Frames encode_simple(LinkCmd cmd);  // RESYNC, STOP
 Frames encode_cancel(uint64_t dispatch);
+Frames encode_welcome(uint64_t token);
 Frames encode_heartbeat(const Heartbeat& hb);
 
 // Decoders take the frames after the ROUTER identity (if any), command first.
@@ -105,6 +112,7 @@ std::expected<ResultMessage, std::string> decode_result(const Frames& f, std::si
 std::expected<std::optional<std::string>, std::string> decode_clear(const Frames& f,
                                                                    std::size_t first = 0);
 std::expected<uint64_t, std::string> decode_cancel(const Frames& f, std::size_t first = 0);
+std::expected<uint64_t, std::string> decode_welcome(const Frames& f, std::size_t first = 0);
 std::expected<Heartbeat, std::string> decode_heartbeat(const Frames& f);
 
 }  // namespace zfleet::common

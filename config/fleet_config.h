@@ -73,6 +73,7 @@ struct WorkersConfig {
   PoolConfig cpu{2, 1};
   int prefetch = 32;              // zfleet key: >= 0, most tasks beyond thread count (short tasks only)
   uint64_t kill_grace_ms = 5000;  // zfleet key: >= 0, see docs/config.md
+  int max_threads = 1024;         // zfleet key: 1..65536, cap on the threads a worker may claim
 
   bool operator==(const WorkersConfig&) const = default;
 };

@@ -60,6 +60,7 @@ void for_each_number(Cfg& c, Visit&& visit) {
   visit("workers.cpu.threads", c.workers.cpu.threads, Bounds{1, 1024});
   visit("workers.prefetch", c.workers.prefetch, Bounds{0, 1000000});
   visit("workers.kill_grace_ms", c.workers.kill_grace_ms, Bounds{0, kMaxMillis});
+  visit("workers.max_threads", c.workers.max_threads, Bounds{1, 65536});
 }
 
 // Calls visit(key, std::string&) for every ZeroMQ endpoint key.

@@ -139,6 +139,7 @@ void Worker::send_heartbeat() {
   hb.done = pool_.done.load(std::memory_order_relaxed);
   hb.failed = pool_.failed.load(std::memory_order_relaxed);
   hb.rss_bytes = rss_bytes();
+  hb.token = welcome_token_;
   auto frames = common::encode_heartbeat(hb);
   common::send_frames(status_, frames);
 }
@@ -205,6 +206,9 @@ void Worker::on_backend() {
         break;
       case common::LinkCmd::bye_ack:
         bye_acked_ = true;
+        break;
+      case common::LinkCmd::welcome:
+        if (auto token = common::decode_welcome(f, 0)) welcome_token_ = *token;
         break;
       case common::LinkCmd::stop:
         if (!stopping_.exchange(true)) stopped_by_broker_ = true;

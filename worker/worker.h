@@ -122,6 +122,7 @@ class Worker {
   bool bye_sent_ = false;
   bool bye_acked_ = false;
   uint64_t hb_seq_ = 0;
+  uint64_t welcome_token_ = 0;  // from the broker's last WELCOME; sent in heartbeats
   uint64_t in_pool_ = 0;  // tasks handed to the pool, results not yet sent
 };
 

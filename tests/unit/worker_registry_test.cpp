@@ -76,7 +76,7 @@ TEST_SUITE("worker_registry") {
     r.seen(b, 900);
     auto late = r.overdue(1500);
     REQUIRE(late.size() == 1);
-    CHECK(late[0] == a);
+    CHECK(late[0].worker == a);
     r.mark_dead(a, 1500, false);
     CHECK(r.overdue(1600).empty());
     CHECK(r.size() == 2);
@@ -89,17 +89,69 @@ TEST_SUITE("worker_registry") {
   }
 
   TEST_CASE("heartbeats only count for live workers; RESYNC at most once per interval") {
+    using zfleet::broker::HeartbeatFrom;
     WorkerRegistry r(options());
     zfleet::common::Heartbeat hb;
     hb.info = info("ghost", 1, 1);
-    CHECK_FALSE(r.heartbeat(hb, 10));
+    CHECK(r.heartbeat(hb, 10) == HeartbeatFrom::unknown);
     WorkerEntry* w = r.join(info("ghost", 1, 1), 10);
+    CHECK(w->token != 0);
     hb.active = 1;
-    CHECK(r.heartbeat(hb, 50));
+    CHECK(r.heartbeat(hb, 20) == HeartbeatFrom::forged);  // no token: keeps nobody alive
+    hb.token = w->token + 1;
+    CHECK(r.heartbeat(hb, 30) == HeartbeatFrom::forged);
+    CHECK(w->last_seen_us == 10);
+    hb.token = w->token;
+    CHECK(r.heartbeat(hb, 50) == HeartbeatFrom::worker);
     CHECK(w->last_seen_us == 50);
     CHECK(w->heartbeat.active == 1);
     CHECK(r.may_resync("x", 1000));
     CHECK_FALSE(r.may_resync("x", 1050));
     CHECK(r.may_resync("x", 1100));
+  }
+
+  TEST_CASE("a claim of more threads than workers.max_threads is capped") {
+    RegistryOptions o = options();
+    o.max_threads = 8;
+    WorkerRegistry r(o);
+    WorkerEntry* w = r.join(info("greedy", 100000, 1), 0);
+    CHECK(w->info.threads == 8);
+    CHECK(w->capacity == 8);
+    for (uint64_t d = 1; d <= 8; ++d) {
+      REQUIRE(r.pick(TaskType::io) == w);
+      r.occupy(w, d, d);
+    }
+    CHECK(r.pick(TaskType::io) == nullptr);
+  }
+
+  TEST_CASE("a worker whose heartbeats say it runs nothing while it holds slots is unhealthy") {
+    WorkerRegistry r(options());  // liveness 1000 us
+    WorkerEntry* w = r.join(info("sink", 2, 1), 0);
+    zfleet::common::Heartbeat hb;
+    hb.info = w->info;
+    hb.token = w->token;
+    r.occupy(w, 1, 0);
+    CHECK(r.heartbeat(hb, 100) == zfleet::broker::HeartbeatFrom::worker);  // idle, holding d=1
+    r.seen(w, 900);
+    CHECK(r.overdue(1000).empty());
+    hb.queued = 1;  // it says it has it: healthy again
+    r.heartbeat(hb, 1050);
+    r.seen(w, 1900);
+    CHECK(r.overdue(2000).empty());
+    hb.queued = 0;
+    r.heartbeat(hb, 2100);
+    r.seen(w, 3000);
+    auto bad = r.overdue(3200);
+    REQUIRE(bad.size() == 1);
+    CHECK(bad[0].worker == w);
+    CHECK(std::string(bad[0].why).find("unhealthy") != std::string::npos);
+    // Idle with no slot held is just idle.
+    WorkerEntry* v = r.join(info("idle", 2, 2), 3200);
+    hb.info = v->info;
+    hb.token = v->token;
+    r.heartbeat(hb, 3300);
+    r.seen(v, 5000);
+    r.seen(w, 5000);
+    for (const auto& o : r.overdue(5100)) CHECK(o.worker != v);
   }
 }

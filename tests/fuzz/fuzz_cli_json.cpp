@@ -1,0 +1,43 @@
+// The CLI's JSON input (cli::json_to_msgpack: task args and kwargs typed on
+// the command line, parsed with yaml-cpp as YAML flow syntax).
+//
+// Properties: what it accepts is exactly one well-formed msgpack object, and
+// rendering that back (cli::to_json, as the CLI prints results) gives JSON
+// it accepts again, which renders the same (a fixed point after one pass:
+// the first may turn 1.0 into 1 and drop YAML-only syntax).
+#include <string>
+
+#include "common/msgpack_io.h"
+#include "tests/fuzz/fuzz_support.h"
+#include "tools/cli/json_value.h"
+
+using namespace zfleet;
+
+namespace {
+
+// As deep and as large as the input can make it: only well-formedness is
+// checked here, not the broker's limits.
+common::DecodeLimits unlimited() {
+  common::DecodeLimits l;
+  l.max_depth = 1 << 20;
+  l.max_elements = SIZE_MAX;
+  return l;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const common::DecodeLimits limits = unlimited();
+  auto packed = cli::json_to_msgpack(fuzz::as_view(data, size));
+  if (!packed) return 0;
+  auto obj = common::decode_msgpack(*packed, limits);
+  FUZZ_CHECK(obj.has_value());
+  std::string json = cli::to_json(obj->get());
+
+  auto packed2 = cli::json_to_msgpack(json);
+  FUZZ_CHECK(packed2.has_value());
+  auto obj2 = common::decode_msgpack(*packed2, limits);
+  FUZZ_CHECK(obj2.has_value());
+  FUZZ_CHECK(cli::to_json(obj2->get()) == json);
+  return 0;
+}
