@@ -127,7 +127,7 @@ long Dispatcher::poll_timeout_ms(uint64_t now_us) const {
 
 void Dispatcher::loop() {
   const uint64_t start = common::now_us();
-  for (Task* t : adopted_) lifecycle_.accept(t, start);
+  for (Task* t : adopted_) lifecycle_.accept(t, start, /*journaled=*/true);
   adopted_.clear();
   zmq::pollitem_t items[] = {{control_.handle(), 0, ZMQ_POLLIN, 0},
                              {backend_.handle(), 0, ZMQ_POLLIN, 0},

@@ -163,7 +163,11 @@ RecoveryState::Restored RecoveryState::restore(BrokerState& st, uint64_t now_us,
     out.tasks.push_back(t);
   }
   const uint64_t now_ms = now_us / 1000;
-  for (const Entry* e : results_to_keep(now_wall_ms)) {
+  // Oldest first: each put then lands at the young end of its shard's
+  // expiry list at once (newest first made every put walk the whole list).
+  auto keep = results_to_keep(now_wall_ms);
+  std::reverse(keep.begin(), keep.end());
+  for (const Entry* e : keep) {
     const uint64_t age_ms = now_wall_ms > e->finish.finished_wall_ms ? now_wall_ms - e->finish.finished_wall_ms : 0;
     st.cache.put(std::make_shared<const common::ResultRecord>(e->finish.rec),
                  now_ms > age_ms ? now_ms - age_ms : 0);

@@ -32,6 +32,11 @@ void TaskFinisher::on_durable(uint64_t seq, uint64_t now_us) {
     pending_.pop_front();
     publish(*p.task, std::move(p.rec), now_us);
   }
+  // After the publications: a client told `cancelled` finds the result.
+  while (!replies_.empty() && replies_.front().seq <= seq) {
+    notices_[replies_.front().thread].cancels.push_back(replies_.front().reply);
+    replies_.pop_front();
+  }
 }
 
 void TaskFinisher::publish(Task& t, std::shared_ptr<const common::ResultRecord> rec,
@@ -47,8 +52,16 @@ void TaskFinisher::publish(Task& t, std::shared_ptr<const common::ResultRecord> 
   maybe_delete(&t);
 }
 
+// With the journal on, an outcome is told once everything journaled so far
+// (the cancel's FINISH record included) is durable: a `cancelled` must
+// survive a crash that follows it.
 void TaskFinisher::cancel_reply(uint32_t thread, uint64_t token, common::CancelOutcome outcome) {
-  if (thread < notices_.size()) notices_[thread].cancels.push_back({token, outcome});
+  if (thread >= notices_.size()) return;
+  if (journal_.enabled() && !journal_.is_durable(journal_.last_seq())) {
+    replies_.push_back({journal_.last_seq(), thread, {token, outcome}});
+    return;
+  }
+  notices_[thread].cancels.push_back({token, outcome});
 }
 
 }  // namespace zfleet::broker

@@ -51,12 +51,18 @@ class TaskFinisher {
     Task* task;
     std::shared_ptr<const common::ResultRecord> rec;
   };
+  struct PendingReply {
+    uint64_t seq;
+    uint32_t thread;
+    CancelReply reply;
+  };
   void publish(Task& t, std::shared_ptr<const common::ResultRecord> rec, uint64_t now_us);
 
   BrokerState& st_;
   TaskJournal& journal_;
   std::vector<Notice> notices_;
   std::deque<Pending> pending_;  // in sequence order
+  std::deque<PendingReply> replies_;  // cancel outcomes waiting, in sequence order
 };
 
 }  // namespace zfleet::broker

@@ -48,6 +48,7 @@ class TaskJournal {
 
   void durable(uint64_t seq) { durable_seq_ = seq > durable_seq_ ? seq : durable_seq_; }
   uint64_t durable_seq() const { return durable_seq_; }
+  uint64_t last_seq() const { return next_seq_; }
   bool is_durable(uint64_t seq) const { return !enabled_ || seq <= durable_seq_; }
 
   // Parses an ack blob of a durability report: calls f(intake, token).

@@ -82,14 +82,14 @@ void TaskLifecycle::counted_ignore(const Task& t, const char* event) {
                static_cast<int>(t.phase));
 }
 
-void TaskLifecycle::accept(Task* t, uint64_t now_us) {
+void TaskLifecycle::accept(Task* t, uint64_t now_us, bool journaled) {
   t->intake_ref = false;
   if (t->phase == Phase::finishing || t->phase == Phase::finished) {
     maybe_delete(t);  // cancelled before it reached us
     return;
   }
   if (t->phase != Phase::handed_off) return counted_ignore(*t, "accept");
-  fin_.journal().accepted(*t, now_us);
+  if (!journaled) fin_.journal().accepted(*t, now_us);
   if (t->due_us > now_us) {
     set_phase(t, Phase::delayed);
     timers_.schedule(t, t->due_us);

@@ -69,7 +69,9 @@ class TaskLifecycle {
   TaskLifecycle(const TaskLifecycle&) = delete;
   TaskLifecycle& operator=(const TaskLifecycle&) = delete;
 
-  void accept(Task* t, uint64_t now_us);
+  // `journaled`: its ACCEPT is already in the journal (a task restored at
+  // start): writing another would reset its attempts on the next replay.
+  void accept(Task* t, uint64_t now_us, bool journaled = false);
   void dispatch_ready(uint64_t now_us);
   void on_result(WorkerEntry* w, common::ResultMessage r, uint64_t now_us);
   void on_timers(uint64_t now_us);

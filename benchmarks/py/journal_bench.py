@@ -129,7 +129,8 @@ def bench(broker, *args):
             "--frontend", broker.eps["frontend"], "--results", broker.eps["results"]] + list(args)
     out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
     if out.returncode != 0:
-        raise RuntimeError("%s failed (%d): %s" % (" ".join(args), out.returncode, out.stderr.decode()[-2000:]))
+        raise RuntimeError("%s failed (%d): %s" % (" ".join(args), out.returncode,
+                                                   out.stderr.decode()[-2000:]))
     return json.loads(out.stdout)
 
 
@@ -209,7 +210,7 @@ def replay(a):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin-dir", default=os.path.join(ROOT, "build", "bin"))
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=3, help="0: the replay measurement only")
     ap.add_argument("--count", type=int, default=200000)
     ap.add_argument("--rate", type=int, default=20000)
     ap.add_argument("--every-ms", type=int, default=50)
@@ -230,7 +231,8 @@ def main():
                     rows.append(row)
             finally:
                 broker.close()
-    summary(rows, policies)
+    if rows:
+        summary(rows, policies)
     if a.replay:
         print(json.dumps(replay(a)), flush=True)
 
@@ -256,7 +258,7 @@ def summary(rows, policies):
                     parts.append("%s %s" % (k, format(int(v), ",")))
             if key and policy != "off" and med("off", run, key):
                 parts.append("= %.0f%% of off" % (100.0 * med(policy, run, key) / med("off", run, key)))
-            print("%-22s %-9s %s" % (run, policy, "  ".join(parts)))
+            print("%-24s %-9s %s" % (run, policy, "  ".join(parts)))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@
 #include "common/frames.h"
 #include "common/sockets.h"
 #include "common/threads.h"
+#include "common/tsan.h"
 
 namespace zfleet::broker::journal {
 namespace {
@@ -155,6 +156,7 @@ void JournalWriter::Loop::take_one() {
   }
   last_sequence = b.sequence;
   b.records = std::move(f[0]);
+  common::tsan_acquire(b.records.data());  // released by send_batch (common/tsan.h)
   if (msg.total_frames == 3) b.ack = std::move(f[2]);
   group.push_back(std::move(b));
 }
@@ -171,6 +173,7 @@ void JournalWriter::Loop::commit_group() {
   if (bytes > 0) {
     if (int err = seg.append(iov, bytes)) fatal("cannot write", err);
     unsynced = true;
+    if (opts.fsync == FsyncPolicy::every_ms) seg.start_writeback(bytes);
   }
   if (opts.fsync == FsyncPolicy::always && unsynced) sync_now();
   stats.records.fetch_add(records, kRelaxed);
@@ -282,7 +285,12 @@ zmq::message_t take_string(std::string&& bytes) {
   if (bytes.size() < 256) return zmq::message_t(bytes.data(), bytes.size());
   auto* held = new std::string(std::move(bytes));
   return zmq::message_t(
-      held->data(), held->size(), [](void*, void* hint) { delete static_cast<std::string*>(hint); }, held);
+      held->data(), held->size(),
+      [](void* data, void* hint) {
+        common::tsan_acquire(data);  // also when freed unread, by libzmq's reaper thread
+        delete static_cast<std::string*>(hint);
+      },
+      held);
 }
 
 bool send_batch(zmq::socket_t& push, std::string&& records, uint64_t sequence,
@@ -290,7 +298,9 @@ bool send_batch(zmq::socket_t& push, std::string&& records, uint64_t sequence,
   std::string seq;
   append_le<uint64_t>(seq, sequence);
   auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
-  if (!push.send(take_string(std::move(records)), more)) return false;
+  zmq::message_t batch = take_string(std::move(records));
+  common::tsan_release(batch.data());  // the journal thread reads these bytes
+  if (!push.send(batch, more)) return false;
   if (!ack) return push.send(zmq::buffer(seq), zmq::send_flags::dontwait).has_value();
   push.send(zmq::buffer(seq), more);
   push.send(zmq::buffer(*ack), zmq::send_flags::dontwait);

@@ -1,8 +1,8 @@
 """The broker journal across stops and restarts (issue 10): a clean stop keeps
 queued and delayed tasks (and says so; without a journal it says how many it
 dropped), parked long-polls are answered `shutting_down`, finished results
-come back byte for byte and still expire at their TTL, and a task's attempts
-survive more than one crash.
+come back byte for byte and still expire at their TTL, a `cancelled` answer
+holds across a crash, and a task's attempts survive more than one crash.
 
 Every test runs its own fleet and stops or kills its broker on purpose.
 """
@@ -12,7 +12,7 @@ import time
 
 import zmq
 
-from harness import CTX, FleetTestCase, pack, pid_alive, poll, unpack
+from harness import CTX, FleetTestCase, pack, poll, unpack
 
 NO_WORKERS = {"io": {"processes": 0}, "cpu": {"processes": 0}}
 
@@ -100,9 +100,44 @@ class CleanStop(FleetTestCase):
         self.assertEqual(fleet.client().get(tid)["state"], "pending")
 
 
+class CancelIsDurable(FleetTestCase):
+    """`cancelled` is an answer a client acts on: with the journal it must
+    mean what it means without one (failed `cancelled` at once, PROTOCOL
+    "cancel"), and it must survive a crash that follows it."""
+    FLEET = None
+
+    def test_a_cancelled_task_reads_cancelled_at_once(self):
+        fleet = self.new_fleet(broker=journal(), workers=NO_WORKERS, ready_workers=0)
+        client = fleet.client()
+        for i in range(20):
+            tid = client.submit_ok("builtin:echo", [i], id="c-%d" % i, delay_ms=60000 if i % 2 else 0)
+            self.assertEqual(client.request("results", {"op": "cancel", "id": tid})["outcome"], "cancelled")
+            res = client.get(tid)
+            self.assertEqual((res["state"], res.get("error", {}).get("code")), ("failed", "cancelled"), res)
+
+    def test_cancelled_survives_a_kill_right_after_the_answer(self):
+        fleet = self.new_fleet(broker=journal(), workers=NO_WORKERS, ready_workers=0)
+        for round_ in range(15):
+            client = fleet.client()
+            ids = ["r%d-%d" % (round_, i) for i in range(20)]
+            for i, tid in enumerate(ids):
+                client.submit_ok("builtin:echo", [i], id=tid, delay_ms=60000 if i % 2 else 0)
+            # One at a time: each cancel's record goes to the journal on its
+            # own, while the one before may still be syncing.
+            outcomes = {tid: client.request("results", {"op": "cancel", "id": tid})["outcome"]
+                        for tid in ids}
+            fleet.stop_broker(signal.SIGKILL)       # as soon as the last cancel is answered
+            self.assertEqual(set(outcomes.values()), {"cancelled"}, outcomes)
+            fleet.start_broker(0)
+            got = fleet.client().get_many(ids)["results"]
+            back = [r["id"] for r in got if r["state"] != "failed"]
+            self.assertEqual(back, [], "round %d: cancelled tasks back after the restart: %r"
+                             % (round_, [r for r in got if r["state"] != "failed"][:3]))
+
+
 class ResultsSurvive(FleetTestCase):
     FLEET = None
-    TTL_S = 3
+    TTL_S = 5
 
     PAYLOADS = [b"\x00\xffbytes", "text \u00e9\u4e2d", {"nested": [1, 2.5, None, True, {"k": b"v"}]},
                 list(range(100)), b"x" * 100000, None, -2 ** 63, 2 ** 64 - 1]
