@@ -12,8 +12,10 @@
 //                                         tasks, cancel outcomes)
 //
 // A Task* batch moves ownership of the tasks to the dispatcher. A notice
-// carries a heap-allocated Notice, whose ownership moves to the receiving
-// result thread.
+// carries a heap-allocated Notice owned by the message itself (zero-copy,
+// with a free function): the receiving result thread moves its contents out,
+// and a notice nobody reads (one still queued when the broker stops) is freed
+// with its message.
 //
 // Thread safety: functions only.
 #pragma once
@@ -28,6 +30,7 @@
 
 #include "broker/task.h"
 #include "common/result_record.h"
+#include "common/tsan.h"
 
 namespace zfleet::broker {
 
@@ -99,20 +102,23 @@ struct Notice {
   bool empty() const { return records.empty() && cancels.empty() && !stopping; }
 };
 
+// inproc passes the message's data pointer through unchanged, so the
+// receiver sees the Notice itself; libzmq calls the free function when the
+// last reference to the message goes, whichever thread that is.
+// (tsan_release/acquire tell ThreadSanitizer about that hand-off: common/tsan.h.)
 inline zmq::message_t pack_notice(Notice notice) {
   auto* holder = new Notice(std::move(notice));
-  zmq::message_t m(sizeof holder);
-  std::memcpy(m.data(), &holder, sizeof holder);
-  return m;
+  common::tsan_release(holder);
+  return zmq::message_t(holder, sizeof(Notice), [](void* data, void*) {
+    common::tsan_acquire(data);
+    delete static_cast<Notice*>(data);
+  });
 }
 
-inline Notice unpack_notice(const zmq::message_t& m) {
-  if (m.size() != sizeof(Notice*)) return {};
-  Notice* holder;
-  std::memcpy(&holder, m.data(), sizeof holder);
-  Notice notice = std::move(*holder);
-  delete holder;
-  return notice;
+inline Notice unpack_notice(zmq::message_t& m) {
+  if (m.size() != sizeof(Notice)) return {};
+  common::tsan_acquire(m.data());
+  return std::move(*static_cast<Notice*>(m.data()));
 }
 
 // CANCEL control message, result thread -> dispatcher:

@@ -9,6 +9,7 @@
 
 #include "config/config_loader.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
@@ -20,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -230,9 +232,48 @@ class Reader {
   std::map<std::string, Leaf, std::less<>> leaves_;
 };
 
+// Sees only where each document starts (see check_progress).
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+  YAML::Mark start;
+};
+
+// yaml-cpp 0.7's LoadAll never returns on some malformed text (a lone ","
+// is enough, found by tests/fuzz/fuzz_config): its parser reports an empty
+// document without consuming the token it cannot place, and LoadAll asks for
+// the next document forever, holding a new null node each time, until
+// memory runs out. So walk the documents' events first and refuse a stream
+// where a document starts where the previous one did.
+void check_progress(const std::string& text, const Reader& reader) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentStarts events;
+  int previous = -1;
+  while (parser.HandleNextDocument(events)) {
+    if (events.start.pos == previous) {
+      reader.fail(events.start.line + 1, "",
+                  "YAML syntax error: unexpected character at column " +
+                      std::to_string(events.start.column + 1));
+    }
+    previous = events.start.pos;
+  }
+}
+
 // All documents of `text`; a syntax error names the line.
 std::vector<YAML::Node> load_documents(const std::string& text, const Reader& reader) {
   try {
+    check_progress(text, reader);
     return YAML::LoadAll(text);
   } catch (const YAML::Exception& e) {
     int line = e.mark.is_null() ? 0 : e.mark.line + 1;

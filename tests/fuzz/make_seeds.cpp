@@ -140,6 +140,7 @@ Corpus worker_link_seeds() {
   c["clear"] = with_cmd(encode_clear(std::string("hello.py")));
   c["clear_all"] = with_cmd(encode_clear(std::nullopt));
   c["cancel"] = with_cmd(encode_cancel(42));
+  c["welcome"] = with_cmd(encode_welcome(0x5eed));
   c["bye"] = with_cmd(encode_bye());
   return c;
 }
@@ -154,6 +155,7 @@ Corpus heartbeat_seeds() {
   hb.done = 100;
   hb.failed = 3;
   hb.rss_bytes = 52428800;
+  hb.token = 0x5eed;
   c["heartbeat"] = frames_input(encode_heartbeat(hb));
   hb.info.type = TaskType::cpu;
   hb.info.host.clear();

@@ -15,6 +15,8 @@ What it owns:
     the thread that forked).
   * Small /proc helpers (`pid_alive`, `workers_of`), `poll`, `stop_process`
     and `free_ports`.
+  * In sanitizer builds (ZFLEET_SANITIZER_LOGS set, tools/sanitize), a copy
+    of the log of every stopped process that holds a sanitizer report.
 
 Kept apart from the fleet and the client so that the cleanup guarantees live
 in one place. Uses only Debian's /usr/bin/python3 standard library.
@@ -22,6 +24,8 @@ in one place. Uses only Debian's /usr/bin/python3 standard library.
 import atexit
 import ctypes
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -55,8 +59,35 @@ def _spawn(argv, log_path, pipes=False):
                                 preexec_fn=_die_with_parent, close_fds=True)
     finally:
         log.close()
+    proc.zfleet_log = log_path
     _started.append(proc)
     return proc
+
+
+# Sanitizer builds: ASan writes its reports under ZFLEET_SANITIZER_LOGS
+# (log_path in ASAN_OPTIONS), but GCC's UBSan runtime (a separate
+# libubsan) always reports on stderr, which is a log file the test deletes
+# with its temp dir. So a stopped process's log that holds a report is copied
+# there too; tools/sanitize fails the run on any file in that folder.
+SANITIZER_LOGS = os.environ.get("ZFLEET_SANITIZER_LOGS")
+_SANITIZER_REPORT = re.compile(
+    rb"^\S+:\d+:\d+: runtime error: |ERROR: (Address|Leak|Thread|UndefinedBehavior)Sanitizer", re.M)
+
+
+def keep_sanitizer_reports(proc):
+    """Copies the log of `proc` (ended) to ZFLEET_SANITIZER_LOGS if it holds a report."""
+    path = getattr(proc, "zfleet_log", None)
+    if not SANITIZER_LOGS or not path or proc.poll() is None:
+        return
+    try:
+        with open(path, "rb") as f:
+            found = _SANITIZER_REPORT.search(f.read())
+    except OSError:
+        return
+    if found:
+        name = "stderr-%d-%s" % (proc.pid, os.path.basename(path))
+        os.makedirs(SANITIZER_LOGS, exist_ok=True)
+        shutil.copyfile(path, os.path.join(SANITIZER_LOGS, name))
 
 
 def start_process(argv, log_path, pipes=False):
@@ -138,6 +169,7 @@ def stop_process(proc, sig=signal.SIGTERM, timeout=STOP_TIMEOUT_S):
         except subprocess.TimeoutExpired:
             kill_quietly(proc.pid)
             proc.wait()
+    keep_sanitizer_reports(proc)
     return proc.returncode
 
 
@@ -150,6 +182,7 @@ def sweep():
                 proc.wait(5)
             except subprocess.TimeoutExpired:
                 pass
+        keep_sanitizer_reports(proc)
     for broker_pid in _broker_pids:
         for pid in workers_of(broker_pid):
             kill_quietly(pid)
