@@ -208,13 +208,19 @@ void TaskLifecycle::on_result(WorkerEntry* w, common::ResultMessage r, uint64_t 
     return fail(t, TaskErrorCode::cancelled, "cancelled while running", w, r.run_us, now_us);
   }
   if (!r.ok && retry_allowed(*t, r.error.code)) return to_retry_wait(t, now_us);
+  common::ResultRecord rec = record_of(*w, r);
+  finish(t, std::move(rec), now_us);
+}
+
+// A worker's answer as a final record (moves the value out of `r`).
+common::ResultRecord TaskLifecycle::record_of(const WorkerEntry& w, common::ResultMessage& r) {
   common::ResultRecord rec;
   rec.state = r.ok ? common::TaskState::done : common::TaskState::failed;
   rec.result = std::move(r.result);
   rec.error = std::move(r.error);
-  rec.worker = w->info.id;
+  rec.worker = w.info.id;
   rec.run_us = r.run_us;
-  finish(t, std::move(rec), now_us);
+  return rec;
 }
 
 void TaskLifecycle::on_timers(uint64_t now_us) {

@@ -107,6 +107,7 @@ class TaskLifecycle {
   void run_ended(Task* t);  // leaves the running index (slot untouched)
   void counted_ignore(const Task& t, const char* event);
   bool recovered_answer(WorkerEntry* w, common::ResultMessage& r, uint64_t now_us);
+  static common::ResultRecord record_of(const WorkerEntry& w, common::ResultMessage& r);
 
   TaskFinisher& fin_;
   BrokerState& st_;

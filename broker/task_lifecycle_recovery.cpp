@@ -18,12 +18,7 @@ bool TaskLifecycle::recovered_answer(WorkerEntry* w, common::ResultMessage& r, u
   recovered_.erase(it);
   Task* t = st_.live.find(run.id);
   if (!t || t->phase != Phase::queued || t->attempts != run.attempts) return false;
-  common::ResultRecord rec;
-  rec.state = r.ok ? common::TaskState::done : common::TaskState::failed;
-  rec.result = std::move(r.result);
-  rec.error = std::move(r.error);
-  rec.worker = w->info.id;
-  rec.run_us = r.run_us;
+  common::ResultRecord rec = record_of(*w, r);
   log()->info("task {}: the answer to its run before the restart arrived: {}", t->id,
               common::to_string(rec.state));
   finish(t, std::move(rec), now_us);
