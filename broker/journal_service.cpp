@@ -27,12 +27,7 @@ RecoveryLimits JournalService::limits() const {
 RecoveryState::Restored JournalService::recover() {
   const auto& j = st_.config.broker.journal;
   RecoveryFold fold(limits());
-  report_ = journal::replay(j.path, fold);
-  if (report_.damaged) {
-    log()->error("journal {}: {}", j.path, report_.summary());
-  } else {
-    log()->info("journal {}: {}", j.path, report_.summary());
-  }
+  report_ = journal::replay(j.path, fold);  // logs what it found, damage included
   const uint64_t now = common::now_us();
   RecoveryState::Restored out = fold.state.restore(st_, now, common::wall_ms());
   log()->info("journal: restored {} tasks and {} results ({} results past their TTL dropped, "
