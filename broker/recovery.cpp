@@ -46,6 +46,7 @@ void RecoveryState::apply(uint8_t type, std::string_view payload) {
       if (Entry* e = live_entry(r->id)) {
         e->attempts = r->attempts;
         e->retries_used = r->retries_used;
+        e->losses = r->losses;
         e->running = false;
         e->run_after_wall_ms = r->run_after_wall_ms;
       }
@@ -113,7 +114,7 @@ void RecoveryState::write_snapshot(uint64_t now_wall_ms,
       common::DispatchRecord d{e->accept.id, e->last_dispatch, e->attempts, e->losses, e->retries_used};
       emit(static_cast<uint8_t>(JournalType::dispatch), common::encode_journal(d));
     } else if (e->attempts > 0 || e->run_after_wall_ms != e->accept.run_after_wall_ms) {
-      common::RetryRecord r{e->accept.id, e->attempts, e->retries_used, e->run_after_wall_ms};
+      common::RetryRecord r{e->accept.id, e->attempts, e->retries_used, e->run_after_wall_ms, e->losses};
       emit(static_cast<uint8_t>(JournalType::retry), common::encode_journal(r));
     }
   }

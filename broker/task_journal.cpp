@@ -42,7 +42,7 @@ void TaskJournal::dispatched(const Task& t) {
 
 void TaskJournal::retry_waiting(const Task& t, uint64_t now_us) {
   if (!enabled_) return;
-  common::RetryRecord r{t.id, t.attempts, t.retries_used, wall_ms_of(t.due_us, now_us)};
+  common::RetryRecord r{t.id, t.attempts, t.retries_used, wall_ms_of(t.due_us, now_us), t.losses};
   add(common::JournalType::retry, common::encode_journal(r));
 }
 

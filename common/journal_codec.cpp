@@ -75,7 +75,8 @@ std::string encode_journal(const DispatchRecord& r) {
 
 std::string encode_journal(const RetryRecord& r) {
   std::string out;
-  MsgpackWriter(out).array(4).str(r.id).u64(r.attempts).u64(r.retries_used).u64(r.run_after_wall_ms);
+  MsgpackWriter w(out);
+  w.array(5).str(r.id).u64(r.attempts).u64(r.retries_used).u64(r.run_after_wall_ms).u64(r.losses);
   return out;
 }
 
@@ -121,11 +122,12 @@ std::expected<DispatchRecord, std::string> decode_dispatch(std::string_view payl
 }
 
 std::expected<RetryRecord, std::string> decode_retry(std::string_view payload) {
-  return decode<RetryRecord>(payload, 4, "RETRY", [](Fields& f, RetryRecord& r) {
+  return decode<RetryRecord>(payload, 5, "RETRY", [](Fields& f, RetryRecord& r) {
     r.id = f.s();
     r.attempts = static_cast<uint16_t>(f.u());
     r.retries_used = static_cast<uint8_t>(f.u());
     r.run_after_wall_ms = f.u();
+    r.losses = static_cast<uint8_t>(f.u());
   });
 }
 

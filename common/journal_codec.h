@@ -54,6 +54,7 @@ struct RetryRecord {
   uint16_t attempts = 0;
   uint8_t retries_used = 0;
   uint64_t run_after_wall_ms = 0;
+  uint8_t losses = 0;  // workers lost so far (max_retries counts them)
 };
 
 struct FinishRecord {

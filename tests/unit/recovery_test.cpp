@@ -67,9 +67,10 @@ TEST_SUITE("recovery") {
     REQUIRE(d.has_value());
     CHECK(d->dispatch == 1ull << 45);
     CHECK(d->attempts == 3);
-    auto r = common::decode_retry(common::encode_journal(common::RetryRecord{"t1", 2, 1, 99}));
+    auto r = common::decode_retry(common::encode_journal(common::RetryRecord{"t1", 2, 1, 99, 3}));
     REQUIRE(r.has_value());
     CHECK(r->run_after_wall_ms == 99);
+    CHECK(r->losses == 3);
     auto f = common::decode_finish(common::encode_journal(finish("t1", 77, false)));
     REQUIRE(f.has_value());
     CHECK(f->rec.state == common::TaskState::failed);
@@ -94,7 +95,7 @@ TEST_SUITE("recovery") {
     feed(s, JournalType::accept, common::encode_journal(accept("d", wall - 3000, wall + 60'000)));
     feed(s, JournalType::accept, common::encode_journal(accept("w", wall - 2000)));
     feed(s, JournalType::dispatch, common::encode_journal(common::DispatchRecord{"w", 43, 1, 0, 0}));
-    feed(s, JournalType::retry, common::encode_journal(common::RetryRecord{"w", 1, 1, wall + 2000}));
+    feed(s, JournalType::retry, common::encode_journal(common::RetryRecord{"w", 1, 1, wall + 2000, 1}));
     feed(s, JournalType::accept, common::encode_journal(accept("f", wall - 1000)));
     feed(s, JournalType::finish, common::encode_journal(finish("f", wall - 500)));
     feed(s, JournalType::dispatch, common::encode_journal(common::DispatchRecord{"f", 44, 2, 0, 0}));  // late: ignored
@@ -115,6 +116,7 @@ TEST_SUITE("recovery") {
     CHECK(out.tasks[2]->due_us == now_us + 60'000'000);
     CHECK(out.tasks[3]->id == "w");
     CHECK(out.tasks[3]->retries_used == 1);
+    CHECK(out.tasks[3]->losses == 1);  // kept through RETRY (and so through a snapshot)
     CHECK(out.tasks[3]->due_us == now_us + 2'000'000);
     CHECK(out.tasks[4]->id == "again");
     CHECK(out.tasks[1]->accepted_us == now_us - 5'000'000);
@@ -178,6 +180,7 @@ TEST_SUITE("recovery") {
     for (std::size_t i = 0; i < r1.tasks.size(); ++i) {
       CHECK(r1.tasks[i]->id == r2.tasks[i]->id);
       CHECK(r1.tasks[i]->attempts == r2.tasks[i]->attempts);
+      CHECK(r1.tasks[i]->losses == r2.tasks[i]->losses);
     }
     CHECK(r1.runs.size() == r2.runs.size());
     CHECK(r1.results == r2.results);
