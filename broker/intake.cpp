@@ -110,15 +110,15 @@ std::expected<std::string, common::WireError> IntakeThread::admit(common::TaskSp
   if (st_.draining.load(std::memory_order_relaxed))
     return std::unexpected(common::WireError{ErrorCode::shutting_down, "the broker is shutting down"});
   const int type = static_cast<int>(spec.type);
-  auto& depth = st_.metrics.queue_depth[type];
-  // Delayed tasks and those waiting for a retry count against the limit too.
-  if (depth.fetch_add(1, std::memory_order_relaxed) + Metrics::get(st_.metrics.delayed[type]) >=
-      st_.config.broker.max_queued) {
-    depth.fetch_sub(1, std::memory_order_relaxed);
+  auto& waiting = st_.metrics.waiting[type];
+  if (waiting.fetch_add(1, std::memory_order_relaxed) >= st_.config.broker.max_queued) {
+    waiting.fetch_sub(1, std::memory_order_relaxed);
     return std::unexpected(common::WireError{
         ErrorCode::queue_full, std::string("the ") + std::string(common::to_string(spec.type)) +
                                    " queue is full; retry later"});
   }
+  auto& depth = st_.metrics.queue_depth[type];
+  Metrics::add(depth);
   auto* t = new Task;
   t->id = spec.id.empty() ? st_.ids.next() : std::move(spec.id);
   t->payload = std::move(spec.payload);
@@ -134,7 +134,8 @@ std::expected<std::string, common::WireError> IntakeThread::admit(common::TaskSp
   // "Live or cached" in one step (LiveTable::insert): a refused duplicate
   // never enters the table, where a parked get could have watched it.
   if (!st_.live.insert(t, st_.cache, t->accepted_us / 1000)) {
-    depth.fetch_sub(1, std::memory_order_relaxed);
+    Metrics::sub(depth);
+    Metrics::sub(waiting);
     std::string id = std::move(t->id);
     delete t;
     return std::unexpected(common::WireError{ErrorCode::duplicate_id, "task id '" + id + "' is already known"});

@@ -21,8 +21,13 @@ struct Metrics {
   std::atomic<uint64_t> stale_results{0};    // RESULTs not for their task's current dispatch
   std::atomic<uint64_t> running{0};          // gauge: running on workers
   std::atomic<uint64_t> replies_dropped{0};
-  // Gauge per task type: accepted and not yet running (incremented by intake
-  // before hand-off, so with `delayed` it enforces broker.max_queued).
+  // Gauge per task type: accepted and not running (queued, delayed or
+  // waiting for a retry). The one counter broker.max_queued bounds: intake
+  // reserves in it before hand-off; summing queue_depth and delayed instead
+  // could count a task twice while the dispatcher moves it from one to the
+  // other, and refuse a submit under the limit.
+  std::atomic<uint64_t> waiting[common::kTaskTypeCount] = {};
+  // Gauge per task type: runnable, not yet running (for `status`).
   std::atomic<uint64_t> queue_depth[common::kTaskTypeCount] = {};
   // Gauge per task type: delayed, or waiting for a retry's backoff.
   std::atomic<uint64_t> delayed[common::kTaskTypeCount] = {};

@@ -160,6 +160,7 @@ RecoveryState::Restored RecoveryState::restore(BrokerState& st, uint64_t now_us,
       continue;
     }
     Metrics::add(st.metrics.queue_depth[static_cast<int>(t->type)]);
+    Metrics::add(st.metrics.waiting[static_cast<int>(t->type)]);
     if (e->running && e->last_dispatch) out.runs.push_back({e->last_dispatch, t->id, t->attempts});
     out.tasks.push_back(t);
   }

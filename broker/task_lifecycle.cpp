@@ -29,6 +29,12 @@ std::atomic<uint64_t>* gauge(Metrics& m, const Task& t, Phase p) {
   return nullptr;
 }
 
+// Counted against broker.max_queued (Metrics::waiting): accepted, not running.
+bool waiting(Phase p) {
+  return p == Phase::handed_off || p == Phase::queued || p == Phase::delayed ||
+         p == Phase::retry_wait;
+}
+
 }  // namespace
 
 TaskLifecycle::TaskLifecycle(TaskFinisher& finisher, WorkerRegistry& registry, TaskSender& sender,
@@ -64,6 +70,10 @@ void TaskLifecycle::set_phase(Task* t, Phase p) {
   const Phase old = t->phase;
   if (auto* g = gauge(st_.metrics, *t, old)) Metrics::sub(*g);
   if (auto* g = gauge(st_.metrics, *t, p)) Metrics::add(*g);
+  if (waiting(old) != waiting(p)) {
+    auto& w = st_.metrics.waiting[static_cast<int>(t->type)];
+    waiting(p) ? Metrics::add(w) : Metrics::sub(w);
+  }
   t->phase = p;
   // What a `get` shows: running, or pending with the time it becomes
   // runnable. Intake published pending (and a delay's run-after) itself.
@@ -140,6 +150,7 @@ void TaskLifecycle::run_ended(Task* t) {
 void TaskLifecycle::finish(Task* t, common::ResultRecord rec, uint64_t now_us) {
   timers_.cancel(t);
   if (auto* g = gauge(st_.metrics, *t, t->phase)) Metrics::sub(*g);
+  if (waiting(t->phase)) Metrics::sub(st_.metrics.waiting[static_cast<int>(t->type)]);
   log()->debug("task {}: {} after {} attempt(s){}", t->id, common::to_string(rec.state),
                t->attempts,
                rec.state == common::TaskState::failed

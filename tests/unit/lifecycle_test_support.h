@@ -91,6 +91,7 @@ struct Rig {
       return nullptr;
     }
     broker::Metrics::add(st.metrics.queue_depth[0]);
+    broker::Metrics::add(st.metrics.waiting[0]);
     broker::Metrics::add(st.metrics.submitted);
     life.accept(t, now);
     return t;

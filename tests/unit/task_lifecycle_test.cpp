@@ -35,6 +35,7 @@ TEST_SUITE("task_lifecycle") {
     CHECK(w->inflight() == 1);
     CHECK(r.metric(r.st.metrics.running) == 1);
     CHECK(r.metric(r.st.metrics.queue_depth[0]) == 0);
+    CHECK(r.metric(r.st.metrics.waiting[0]) == 0);  // running: no longer counted by max_queued
     r.answer(w, r.sender.tasks[0], true);
     CHECK(r.state("a") == TaskState::done);
     CHECK(r.record("a")->attempts == 1);
@@ -156,6 +157,7 @@ TEST_SUITE("task_lifecycle") {
     CHECK(v->run_after_us == r.now + 500'000);
     CHECK(r.metric(r.st.metrics.delayed[0]) == 1);
     CHECK(r.metric(r.st.metrics.queue_depth[0]) == 0);
+    CHECK(r.metric(r.st.metrics.waiting[0]) == 1);  // delayed: still counted by max_queued
     CHECK(r.life.next_timer_us() == r.now + 500'000);
     r.step(499'000);
     CHECK(r.sender.tasks.empty());
@@ -238,6 +240,7 @@ TEST_SUITE("task_lifecycle") {
     t->id.assign(1, 'h');
     REQUIRE(r.st.live.insert(t, r.st.cache, r.now / 1000));
     zfleet::broker::Metrics::add(r.st.metrics.queue_depth[0]);
+    zfleet::broker::Metrics::add(r.st.metrics.waiting[0]);
     CHECK(r.life.cancel("h", r.now) == CancelOutcome::cancelled);
     CHECK(r.state("h") == TaskState::failed);
     r.life.accept(t, r.now);  // deletes it
