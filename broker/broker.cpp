@@ -106,11 +106,14 @@ struct ServingThreads {
   void join(BrokerState& st) {
     dispatcher->join();
     if (journal) journal->stop();  // after the dispatcher's last batch
+    // Result threads leave once they have answered every parked request
+    // after the dispatcher's last (stopping) notice; their replies are sent
+    // before the context shuts down, not cut off by it.
+    for (auto& t : results) t->join();
+    if (results_proxy) results_proxy->finish();
     st.ctx.shutdown();  // every other thread's blocking call returns ETERM
     if (frontend) frontend->join();
-    if (results_proxy) results_proxy->join();
     for (auto& t : intake) t->join();
-    for (auto& t : results) t->join();
   }
 };
 

@@ -45,6 +45,9 @@ zmq::socket_t bind_public_router(zmq::context_t& ctx, const PublicEndpoint& pub)
 // drops the rest of the reply. Later frames of an accepted reply always go.
 bool send_client_frame(zmq::socket_t& router, zmq::message_t& frame, bool more, bool first);
 
+// How long a clean stop lets replies already sent reach their clients.
+inline constexpr int kStopLingerMs = 1000;
+
 class ClientSocket {
  public:
   ClientSocket(std::atomic<uint64_t>& dropped) : dropped_(dropped) {}
@@ -56,7 +59,13 @@ class ClientSocket {
   zmq::socket_t& socket() { return socket_; }
   // Sends `body` along `envelope` (identity first); counts a refused reply.
   void reply(std::vector<zmq::message_t>& envelope, const std::string& body);
-  void close() { socket_.close(); }
+  // Closes the socket. `linger_ms` > 0 at a clean stop: replies already
+  // sent still reach their clients while the context terminates (every
+  // socket is made with linger 0, common/sockets.h).
+  void close(int linger_ms = 0) {
+    if (linger_ms > 0 && socket_) socket_.set(zmq::sockopt::linger, linger_ms);
+    socket_.close();
+  }
 
  private:
   std::atomic<uint64_t>& dropped_;

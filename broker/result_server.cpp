@@ -38,7 +38,7 @@ void ResultThread::start() {
     } catch (const std::exception& e) {
       common::die(log(), std::string("result thread stopped: ") + e.what());
     }
-    client_.close();
+    client_.close(stopped_ ? kStopLingerMs : 0);
     notices_.close();
     control_.close();
   };
@@ -49,12 +49,13 @@ void ResultThread::loop() {
   zmq::pollitem_t items[] = {{notices_.handle(), 0, ZMQ_POLLIN, 0},
                              {client_.socket().handle(), 0, ZMQ_POLLIN, 0}};
   common::Message msg;
-  for (;;) {
+  while (!stopped_) {
     const uint64_t now = common::now_us();
     uint64_t wait_us = waiters_.next_timeout_us(now, 1'000'000);
     if (!ready_.empty() || !finished_.empty()) wait_us = std::min(wait_us, next_ready_us_ > now ? next_ready_us_ - now : 0);
     zmq::poll(items, 2, std::chrono::milliseconds((wait_us + 999) / 1000));
     if (items[0].revents & ZMQ_POLLIN) on_notice();
+    if (stopped_) return;
     if (items[1].revents & ZMQ_POLLIN) {
       for (int n = 0; n < 256; ++n) {
         if (!common::recv_message(client_.socket(), msg, zmq::recv_flags::dontwait)) break;
@@ -188,7 +189,7 @@ void ResultThread::on_notice() {
     for (const RecordPtr& rec : notice.records) {
       finished_.push_back(rec);
     }
-    if (notice.stopping) on_stopping();
+    if (notice.stopping) on_stopping();  // the dispatcher's last notice
     for (const CancelReply& c : notice.cancels) {
       auto it = cancels_.find(c.token);
       if (it == cancels_.end()) continue;
@@ -238,6 +239,7 @@ void ResultThread::on_stopping() {
   }
   for (auto& [token, c] : cancels_) client_.reply(c.envelope, common::encode_error(err, c.id, c.corr));
   cancels_.clear();
+  stopped_ = true;
 }
 
 void ResultThread::on_expired() {

@@ -15,6 +15,12 @@
 // states: the request is parked here under a token, sent as CANCEL on the
 // control socket, and answered when the outcome comes back in a Notice.
 //
+// Stopping: the dispatcher's last Notice says `stopping`; the thread then
+// answers every parked request (`shutting_down` where nothing is decided),
+// leaves its loop and closes its client socket with a linger, so join()
+// returns once those replies are handed to libzmq. The broker joins result
+// threads before it shuts the context down (broker.cpp).
+//
 // Thread safety: start()/join() from the owning thread.
 #pragma once
 
@@ -73,6 +79,7 @@ class ResultThread {
     std::string id, corr;
   };
   std::unordered_map<uint64_t, ParkedCancel> cancels_;  // by token
+  bool stopped_ = false;  // the stopping notice came: every parked request answered
   uint64_t next_cancel_token_ = 1;
 };
 

@@ -8,6 +8,8 @@
 namespace zfleet::broker {
 namespace {
 constexpr int kBurst = 512;
+// finish() is seen within this: the proxy's only periodic wake-up.
+constexpr auto kFinishCheck = std::chrono::milliseconds(100);
 }  // namespace
 
 RouterProxy::RouterProxy(zmq::context_t& ctx, ProxyOptions opts, std::atomic<uint64_t>& dropped)
@@ -27,10 +29,16 @@ void RouterProxy::start() {
     } catch (const zmq::error_t& e) {
       if (e.num() != ETERM) log()->critical("{} proxy stopped: {}", opts_.pub.name, e.what());
     }
+    if (finishing_.load(std::memory_order_acquire)) router_.set(zmq::sockopt::linger, kStopLingerMs);
     router_.close();
     dealer_.close();
   };
   thread_ = common::start_after_setup(std::string("zf-proxy-") + opts_.pub.name, setup, body);
+}
+
+void RouterProxy::finish() {
+  finishing_.store(true, std::memory_order_release);
+  join();
 }
 
 void RouterProxy::join() {
@@ -41,9 +49,14 @@ void RouterProxy::loop() {
   zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
                              {dealer_.handle(), 0, ZMQ_POLLIN, 0}};
   for (;;) {
-    zmq::poll(items, 2, std::chrono::milliseconds(-1));
+    zmq::poll(items, 2, kFinishCheck);
     if (items[1].revents & ZMQ_POLLIN) to_clients();
     if (items[0].revents & ZMQ_POLLIN) to_workers();
+    if (finishing_.load(std::memory_order_acquire)) {
+      while (to_clients()) {
+      }
+      return;
+    }
   }
 }
 
@@ -61,10 +74,11 @@ void RouterProxy::to_workers() {
   }
 }
 
-void RouterProxy::to_clients() {
+// Returns true when it stopped at kBurst (more may be waiting).
+bool RouterProxy::to_clients() {
   zmq::message_t frame;
   for (int n = 0; n < kBurst; ++n) {
-    if (!dealer_.recv(frame, zmq::recv_flags::dontwait)) return;
+    if (!dealer_.recv(frame, zmq::recv_flags::dontwait)) return false;
     bool first = true, sending = true;
     for (;;) {
       bool more = frame.more();
@@ -78,6 +92,7 @@ void RouterProxy::to_clients() {
       (void)dealer_.recv(frame, zmq::recv_flags::none);
     }
   }
+  return true;
 }
 
 }  // namespace zfleet::broker

@@ -11,8 +11,9 @@
 // Owns (proxy thread only): the public ROUTER and the inproc DEALER that
 // request threads connect to (DEALERs of their own, one per thread).
 //
-// Thread safety: start()/join() from the owning thread; the rest runs on the
-// proxy thread. Stops when the context is shut down.
+// Thread safety: start()/finish()/join() from the owning thread; the rest
+// runs on the proxy thread. Stops at finish() or when the context is shut
+// down.
 #pragma once
 
 #include <atomic>
@@ -39,18 +40,23 @@ class RouterProxy {
   RouterProxy& operator=(const RouterProxy&) = delete;
 
   void start();  // returns once both sockets are bound; throws a bind error
+  // A clean stop, once the request threads behind it have stopped: forwards
+  // the replies they left in the inproc pipe, closes the public ROUTER with
+  // a linger (kStopLingerMs) and joins. Call before the context shuts down.
+  void finish();
   void join();
 
  private:
   void loop();
   void to_workers();
-  void to_clients();
+  bool to_clients();
 
   zmq::context_t& ctx_;
   ProxyOptions opts_;
   std::atomic<uint64_t>& dropped_;
   zmq::socket_t router_, dealer_;
   std::thread thread_;
+  std::atomic<bool> finishing_{false};  // set by finish(), read by the proxy thread
 };
 
 }  // namespace zfleet::broker

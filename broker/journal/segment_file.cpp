@@ -36,12 +36,6 @@ int SegmentFile::append(std::span<iovec> iov, uint64_t bytes) {
 
 int SegmentFile::sync_data() { return journal::sync_data(fd_.get()); }
 
-void SegmentFile::start_writeback(uint64_t bytes) {
-  if (!fd_ || bytes == 0 || bytes > bytes_) return;
-  ::sync_file_range(fd_.get(), static_cast<off64_t>(bytes_ - bytes), static_cast<off64_t>(bytes),
-                    SYNC_FILE_RANGE_WRITE);
-}
-
 int SegmentFile::close_synced() {
   if (!fd_) return 0;
   int err = sync_all(fd_.get());

@@ -31,14 +31,10 @@ class SegmentFile {
   int append(std::span<iovec> iov, uint64_t bytes);
   // fdatasync. 0 or errno.
   int sync_data();
-  // Starts writeback of the last `bytes` appended without waiting for it
-  // (sync_file_range WRITE): the periodic fdatasync of fsync: every_ms then
-  // finds little left to flush and stalls the journal thread far less.
-  // Best effort: errors are left to the next fdatasync to report.
-  void start_writeback(uint64_t bytes);
   // fsync and close (rotation and stop). 0 or errno.
   int close_synced();
 
+  int fd() const { return fd_.get(); }  // for PeriodicSyncer (syncer.h)
   bool is_open() const { return static_cast<bool>(fd_); }
   uint64_t number() const { return number_; }
   uint64_t bytes() const { return bytes_; }

@@ -3,8 +3,8 @@
 // of a journal directory (both take it by reference; it must outlive them).
 //
 // Thread safety: every member is a relaxed atomic, written by the journal
-// thread (writer fields) or the compaction thread (compaction fields;
-// directory_bytes by both) and readable from any thread at any time. A read
+// thread (writer fields; the fsync ones also by the sync thread, syncer.h)
+// or the compaction thread (compaction fields; directory_bytes by both) and readable from any thread at any time. A read
 // of several fields is not an atomic snapshot.
 #pragma once
 

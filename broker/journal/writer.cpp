@@ -10,6 +10,7 @@
 #include "broker/journal/format.h"
 #include "broker/journal/segment_file.h"
 #include "broker/journal/snapshot.h"
+#include "broker/journal/syncer.h"
 #include "common/clock.h"
 #include "common/fail_loudly.h"
 #include "common/frames.h"
@@ -65,10 +66,8 @@ struct JournalWriter::Loop {
   void commit_group();
   void report_group(uint64_t sequence);
   void sync_now();
-  void sync_if_due();
   void rotate();
   void finish();
-  long poll_timeout_ms() const;
   [[noreturn]] void fatal(const std::string& what) const;
   [[noreturn]] void fatal(const char* what, int err) const;
 
@@ -80,9 +79,8 @@ struct JournalWriter::Loop {
   std::vector<Batch> group;
   std::vector<iovec> iov;
   common::Message msg;
+  std::optional<PeriodicSyncer> syncer;  // fsync: every_ms only
   uint64_t last_sequence = 0;
-  uint64_t last_sync_us = 0;
-  bool unsynced = false;
   bool stopping = false;
 };
 
@@ -102,7 +100,10 @@ void JournalWriter::Loop::setup() {
     out.reset();
     throw;
   }
-  last_sync_us = common::now_us();
+  if (opts.fsync == FsyncPolicy::every_ms) {
+    syncer.emplace(opts.every_ms, stats);
+    syncer->start();
+  }
   stats.current_segment.store(seg.number(), std::memory_order_release);
   log()->info("journal: writing {} (fsync {}, every_ms {}, segments of {} bytes)", seg.path(),
               policy_name(opts.fsync), opts.every_ms, opts.segment_bytes);
@@ -112,10 +113,9 @@ void JournalWriter::Loop::run() noexcept {
   try {
     while (!stopping) {
       zmq::pollitem_t item{in->handle(), 0, ZMQ_POLLIN, 0};
-      zmq::poll(&item, 1, std::chrono::milliseconds(poll_timeout_ms()));
+      zmq::poll(&item, 1, std::chrono::milliseconds(-1));
       if (item.revents & ZMQ_POLLIN) take_batches();
       if (!group.empty()) commit_group();
-      sync_if_due();
     }
     // STOP has been read: every batch sent before stop() is queued by now.
     bool full;
@@ -172,10 +172,9 @@ void JournalWriter::Loop::commit_group() {
   }
   if (bytes > 0) {
     if (int err = seg.append(iov, bytes)) fatal("cannot write", err);
-    unsynced = true;
-    if (opts.fsync == FsyncPolicy::every_ms) seg.start_writeback(bytes);
+    if (opts.fsync == FsyncPolicy::always) sync_now();
+    if (syncer) syncer->written(seg.fd());
   }
-  if (opts.fsync == FsyncPolicy::always && unsynced) sync_now();
   stats.records.fetch_add(records, kRelaxed);
   stats.messages.fetch_add(group.size(), kRelaxed);
   stats.groups.fetch_add(1, kRelaxed);
@@ -205,29 +204,15 @@ void JournalWriter::Loop::sync_now() {
   if (int err = seg.sync_data()) fatal("cannot fdatasync", err);
   uint64_t end = common::now_us();
   stats.record_fsync(end, end - begin);
-  unsynced = false;
-  last_sync_us = end;
-}
-
-void JournalWriter::Loop::sync_if_due() {
-  if (opts.fsync != FsyncPolicy::every_ms || !unsynced) return;
-  if (common::now_us() >= last_sync_us + opts.every_ms * 1000ull) sync_now();
-}
-
-long JournalWriter::Loop::poll_timeout_ms() const {
-  if (opts.fsync != FsyncPolicy::every_ms || !unsynced) return -1;
-  uint64_t due = last_sync_us + opts.every_ms * 1000ull, now = common::now_us();
-  return due <= now ? 0 : static_cast<long>((due - now + 999) / 1000);
 }
 
 void JournalWriter::Loop::rotate() {
   uint64_t closed = seg.number();
+  if (syncer) syncer->detach();
   uint64_t begin = common::now_us();
   if (int err = seg.close_synced()) fatal("cannot fsync", err);
   uint64_t end = common::now_us();
   stats.record_fsync(end, end - begin);
-  unsynced = false;
-  last_sync_us = end;
   auto next = SegmentFile::create(opts.directory, closed + 1);
   if (!next) fatal("journal: " + next.error());
   seg = std::move(*next);
@@ -239,6 +224,7 @@ void JournalWriter::Loop::rotate() {
 }
 
 void JournalWriter::Loop::finish() {
+  if (syncer) syncer->stop();
   uint64_t begin = common::now_us();
   if (int err = seg.close_synced()) fatal("cannot fsync", err);
   uint64_t end = common::now_us();

@@ -21,10 +21,11 @@
 //   batch already queued (up to kMaxGroupBatches), writes them all with
 //   writev, and then per policy:
 //     always    one fdatasync covering the group, then the report;
-//     every_ms  the report right after the write (the OS holds the bytes),
-//               and an fdatasync at most every `every_ms` while unsynced
-//               bytes exist (so a crash of the machine, not of the process,
-//               loses at most about every_ms of reported records);
+//     every_ms  the report right after the write (the OS holds the bytes);
+//               a sync thread (syncer.h) runs fdatasync at most every
+//               `every_ms` while unsynced bytes exist, beside the writes
+//               (so a crash of the machine, not of the process, loses at
+//               most about every_ms plus one sync of reported records);
 //     never     the report after the write, no sync except at rotation/stop.
 //   A batch is reported only after its bytes are in the segment file (and,
 //   under `always`, synced). Reports come in sequence order.

@@ -74,26 +74,38 @@ class CleanStop(FleetTestCase):
         self.assertEqual([r["state"] for r in got], ["unknown"] * 3)
 
     def test_parked_gets_are_answered_shutting_down(self):
-        fleet = self.new_fleet(broker=journal(), workers=NO_WORKERS, ready_workers=0)
+        # One result thread serves the public socket itself; two sit behind
+        # the results proxy, which must forward their last replies too.
+        for threads in (1, 2):
+            with self.subTest(result_threads=threads):
+                self.check_parked_gets_answered(threads)
+
+    def check_parked_gets_answered(self, result_threads):
+        fleet = self.new_fleet(broker=dict(journal(), result_threads=result_threads),
+                               workers=NO_WORKERS, ready_workers=0)
         client = fleet.client()
         tid = client.submit_ok("builtin:echo", ["never runs"], id="parked")
-        sock = CTX.socket(zmq.DEALER)
-        sock.setsockopt(zmq.LINGER, 0)
-        sock.connect(fleet.endpoints["results"])
-        self.addCleanup(sock.close, 0)
-        sock.send(pack({"op": "get", "id": tid, "wait_ms": 600000, "corr": "one"}))
-        sock.send(pack({"op": "get_many", "ids": [tid, "other"], "wait_ms": 600000, "corr": "many"}))
-        self.assertFalse(sock.poll(300), "a get was answered before its task ended")
+        socks = []
+        for _ in range(result_threads * 4):  # spread over the result threads
+            sock = CTX.socket(zmq.DEALER)
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.connect(fleet.endpoints["results"])
+            self.addCleanup(sock.close, 0)
+            sock.send(pack({"op": "get", "id": tid, "wait_ms": 600000, "corr": "one"}))
+            sock.send(pack({"op": "get_many", "ids": [tid, "other"], "wait_ms": 600000, "corr": "many"}))
+            socks.append(sock)
+        self.assertFalse(any(s.poll(300 // len(socks)) for s in socks), "a get was answered before its task ended")
         t0 = time.monotonic()
         self.assertEqual(fleet.stop_broker(), 0)
-        replies = {}
-        while len(replies) < 2 and sock.poll(5000):
-            reply = unpack(sock.recv_multipart()[-1])
-            replies[reply.get("corr")] = reply
-        self.assertEqual(set(replies), {"one", "many"}, replies)
-        for reply in replies.values():
-            self.assertEqual((reply["op"], reply["code"]), ("error", "shutting_down"), reply)
-        self.assertEqual(replies["one"].get("id"), tid)
+        for sock in socks:
+            replies = {}
+            while len(replies) < 2 and sock.poll(5000):
+                reply = unpack(sock.recv_multipart()[-1])
+                replies[reply.get("corr")] = reply
+            self.assertEqual(set(replies), {"one", "many"}, replies)
+            for reply in replies.values():
+                self.assertEqual((reply["op"], reply["code"]), ("error", "shutting_down"), reply)
+            self.assertEqual(replies["one"].get("id"), tid)
         self.assertLess(time.monotonic() - t0, 10)
         # With the journal, the task itself is still there for the next broker.
         fleet.start_broker(0)

@@ -1,6 +1,6 @@
 // Unit tests of broker/journal/writer: batches in over a real inproc PUSH,
 // durability reports out over a real PULL; group commit under `always`,
-// the other policies, rotation at segment_bytes, numbering of new segments,
+// the other policies (every_ms: its sync thread), rotation at segment_bytes, numbering of new segments,
 // and stop() draining what was sent.
 #include "journal_test_support.h"
 
@@ -101,6 +101,49 @@ TEST_SUITE("journal_writer") {
       }
       CHECK(jt::replay_state(o.directory) == model);
     }
+  }
+
+  TEST_CASE("every_ms: the sync thread syncs unsynced bytes on its own, and never while clean") {
+    jt::TempDir dir;
+    auto o = options(dir, FsyncPolicy::every_ms);
+    o.every_ms = 20;
+    jt::WriterRig rig(o);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    CHECK(rig.stats.fsyncs == 0);  // nothing written: nothing to sync
+    rig.send(jt::kv("a", "1"), ack_of(1));
+    check_reports(rig.wait_for(1), 1, 1);
+    // No more writes: only the sync thread can make this sync happen.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (rig.stats.fsyncs == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    CHECK(rig.stats.fsyncs == 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    CHECK(rig.stats.fsyncs == 1);  // clean again: no sync until the next write
+  }
+
+  TEST_CASE("every_ms: rotations while the sync thread runs; every record replays") {
+    jt::TempDir dir;
+    auto o = options(dir, FsyncPolicy::every_ms);
+    o.every_ms = 1;
+    o.segment_bytes = 4096;
+    std::map<std::string, std::string> model;
+    {
+      jt::WriterRig rig(o);
+      for (uint64_t i = 1; i <= 400; ++i) {
+        std::string k = fmt::format("k{}", i % 50), v = fmt::format("{}{}", i, std::string(100, '.'));
+        model[k] = v;
+        rig.send(jt::kv(k, v), ack_of(i));
+        if (i % 10 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      check_reports(rig.wait_for(400), 1, 400);
+      rig.stop();
+      CHECK(rig.stats.rotations > 5);
+      CHECK(rig.stats.fsyncs > rig.stats.rotations);  // the sync thread's, besides rotations'
+    }
+    jt::j::ReplayReport r;
+    CHECK(jt::replay_state(o.directory, &r) == model);
+    CHECK_FALSE(r.damaged);
   }
 
   TEST_CASE("batches without records or without an ack are reported too") {
