@@ -13,6 +13,7 @@
 #include "broker/result_server.h"
 #include "broker/router_proxy.h"
 #include "broker/supervisor.h"
+#include "broker/zap_handler.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/sockets.h"
@@ -58,9 +59,19 @@ struct ServingThreads {
   std::unique_ptr<RouterProxy> frontend, results_proxy;
 
   std::unique_ptr<JournalService> journal;
+  std::unique_ptr<ZapHandler> zap;
 
   void start(BrokerState& st) {
     const auto& b = st.config.broker;
+    if (st.keys) {
+      // Before any CURVE socket binds: with no ZAP handler, libzmq would
+      // let every client key in.
+      zap = std::make_unique<ZapHandler>(st.ctx, st.keys->allowed);
+      zap->start();
+      const auto& a = st.keys->allowed;
+      log()->info("security: CURVE on every endpoint; {} producer, {} client and {} worker key(s) allowed",
+                  a.at("frontend").size(), a.at("results").size(), a.at("backend").size());
+    }
     RecoveryState::Restored restored;
     if (b.journal.enabled()) {
       // Replayed before any thread serves: what was acknowledged before a
@@ -70,8 +81,8 @@ struct ServingThreads {
       journal->start();
     }
     auto max_bytes = static_cast<int64_t>(b.max_message_bytes);
-    PublicEndpoint front_pub{b.frontend, b.client_hwm, max_bytes, "frontend"};
-    PublicEndpoint results_pub{b.results, b.client_hwm, max_bytes, "results"};
+    PublicEndpoint front_pub{b.frontend, b.client_hwm, max_bytes, "frontend", st.curve_for("frontend")};
+    PublicEndpoint results_pub{b.results, b.client_hwm, max_bytes, "results", st.curve_for("results")};
     auto direct = [](int threads, const PublicEndpoint& pub) {
       return threads == 1 ? std::optional<PublicEndpoint>(pub) : std::nullopt;
     };
@@ -114,6 +125,7 @@ struct ServingThreads {
     st.ctx.shutdown();  // every other thread's blocking call returns ETERM
     if (frontend) frontend->join();
     for (auto& t : intake) t->join();
+    if (zap) zap->join();
   }
 };
 

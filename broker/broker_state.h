@@ -9,6 +9,7 @@
 
 #include <zmq.hpp>
 
+#include "broker/broker_keys.h"
 #include "broker/journal/stats.h"
 #include "broker/live_table.h"
 #include "broker/metrics.h"
@@ -43,6 +44,13 @@ struct BrokerState {
   uint64_t started_us;
   std::atomic<bool> draining{false};  // set once on SIGTERM/SIGINT
   JournalInfo journal;
+  const std::optional<BrokerKeys> keys;  // CURVE (config `security`); nullopt: none
+
+  // Options for the socket bound at public endpoint `domain`: CURVE server
+  // with that ZAP domain, or nothing without `security`.
+  common::CurveOptions curve_for(std::string_view domain) const {
+    return keys ? keys->server_curve(domain) : common::CurveOptions{};
+  }
 };
 
 }  // namespace zfleet::broker

@@ -15,6 +15,16 @@ zmq::socket_t bind_public_router(zmq::context_t& ctx, const PublicEndpoint& pub)
   // with too_large; anything larger makes libzmq drop the connection.
   ro.max_message_bytes = pub.max_message_bytes * 2 + 65536;
   ro.zmtp_heartbeat_ms = 2000;
+  // A second connection under an identity in use takes it over. Without
+  // handover libzmq (4.3.4, and master) parks the newcomer as an
+  // "anonymous" pipe it never reads again: everything sent there, and the
+  // pipe itself once the peer goes, stays in memory for good, so a client
+  // reconnecting under one identity in a loop grew the broker without
+  // bound (issue 11, live garbage). An identity carries no authority on
+  // the public endpoints; replies still pending for the old connection go
+  // to the new one.
+  ro.router_handover = true;
+  ro.curve = pub.curve;
   zmq::socket_t router = common::make_socket(ctx, zmq::socket_type::router, ro);
   common::bind_socket(router, pub.endpoint);
   return router;

@@ -27,13 +27,16 @@
 
 #include <zmq.hpp>
 
+#include "common/curve_keys.h"
+
 namespace zfleet::broker {
 
 struct PublicEndpoint {
   std::string endpoint;
   int client_hwm = 100000;
   int64_t max_message_bytes = 16 << 20;
-  const char* name = "frontend";
+  const char* name = "frontend";  // also its ZAP domain under CURVE
+  common::CurveOptions curve;      // empty: no CURVE
 };
 
 // A ROUTER bound at `pub.endpoint` with the options every client-facing

@@ -19,6 +19,10 @@ namespace {
 constexpr int kBurst = 256;
 constexpr uint64_t kBoardIntervalUs = 100'000;
 constexpr uint64_t kSweepIntervalUs = 1'000'000;
+// A heartbeat is a few hundred bytes; a bigger message on the status
+// endpoint is not one, and libzmq drops its connection before reading it
+// into memory (a SUB socket has no other size limit).
+constexpr int64_t kMaxHeartbeatBytes = 64 * 1024;
 
 RegistryOptions registry_options(const config::FleetConfig& c) {
   RegistryOptions o;
@@ -33,7 +37,11 @@ RegistryOptions registry_options(const config::FleetConfig& c) {
 LifecycleOptions lifecycle_options(const config::FleetConfig& c) {
   LifecycleOptions o;
   o.max_retry_backoff_ms = c.broker.max_retry_backoff_ms;
-  o.max_result_bytes = c.broker.max_message_bytes;
+  // A result is also a message from a worker: the smaller limit holds,
+  // and the error names the key that set it.
+  const bool own = c.broker.max_result_bytes <= c.broker.max_message_bytes;
+  o.max_result_bytes = own ? c.broker.max_result_bytes : c.broker.max_message_bytes;
+  o.result_limit_key = own ? "broker.max_result_bytes" : "broker.max_message_bytes";
   return o;
 }
 
@@ -60,20 +68,31 @@ void Dispatcher::bind_sockets() {
   const auto& b = st_.config.broker;
   common::SocketOptions backend_opts;
   backend_opts.router_mandatory = true;  // a send to a vanished worker must fail, not vanish
-  // No ROUTER_HANDOVER: a second connection under a registered worker's id
-  // is refused by libzmq, so no peer can take a worker's tasks by claiming
-  // its id. A worker that restarts under its id gets its routing slot back
-  // once its old connection is gone, which ZMTP heartbeats notice within a
-  // few seconds even when the old host vanished without closing it.
+  backend_opts.router_handover = true;
+  // ROUTER_HANDOVER: without it libzmq parks a second connection under a
+  // routing id in use as a pipe it never reads or frees (a peer reconnecting
+  // under a worker's id in a loop grew the broker ~10 MiB a cycle). Taking
+  // over a worker's connection would need its routing id, which is random
+  // per process (WorkerInfo::route); a worker id is bound to the route its
+  // READY came on (dispatcher_link.cpp on_ready), so claiming the id from
+  // another connection gets nothing.
   backend_opts.zmtp_heartbeat_ms = 1000;
-  backend_opts.sndhwm = 0;               // bounded by worker capacity instead
-  backend_opts.rcvhwm = 0;
+  // Per worker connection. An honest worker never comes near it (its
+  // tasks are bounded by its capacity, validate.cpp); a peer that never
+  // reads stops costing memory there: past it a TASK fails (the worker is
+  // lost, its tasks requeued) and other messages are dropped. Inbound, a
+  // full pipe pushes back on the sender through TCP: nothing is dropped.
+  backend_opts.sndhwm = b.worker_hwm;
+  backend_opts.rcvhwm = b.worker_hwm;
   backend_opts.max_message_bytes = static_cast<int64_t>(b.max_message_bytes) * 2 + 65536;
+  backend_opts.curve = st_.curve_for("backend");
   backend_ = common::make_socket(st_.ctx, zmq::socket_type::router, backend_opts);
   common::bind_socket(backend_, b.backend);
 
   common::SocketOptions sub_opts;
-  sub_opts.rcvhwm = 100000;
+  sub_opts.rcvhwm = b.worker_hwm;  // per publisher: PUB drops what does not fit
+  sub_opts.max_message_bytes = kMaxHeartbeatBytes;
+  sub_opts.curve = st_.curve_for("status");
   status_ = common::make_socket(st_.ctx, zmq::socket_type::sub, sub_opts);
   status_.set(zmq::sockopt::subscribe, "hb");
   common::bind_socket(status_, b.status);

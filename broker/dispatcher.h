@@ -80,7 +80,7 @@ class Dispatcher final : private TaskSender {
   void check_liveness(uint64_t now_us);
   void maybe_resync(const std::string& rid);
   void broadcast_clear(const common::Frames& clear);
-  void send_to_worker(const std::string& rid, common::Frames frames);
+  bool send_to_worker(const std::string& rid, common::Frames frames);  // false: not queued
   bool send_task(WorkerEntry& w, const Task& t, uint64_t d) override;
   void send_cancel(WorkerEntry& w, uint64_t d) override;
 

@@ -13,19 +13,19 @@ constexpr int kBurst = 256;
 
 }  // namespace
 
-void Dispatcher::send_to_worker(const std::string& rid, common::Frames frames) {
+bool Dispatcher::send_to_worker(const std::string& rid, common::Frames frames) {
   frames.insert(frames.begin(), zmq::message_t(rid.data(), rid.size()));
-  common::send_frames(backend_, frames);
+  return common::send_frames(backend_, frames);
 }
 
 bool Dispatcher::send_task(WorkerEntry& w, const Task& t, uint64_t d) {
   auto frames = common::encode_task(t.id, d, t.attempts, t.timeout_ms, t.payload);
-  frames.insert(frames.begin(), zmq::message_t(w.info.id.data(), w.info.id.size()));
+  frames.insert(frames.begin(), zmq::message_t(w.route.data(), w.route.size()));
   return common::send_frames(backend_, frames);
 }
 
 void Dispatcher::send_cancel(WorkerEntry& w, uint64_t d) {
-  send_to_worker(w.info.id, common::encode_cancel(d));
+  send_to_worker(w.route, common::encode_cancel(d));
 }
 
 void Dispatcher::on_backend() {
@@ -43,7 +43,7 @@ void Dispatcher::on_backend() {
 void Dispatcher::on_worker_message(const std::string& rid, common::LinkCmd cmd,
                                    const common::Frames& f) {
   if (cmd == common::LinkCmd::ready) return on_ready(rid, f);
-  WorkerEntry* w = registry_.find(rid);
+  WorkerEntry* w = registry_.find_route(rid);
   if (!w || !w->alive) {
     // Unknown (broker restarted) or declared dead (was hung): what it ran
     // was requeued or failed; ask it to register afresh.
@@ -55,44 +55,59 @@ void Dispatcher::on_worker_message(const std::string& rid, common::LinkCmd cmd,
     case common::LinkCmd::result: {
       auto r = common::decode_result(f, 1);
       if (!r) {
-        log()->warn("bad RESULT from {}: {}", rid, r.error());
+        log()->warn("bad RESULT from {}: {}", w->info.id, r.error());
         return;
       }
       return lifecycle_.on_result(w, std::move(*r), now);
     }
     case common::LinkCmd::gone:
       lifecycle_.worker_lost(w, "exiting", now, /*exiting=*/true);
-      return send_to_worker(rid, common::encode_simple(common::LinkCmd::gone_ack));
+      send_to_worker(rid, common::encode_simple(common::LinkCmd::gone_ack));
+      return;
     case common::LinkCmd::bye:
-      log()->info("worker {} is stopping", rid);
+      log()->info("worker {} is stopping", w->info.id);
       registry_.stopping(w);
       // Every TASK sent to it so far is ahead of this on the pipe: once the
       // worker reads the ack, no task can still be on its way.
-      return send_to_worker(rid, common::encode_simple(common::LinkCmd::bye_ack));
+      send_to_worker(rid, common::encode_simple(common::LinkCmd::bye_ack));
+      return;
     default:
       return;
   }
 }
 
+// A READY binds its worker id to the connection it came on (`rid`). Under
+// the id of a live worker on another connection it is refused while that
+// connection still takes messages: an impostor cannot take a worker's id or
+// tasks. A restarted worker (its old connection gone) is let in at once.
 void Dispatcher::on_ready(const std::string& rid, const common::Frames& frames) {
   auto info = common::decode_ready(frames, 1);
-  if (!info || info->id != rid) {
-    log()->warn("bad READY from {}: {}", rid, info ? "id mismatch" : info.error());
+  if (!info) {
+    log()->debug("bad READY: {}", info.error());  // garbage: debug only (a flood would fill the log)
     return;
   }
   const uint64_t now = common::now_us();
-  WorkerEntry* old = registry_.find(rid);
+  WorkerEntry* old = registry_.find(info->id);
+  if (old && old->alive && old->route != rid &&
+      send_to_worker(old->route, common::encode_simple(common::LinkCmd::resync))) {
+    // The old connection is there (a live worker answers the RESYNC with a
+    // READY of its own, which changes nothing): refuse, but remember where
+    // the newcomer is, to tell it to register once the old one is gone.
+    if (old->contender.empty()) log()->warn("refused a READY under worker {}'s id from another connection", info->id);
+    old->contender = rid;
+    return;
+  }
   const bool same_process = old && old->info.incarnation == info->incarnation && info->incarnation != 0;
   if (old && old->alive && !same_process) {
     // A new process under the same id: whatever the old one held is gone.
     lifecycle_.worker_lost(old, "restarted", now, /*exiting=*/true);
   }
   const bool was_alive = old && old->alive && same_process;
-  WorkerEntry* w = registry_.join(std::move(*info), now);
+  WorkerEntry* w = registry_.join(std::move(*info), rid, now);
   // Every READY is answered, so a worker that missed a WELCOME gets it again.
   send_to_worker(rid, common::encode_welcome(w->token));
   if (was_alive) return;  // a repeated READY (it answered several RESYNCs)
-  log()->info("worker {} {}: type {}, {} threads, pid {}, host {}", rid,
+  log()->info("worker {} {}: type {}, {} threads, pid {}, host {}", w->info.id,
               same_process ? "is back" : "joined", common::to_string(w->info.type),
               w->info.threads, w->info.pid, w->info.host);
 }
@@ -103,17 +118,24 @@ void Dispatcher::on_status() {
     if (msg_.truncated()) continue;
     auto hb = common::decode_heartbeat(msg_.frames);
     if (!hb) continue;
-    std::string id = hb->info.id;
     // A worker we do not know as alive missed our restart or was declared
-    // dead while hung: make it register again. A forged one changes nothing.
-    if (registry_.heartbeat(std::move(*hb), common::now_us()) == HeartbeatFrom::unknown)
-      maybe_resync(id);
+    // dead while hung: make it register again (at the route its heartbeat
+    // names, or the one a refused READY came on). A forged one changes
+    // nothing: at most a live worker repeats its READY.
+    std::string route = hb->info.route;
+    const WorkerEntry* known = registry_.find(hb->info.id);
+    if (known && !known->contender.empty()) route = known->contender;
+    if (registry_.heartbeat(std::move(*hb), common::now_us()) == HeartbeatFrom::unknown && !route.empty())
+      maybe_resync(route);
   }
 }
 
 void Dispatcher::maybe_resync(const std::string& rid) {
-  if (registry_.may_resync(rid, common::now_us()))
-    send_to_worker(rid, common::encode_simple(common::LinkCmd::resync));
+  if (!registry_.may_resync(rid, common::now_us())) return;
+  // A forged heartbeat may name any id: one with no backend connection
+  // cannot be told anything, and is not remembered either (a flood of
+  // made-up ids would otherwise each hold an entry for 4 liveness windows).
+  if (!send_to_worker(rid, common::encode_simple(common::LinkCmd::resync))) registry_.forget_resync(rid);
 }
 
 void Dispatcher::check_liveness(uint64_t now) {
@@ -121,10 +143,10 @@ void Dispatcher::check_liveness(uint64_t now) {
 }
 
 void Dispatcher::broadcast_clear(const common::Frames& clear) {
-  for (const std::string& id : registry_.alive_ids()) {
+  for (const std::string& route : registry_.alive_routes()) {
     common::Frames copy;
     for (const auto& f : clear) copy.emplace_back(f.data(), f.size());
-    send_to_worker(id, std::move(copy));
+    send_to_worker(route, std::move(copy));
   }
 }
 

@@ -1,6 +1,7 @@
 #include "broker/broker_log.h"
 #include "broker/intake.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "broker/handoff.h"
@@ -104,26 +105,20 @@ void IntakeThread::on_acks() {
   }
 }
 
-std::expected<std::string, common::WireError> IntakeThread::admit(common::TaskSpec&& spec,
-                                                                  std::vector<Task*>& batch) {
-  using common::ErrorCode;
-  if (st_.draining.load(std::memory_order_relaxed))
-    return std::unexpected(common::WireError{ErrorCode::shutting_down, "the broker is shutting down"});
-  const int type = static_cast<int>(spec.type);
-  auto& waiting = st_.metrics.waiting[type];
-  if (waiting.fetch_add(1, std::memory_order_relaxed) >= st_.config.broker.max_queued) {
-    waiting.fetch_sub(1, std::memory_order_relaxed);
-    return std::unexpected(common::WireError{
-        ErrorCode::queue_full, std::string("the ") + std::string(common::to_string(spec.type)) +
-                                   " queue is full; retry later"});
-  }
-  auto& depth = st_.metrics.queue_depth[type];
-  Metrics::add(depth);
+namespace {
+
+common::WireError full(const std::string& what) {
+  return {common::ErrorCode::queue_full, what + "; retry later"};
+}
+
+// The Task for an admitted spec (intake writes it before LiveTable::admit,
+// whose lock publishes it).
+Task* new_task(common::TaskSpec&& spec, const config::BrokerConfig& b, common::TaskIdGenerator& ids) {
   auto* t = new Task;
-  t->id = spec.id.empty() ? st_.ids.next() : std::move(spec.id);
+  t->id = spec.id.empty() ? ids.next() : std::move(spec.id);
   t->payload = std::move(spec.payload);
   t->type = spec.type;
-  uint64_t timeout = spec.timeout_ms ? spec.timeout_ms : st_.config.broker.task_timeout_ms;
+  uint64_t timeout = spec.timeout_ms ? spec.timeout_ms : b.task_timeout_ms;
   t->timeout_ms = static_cast<uint32_t>(std::min<uint64_t>(timeout, UINT32_MAX));
   t->max_retries = static_cast<uint8_t>(std::min<uint32_t>(spec.max_retries, 255));
   t->retries = static_cast<uint8_t>(std::min<uint32_t>(spec.retries, 255));
@@ -131,13 +126,57 @@ std::expected<std::string, common::WireError> IntakeThread::admit(common::TaskSp
   t->retry_backoff_ms = static_cast<uint32_t>(std::min<uint64_t>(spec.retry_backoff_ms, UINT32_MAX));
   t->accepted_us = common::now_us();
   if (spec.delay_ms) t->due_us = t->run_after_us = t->accepted_us + spec.delay_ms * 1000;
-  // "Live or cached" in one step (LiveTable::insert): a refused duplicate
-  // never enters the table, where a parked get could have watched it.
-  if (!st_.live.insert(t, st_.cache, t->accepted_us / 1000)) {
-    Metrics::sub(depth);
+  t->delay_counted = spec.delay_ms > 0;
+  return t;
+}
+
+}  // namespace
+
+// Takes the task's place under broker.max_queued and, for a delayed task,
+// broker.max_delayed; or names the limit that refused it, with nothing
+// left taken. Each is a reservation in its counter (fetch_add, then undo)
+// so concurrent intake threads never overshoot a limit.
+std::optional<common::WireError> IntakeThread::reserve(const common::TaskSpec& spec) {
+  const auto& b = st_.config.broker;
+  const int type = static_cast<int>(spec.type);
+  const std::string pool(common::to_string(spec.type));
+  auto& waiting = st_.metrics.waiting[type];
+  if (waiting.fetch_add(1, std::memory_order_relaxed) >= b.max_queued) {
     Metrics::sub(waiting);
+    return full("the " + pool + " queue is full (broker.max_queued = " + std::to_string(b.max_queued) + ")");
+  }
+  if (spec.delay_ms == 0) return std::nullopt;
+  auto& held = st_.metrics.held_delayed[type];
+  if (held.fetch_add(1, std::memory_order_relaxed) >= b.max_delayed) {
+    Metrics::sub(held);
+    Metrics::sub(waiting);
+    return full("the " + pool + " queue holds broker.max_delayed = " + std::to_string(b.max_delayed) +
+                " delayed tasks");
+  }
+  return std::nullopt;
+}
+
+std::expected<std::string, common::WireError> IntakeThread::admit(common::TaskSpec&& spec,
+                                                                  std::vector<Task*>& batch) {
+  using common::ErrorCode;
+  if (st_.draining.load(std::memory_order_relaxed))
+    return std::unexpected(common::WireError{ErrorCode::shutting_down, "the broker is shutting down"});
+  if (auto refused = reserve(spec)) return std::unexpected(std::move(*refused));
+  const int type = static_cast<int>(spec.type);
+  Metrics::add(st_.metrics.queue_depth[type]);
+  Task* t = new_task(std::move(spec), st_.config.broker, st_.ids);
+  // "Live or cached" in one step (LiveTable::admit): a refused duplicate
+  // never enters the table, where a parked get could have watched it.
+  const uint64_t max_live = st_.config.broker.max_live;
+  const auto admitted = st_.live.admit(t, st_.cache, t->accepted_us / 1000, max_live);
+  if (admitted != LiveTable::Admission::inserted) {
+    Metrics::sub(st_.metrics.queue_depth[type]);
+    Metrics::sub(st_.metrics.waiting[type]);
+    if (t->delay_counted) Metrics::sub(st_.metrics.held_delayed[type]);
     std::string id = std::move(t->id);
     delete t;
+    if (admitted == LiveTable::Admission::full)
+      return std::unexpected(full("the broker holds broker.max_live = " + std::to_string(max_live) + " live tasks"));
     return std::unexpected(common::WireError{ErrorCode::duplicate_id, "task id '" + id + "' is already known"});
   }
   Metrics::add(st_.metrics.submitted);

@@ -13,7 +13,9 @@
 // acknowledgement finds it; with the journal on, also only once its ACCEPT
 // record is durable under the fsync policy (the reply waits, parked under a
 // token, while the thread goes on serving other requests). Refusals: duplicate_id (live or cached id),
-// queue_full (type's queue at broker.max_queued), shutting_down (draining).
+// queue_full (type's queue at broker.max_queued, its delayed tasks at
+// broker.max_delayed, or the live table at broker.max_live; the message
+// names the key), shutting_down (draining).
 //
 // Thread safety: start()/join() from the owning thread.
 #pragma once
@@ -47,6 +49,7 @@ class IntakeThread {
   void on_request(common::Message& msg);
   void on_acks();
   std::string handle(std::string_view body, bool& admitted);
+  std::optional<common::WireError> reserve(const common::TaskSpec& spec);
   std::expected<std::string, common::WireError> admit(common::TaskSpec&& spec,
                                                       std::vector<Task*>& batch);
 

@@ -19,21 +19,34 @@ LiveTable::Shard& LiveTable::shard_for(std::string_view id) const {
 bool LiveTable::insert(Task* task) {
   Shard& s = shard_for(task->id);
   std::lock_guard lock(s.mu);
-  return s.map.emplace(std::string_view(task->id), task).second;
+  if (!s.map.emplace(std::string_view(task->id), task).second) return false;
+  count_.fetch_add(1, std::memory_order_relaxed);
+  return true;
 }
 
-bool LiveTable::insert(Task* task, const ResultCache& cache, uint64_t now_ms) {
+LiveTable::Admission LiveTable::admit(Task* task, const ResultCache& cache, uint64_t now_ms,
+                                      uint64_t max_live) {
+  // Reserve first: the count is shared by every shard, and checking it
+  // under one shard's lock would let two intake threads both take the last
+  // place.
+  if (count_.fetch_add(1, std::memory_order_relaxed) >= max_live) {
+    count_.fetch_sub(1, std::memory_order_relaxed);
+    return Admission::full;
+  }
   Shard& s = shard_for(task->id);
   std::lock_guard lock(s.mu);
-  if (s.map.contains(std::string_view(task->id)) || cache.contains(task->id, now_ms)) return false;
+  if (s.map.contains(std::string_view(task->id)) || cache.contains(task->id, now_ms)) {
+    count_.fetch_sub(1, std::memory_order_relaxed);
+    return Admission::duplicate;
+  }
   s.map.emplace(std::string_view(task->id), task);
-  return true;
+  return Admission::inserted;
 }
 
 void LiveTable::erase(std::string_view id) {
   Shard& s = shard_for(id);
   std::lock_guard lock(s.mu);
-  s.map.erase(id);
+  count_.fetch_sub(s.map.erase(id), std::memory_order_relaxed);
 }
 
 std::optional<common::TaskState> LiveTable::state(std::string_view id) const {
@@ -78,7 +91,7 @@ std::optional<common::TaskState> LiveTable::watch(std::string_view id, unsigned 
 uint64_t LiveTable::finish(Task* task) {
   Shard& s = shard_for(task->id);
   std::lock_guard lock(s.mu);
-  s.map.erase(std::string_view(task->id));
+  count_.fetch_sub(s.map.erase(std::string_view(task->id)), std::memory_order_relaxed);
   uint64_t w = task->waiters;
   task->waiters = 0;
   return w;
@@ -89,19 +102,10 @@ uint64_t LiveTable::finish(Task* task, ResultCache& cache, ResultCache::RecordPt
   Shard& s = shard_for(task->id);
   std::lock_guard lock(s.mu);
   cache.put(std::move(rec), now_ms);
-  s.map.erase(std::string_view(task->id));
+  count_.fetch_sub(s.map.erase(std::string_view(task->id)), std::memory_order_relaxed);
   uint64_t w = task->waiters;
   task->waiters = 0;
   return w;
-}
-
-std::size_t LiveTable::size() const {
-  std::size_t n = 0;
-  for (std::size_t i = 0; i <= mask_; ++i) {
-    std::lock_guard lock(shards_[i].mu);
-    n += shards_[i].map.size();
-  }
-  return n;
 }
 
 }  // namespace zfleet::broker

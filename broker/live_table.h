@@ -10,9 +10,12 @@
 // under the same shard lock that finish() holds while it moves a task's
 // record into the cache, so "live or cached" is one atomic question and a
 // refused duplicate never touches the table (nor the waiter bits of a get
-// that raced with it). watch() lets a result thread register interest in a
-// live task atomically with reading its state, so a completion can never
-// slip between "look" and "wait". finish() removes the task and returns
+// that raced with it). admit() does the same and also holds the table to
+// broker.max_live tasks: a place is reserved in an atomic count before the
+// shard lock is taken, so concurrent intake threads can never overshoot it.
+// watch() lets a result thread register interest in a live task
+// atomically with reading its state, so a completion can never slip
+// between "look" and "wait". finish() removes the task and returns
 // the waiter bits to notify. find() returns the Task itself: for the
 // dispatcher thread only, which owns every Task (task.h).
 //
@@ -23,6 +26,7 @@
 // may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -44,13 +48,19 @@ struct LiveView {
 
 class LiveTable {
  public:
+  enum class Admission { inserted, duplicate, full };
+
   explicit LiveTable(std::size_t shards = 64);
   LiveTable(const LiveTable&) = delete;
   LiveTable& operator=(const LiveTable&) = delete;
 
   bool insert(Task* task);                 // false: id already live
   // false: id already live, or cached (not expired at now_ms).
-  bool insert(Task* task, const ResultCache& cache, uint64_t now_ms);
+  bool insert(Task* task, const ResultCache& cache, uint64_t now_ms) {
+    return admit(task, cache, now_ms, UINT64_MAX) == Admission::inserted;
+  }
+  // `full`: the table already holds max_live tasks; nothing was inserted.
+  Admission admit(Task* task, const ResultCache& cache, uint64_t now_ms, uint64_t max_live);
   void erase(std::string_view id);         // undo an insert (tests)
   std::optional<common::TaskState> state(std::string_view id) const;
   std::optional<LiveView> view(std::string_view id) const;
@@ -63,7 +73,8 @@ class LiveTable {
   // Puts `rec` in `cache`, then removes the task, under one shard lock;
   // returns its waiter bits.
   uint64_t finish(Task* task, ResultCache& cache, ResultCache::RecordPtr rec, uint64_t now_ms);
-  std::size_t size() const;
+  // Tasks in the table (exact once concurrent inserts have returned).
+  std::size_t size() const { return count_.load(std::memory_order_relaxed); }
 
  private:
   struct Shard {
@@ -74,6 +85,7 @@ class LiveTable {
 
   std::unique_ptr<Shard[]> shards_;
   std::size_t mask_;
+  std::atomic<std::size_t> count_{0};
 };
 
 }  // namespace zfleet::broker

@@ -31,6 +31,14 @@ struct Metrics {
   std::atomic<uint64_t> queue_depth[common::kTaskTypeCount] = {};
   // Gauge per task type: delayed, or waiting for a retry's backoff.
   std::atomic<uint64_t> delayed[common::kTaskTypeCount] = {};
+  // Gauge per task type: submitted with delay_ms and not yet due (a retry's
+  // backoff is not counted: retries are never refused). The counter
+  // broker.max_delayed bounds; intake reserves in it, the lifecycle
+  // releases it (Task::delay_counted).
+  std::atomic<uint64_t> held_delayed[common::kTaskTypeCount] = {};
+  // Gauge: long-poll gets parked on all result threads, answered or not
+  // yet sent. The counter broker.max_waiters bounds.
+  std::atomic<uint64_t> waiters{0};
 
   static void add(std::atomic<uint64_t>& c, uint64_t n = 1) {
     c.fetch_add(n, std::memory_order_relaxed);

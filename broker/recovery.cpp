@@ -161,6 +161,10 @@ RecoveryState::Restored RecoveryState::restore(BrokerState& st, uint64_t now_us,
     }
     Metrics::add(st.metrics.queue_depth[static_cast<int>(t->type)]);
     Metrics::add(st.metrics.waiting[static_cast<int>(t->type)]);
+    if (t->due_us) {  // counted like a delayed submit (never refused: it was acknowledged)
+      t->delay_counted = true;
+      Metrics::add(st.metrics.held_delayed[static_cast<int>(t->type)]);
+    }
     if (e->running && e->last_dispatch) out.runs.push_back({e->last_dispatch, t->id, t->attempts});
     out.tasks.push_back(t);
   }

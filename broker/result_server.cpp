@@ -139,6 +139,21 @@ Found ResultThread::lookup(const std::string& id) {
   return {common::TaskState::unknown, nullptr, std::nullopt};
 }
 
+// A parked get holds its envelope and ids for up to an hour: across all
+// result threads their number is held to broker.max_waiters (reserved here,
+// released when the waiter is answered: reply_parked).
+bool ResultThread::reserve_waiter() {
+  auto& n = st_.metrics.waiters;
+  if (n.fetch_add(1, std::memory_order_relaxed) < st_.config.broker.max_waiters) return true;
+  Metrics::sub(n);
+  return false;
+}
+
+void ResultThread::reply_parked(Waiter& w, const std::string& body) {
+  client_.reply(w.envelope, body);
+  Metrics::sub(st_.metrics.waiters);
+}
+
 std::string ResultThread::handle_get(const common::Request& req, common::Message& msg,
                                      bool& parked) {
   Waiter w;
@@ -146,10 +161,13 @@ std::string ResultThread::handle_get(const common::Request& req, common::Message
   w.ids = req.ids;
   w.many = req.op == common::Op::get_many;
   w.found.resize(w.ids.size());
+  // At the limit a get is still answered when it need not wait (finished
+  // or unknown ids): only one that would park is refused.
+  const bool may_park = req.wait_ms > 0 && reserve_waiter();
   std::vector<std::size_t> pending;
   for (std::size_t i = 0; i < w.ids.size(); ++i) {
     std::optional<common::TaskState> live;
-    if (req.wait_ms > 0) live = st_.live.watch(w.ids[i], index_);
+    if (may_park) live = st_.live.watch(w.ids[i], index_);
     if (live) {
       w.found[i].state = *live;
       pending.push_back(i);
@@ -157,7 +175,17 @@ std::string ResultThread::handle_get(const common::Request& req, common::Message
       w.found[i] = lookup(w.ids[i]);
     }
   }
-  if (pending.empty()) return answer(w);
+  if (pending.empty()) {
+    if (may_park) Metrics::sub(st_.metrics.waiters);
+    const bool all_final = std::all_of(w.found.begin(), w.found.end(), [](const Found& f) { return f.final(); });
+    if (req.wait_ms > 0 && !may_park && !all_final) {
+      const common::WireError err{common::ErrorCode::queue_full,
+                                  "too many parked gets (broker.max_waiters = " +
+                                      std::to_string(st_.config.broker.max_waiters) + "); retry later"};
+      return common::encode_error(err, w.many ? std::string_view() : w.ids.front(), w.corr);
+    }
+    return answer(w);
+  }
   w.envelope = take_envelope(msg);
   w.deadline_us = common::now_us() + std::min(req.wait_ms, kMaxWaitMs) * 1000;
   waiters_.add(std::move(w), pending);
@@ -216,7 +244,7 @@ void ResultThread::answer_ready() {
     }
     for (; budget > 0 && !ready_.empty(); --budget) {
       Waiter& w = ready_.front();
-      client_.reply(w.envelope, answer(w));
+      reply_parked(w, answer(w));
       ready_.pop_front();
     }
   }
@@ -231,11 +259,11 @@ void ResultThread::on_stopping() {
     for (Waiter& w : waiters_.finished(rec)) ready_.push_back(std::move(w));
   }
   finished_.clear();
-  for (Waiter& w : ready_) client_.reply(w.envelope, answer(w));
+  for (Waiter& w : ready_) reply_parked(w, answer(w));
   ready_.clear();
   const common::WireError err{common::ErrorCode::shutting_down, "the broker is shutting down"};
   for (Waiter& w : waiters_.take_all()) {
-    client_.reply(w.envelope, common::encode_error(err, w.many ? std::string_view() : w.ids.front(), w.corr));
+    reply_parked(w, common::encode_error(err, w.many ? std::string_view() : w.ids.front(), w.corr));
   }
   for (auto& [token, c] : cancels_) client_.reply(c.envelope, common::encode_error(err, c.id, c.corr));
   cancels_.clear();
@@ -243,9 +271,7 @@ void ResultThread::on_stopping() {
 }
 
 void ResultThread::on_expired() {
-  for (Waiter& w : waiters_.expired(common::now_us())) {
-    client_.reply(w.envelope, answer(w));
-  }
+  for (Waiter& w : waiters_.expired(common::now_us())) reply_parked(w, answer(w));
 }
 
 std::string ResultThread::status_reply(const common::Request& req) {
@@ -267,6 +293,8 @@ std::string ResultThread::status_reply(const common::Request& req) {
   }
   s.running = Metrics::get(st_.metrics.running);
   s.replies_dropped = Metrics::get(st_.metrics.replies_dropped);
+  s.live = st_.live.size();
+  s.waiters = Metrics::get(st_.metrics.waiters);
   auto board = st_.board.read();
   for (const auto& e : *board) {
     s.workers.push_back(e.status);

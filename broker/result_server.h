@@ -11,7 +11,8 @@
 // Contract: a get for a live task registers its interest in the LiveTable
 // atomically with reading the state (LiveTable::watch), so a completion is
 // either seen now or notified later, never missed. Waiting costs a map entry,
-// not a thread. A cancel is decided by the dispatcher, which owns task
+// not a thread; a get that would park beyond broker.max_waiters (all result
+// threads together) is refused with queue_full. A cancel is decided by the dispatcher, which owns task
 // states: the request is parked here under a token, sent as CANCEL on the
 // control socket, and answered when the outcome comes back in a Notice.
 //
@@ -60,6 +61,8 @@ class ResultThread {
   void park_cancel(const common::Request& req, common::Message& msg);
   std::string handle(const common::Request& req, common::Message& msg, bool& parked);
   std::string handle_get(const common::Request& req, common::Message& msg, bool& parked);
+  bool reserve_waiter();
+  void reply_parked(Waiter& w, const std::string& body);
   std::string status_reply(const common::Request& req);
   Found lookup(const std::string& id);
   std::string answer(Waiter& w);

@@ -8,9 +8,11 @@
 
 #include <algorithm>
 #include <string_view>
+#include <stdexcept>
 #include <thread>
 
 #include "common/clock.h"
+#include "common/curve_keys.h"
 #include "broker/worker_board.h"
 #include "common/log.h"
 
@@ -21,6 +23,11 @@ namespace zfleet::broker {
 Supervisor::Supervisor(const config::FleetConfig& cfg, std::string worker_bin,
                        LocalWorkerBoard* board)
     : cfg_(cfg), worker_bin_(std::move(worker_bin)), board_(board) {
+  if (cfg.security.enabled()) {
+    auto keys = common::read_key_pair(cfg.security.secret_key);
+    if (!keys) throw std::runtime_error("security.secret_key: " + keys.error());
+    server_public_key_ = keys->public_z85;
+  }
   add_pool(common::TaskType::io, cfg.workers.io);
   add_pool(common::TaskType::cpu, cfg.workers.cpu);
 }
@@ -75,6 +82,9 @@ bool Supervisor::spawn(Child& c, uint64_t now_us) {
   for (const auto& root : cfg_.python.script_roots) {
     args.push_back("--script-root");
     args.push_back(root);
+  }
+  if (cfg_.security.enabled()) {  // the broker's public key is public: fine on a command line
+    args.insert(args.end(), {"--key", cfg_.security.worker_key, "--server-public-key", server_public_key_});
   }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

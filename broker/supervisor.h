@@ -55,6 +55,7 @@ class Supervisor {
     uint64_t restarts = 0;
     std::string last_exit;
   };
+  std::string server_public_key_;  // Z85, for local workers under CURVE
   void add_pool(common::TaskType type, const config::PoolConfig& pool);
   void publish();
   bool spawn(Child& c, uint64_t now_us);

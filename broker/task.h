@@ -56,6 +56,7 @@ struct Task {
   common::TaskType type = common::TaskType::io;
   Phase phase = Phase::handed_off;
   bool cancel_requested = false;  // running, a cancel was sent to its worker
+  bool delay_counted = false;     // holds a place in Metrics::held_delayed (max_delayed)
   // Other holders of this pointer, each of which deletes it (maybe_delete)
   // when it meets it finished: intake's hand-off not yet received by the
   // dispatcher, and a queue slot left behind by a cancel (a tombstone).

@@ -35,6 +35,14 @@ bool waiting(Phase p) {
          p == Phase::retry_wait;
 }
 
+// A delayed submit leaves broker.max_delayed's count (intake reserved it)
+// once it is due, or once it ends (a cancel), whatever comes next.
+void release_delay(Metrics& m, Task& t) {
+  if (!t.delay_counted) return;
+  t.delay_counted = false;
+  Metrics::sub(m.held_delayed[static_cast<int>(t.type)]);
+}
+
 }  // namespace
 
 TaskLifecycle::TaskLifecycle(TaskFinisher& finisher, WorkerRegistry& registry, TaskSender& sender,
@@ -75,6 +83,7 @@ void TaskLifecycle::set_phase(Task* t, Phase p) {
     waiting(p) ? Metrics::add(w) : Metrics::sub(w);
   }
   t->phase = p;
+  if (p != Phase::delayed) release_delay(st_.metrics, *t);
   // What a `get` shows: running, or pending with the time it becomes
   // runnable. Intake published pending (and a delay's run-after) itself.
   if (p == Phase::running) {
@@ -151,6 +160,7 @@ void TaskLifecycle::finish(Task* t, common::ResultRecord rec, uint64_t now_us) {
   timers_.cancel(t);
   if (auto* g = gauge(st_.metrics, *t, t->phase)) Metrics::sub(*g);
   if (waiting(t->phase)) Metrics::sub(st_.metrics.waiting[static_cast<int>(t->type)]);
+  release_delay(st_.metrics, *t);
   log()->debug("task {}: {} after {} attempt(s){}", t->id, common::to_string(rec.state),
                t->attempts,
                rec.state == common::TaskState::failed
@@ -211,7 +221,8 @@ void TaskLifecycle::on_result(WorkerEntry* w, common::ResultMessage r, uint64_t 
   if (r.ok && r.result.size() > opts_.max_result_bytes) {
     r.ok = false;
     r.error = {TaskErrorCode::unserializable_result,
-               "result of " + std::to_string(r.result.size()) + " bytes is over broker.max_message_bytes",
+               "result of " + std::to_string(r.result.size()) + " bytes is over " + opts_.result_limit_key +
+                   " (" + std::to_string(opts_.max_result_bytes) + ")",
                "", ""};
   }
   if (!r.ok && t->cancel_requested) {

@@ -59,6 +59,7 @@ struct LifecycleOptions {
   uint64_t max_result_bytes = 16 << 20;   // larger results fail unserializable_result
   uint64_t cancel_grace_us = 1'000'000;   // a cancelled run not answered by then fails
   uint64_t seed = 0;                      // retry jitter; 0 = random
+  const char* result_limit_key = "broker.max_result_bytes";  // named when a result is over
 };
 
 class TaskLifecycle {

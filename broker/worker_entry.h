@@ -20,6 +20,8 @@ namespace zfleet::broker {
 
 struct WorkerEntry {
   common::WorkerInfo info;
+  std::string route;               // routing id of its backend connection (what READY came on)
+  std::string contender;           // route of a READY under its id refused while it was alive
   uint32_t capacity = 1;           // threads + granted prefetch: never more in flight
   double avg_run_us = 0;           // moving average of recent task run times (0 = none yet)
   std::unordered_set<uint64_t> ledger;  // dispatch numbers it holds a slot for

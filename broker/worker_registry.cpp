@@ -10,9 +10,20 @@ WorkerEntry* WorkerRegistry::find(std::string_view id) {
   return it == workers_.end() ? nullptr : it->second.get();
 }
 
-WorkerEntry* WorkerRegistry::join(common::WorkerInfo info, uint64_t now_us) {
+WorkerEntry* WorkerRegistry::find_route(std::string_view route) {
+  auto it = routes_.find(std::string(route));
+  return it == routes_.end() ? nullptr : it->second;
+}
+
+WorkerEntry* WorkerRegistry::join(common::WorkerInfo info, std::string route, uint64_t now_us) {
   if (WorkerEntry* old = find(info.id)) {
     bool same_process = old->info.incarnation == info.incarnation && info.incarnation != 0;
+    if (same_process && old->route != route) {  // the same process on a new connection
+      routes_.erase(old->route);
+      old->route = route;
+      routes_[route] = old;
+    }
+    old->contender.clear();
     if (same_process) {
       old->last_seen_us = now_us;
       if (!old->alive) {  // back from a stall: same slots, routable again
@@ -23,7 +34,9 @@ WorkerEntry* WorkerRegistry::join(common::WorkerInfo info, uint64_t now_us) {
       return old;
     }
     scheduler_.remove(old);
+    routes_.erase(old->route);
   }
+  if (WorkerEntry* other = find_route(route)) routes_.erase(other->route);  // a route names one worker
   auto w = std::make_unique<WorkerEntry>();
   if (info.threads > opts_.max_threads) {
     log()->warn("worker {} claims {} threads: capped at workers.max_threads = {}", info.id,
@@ -32,12 +45,14 @@ WorkerEntry* WorkerRegistry::join(common::WorkerInfo info, uint64_t now_us) {
   }
   info.capacity = std::min(info.capacity, info.threads);
   w->info = std::move(info);
+  w->route = route;
   do w->token = rng_(); while (w->token == 0);
   w->capacity = w->capacity_for(opts_.prefetch);
   w->joined_us = w->last_seen_us = w->last_heartbeat_us = now_us;
   w->heartbeat.info = w->info;
   WorkerEntry* raw = w.get();
   workers_.insert_or_assign(raw->info.id, std::move(w));
+  routes_[std::move(route)] = raw;
   scheduler_.refresh(raw);
   return raw;
 }
@@ -97,6 +112,8 @@ std::vector<WorkerRegistry::Overdue> WorkerRegistry::overdue(uint64_t now_us) {
       out.push_back({w, "unhealthy: holds tasks but runs none"});
     }
     if (!w->alive && now_us > w->died_us && now_us - w->died_us > opts_.dead_retention_us) {
+      auto route = routes_.find(w->route);
+      if (route != routes_.end() && route->second == w) routes_.erase(route);
       it = workers_.erase(it);
       continue;
     }
@@ -105,19 +122,19 @@ std::vector<WorkerRegistry::Overdue> WorkerRegistry::overdue(uint64_t now_us) {
   return out;
 }
 
-bool WorkerRegistry::may_resync(const std::string& id, uint64_t now_us) {
-  uint64_t& last = resync_sent_[id];
+bool WorkerRegistry::may_resync(const std::string& route, uint64_t now_us) {
+  uint64_t& last = resync_sent_[route];
   if (last != 0 && now_us - last < opts_.resync_interval_us) return false;
   last = now_us;
   return true;
 }
 
-std::vector<std::string> WorkerRegistry::alive_ids() const {
-  std::vector<std::string> ids;
+std::vector<std::string> WorkerRegistry::alive_routes() const {
+  std::vector<std::string> routes;
   for (const auto& [id, w] : workers_) {
-    if (w->alive) ids.push_back(id);
+    if (w->alive) routes.push_back(w->route);
   }
-  return ids;
+  return routes;
 }
 
 std::vector<BoardEntry> WorkerRegistry::board() const {

@@ -5,6 +5,9 @@
 // nothing of task states (TaskLifecycle does).
 //
 // Contract:
+// - Identity: a worker id is bound to the backend connection (routing id,
+//   "route") its READY came on; the dispatcher refuses a READY under a live
+//   worker's id from another route while the old one still answers.
 // - join() registers a READY. The same process again (same non-zero
 //   incarnation) while alive changes nothing; while dead (declared lost
 //   while hung, now back) it is revived WITH its ledger: the dispatches it
@@ -52,7 +55,11 @@ class WorkerRegistry {
   explicit WorkerRegistry(RegistryOptions o) : opts_(o) {}
 
   WorkerEntry* find(std::string_view id);
-  WorkerEntry* join(common::WorkerInfo info, uint64_t now_us);
+  // The worker whose backend connection has routing id `route`.
+  WorkerEntry* find_route(std::string_view route);
+  // Registers a READY that came on connection `route` (the worker id is
+  // bound to it from then on: only that connection speaks for the worker).
+  WorkerEntry* join(common::WorkerInfo info, std::string route, uint64_t now_us);
   WorkerEntry* pick(common::TaskType type) const { return scheduler_.pick(type); }
   void occupy(WorkerEntry* w, uint64_t d, uint64_t now_us) { scheduler_.dispatched(w, d, now_us); }
   // Frees w's slot for d; `run_us` feeds the run-time average behind prefetch.
@@ -73,18 +80,21 @@ class WorkerRegistry {
     const char* why;
   };
   std::vector<Overdue> overdue(uint64_t now_us);
-  // True when a RESYNC may be sent to `id` now (at most one per interval,
+  // True when a RESYNC may be sent to `route` now (at most one per interval,
   // so a returning worker's backlog does not make it register many times).
-  bool may_resync(const std::string& id, uint64_t now_us);
-  std::vector<std::string> alive_ids() const;
+  bool may_resync(const std::string& route, uint64_t now_us);
+  // The RESYNC may_resync allowed could not be sent: forget it.
+  void forget_resync(const std::string& route) { resync_sent_.erase(route); }
+  std::vector<std::string> alive_routes() const;
   std::vector<BoardEntry> board() const;
   std::size_t size() const { return workers_.size(); }
 
  private:
   RegistryOptions opts_;
   std::map<std::string, std::unique_ptr<WorkerEntry>, std::less<>> workers_;
+  std::unordered_map<std::string, WorkerEntry*> routes_;  // route -> its entry in workers_
   Scheduler scheduler_;
-  std::unordered_map<std::string, uint64_t> resync_sent_;  // worker id -> last RESYNC (us)
+  std::unordered_map<std::string, uint64_t> resync_sent_;  // route -> last RESYNC (us)
   std::mt19937_64 rng_{std::random_device{}()};          // WELCOME tokens
 };
 

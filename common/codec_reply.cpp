@@ -130,7 +130,7 @@ std::string encode_cancel_reply(std::string_view id, CancelOutcome outcome, std:
 std::string encode_status(const StatusSnapshot& s, std::string_view corr) {
   std::string out;
   Writer w(out);
-  w.map((corr.empty() ? 9 : 10) + (s.journal ? 1 : 0)).kv("op", "status").kv("version", s.version);
+  w.map((corr.empty() ? 11 : 12) + (s.journal ? 1 : 0)).kv("op", "status").kv("version", s.version);
   w.ku("uptime_ms", s.uptime_ms);
   w.str("queues").map(2);
   w.str("io").map(2).ku("depth", s.queue_depth[0]).ku("delayed", s.delayed_by_type[0]);
@@ -144,6 +144,7 @@ std::string encode_status(const StatusSnapshot& s, std::string_view corr) {
   w.ku("bytes", s.cache_bytes).ku("hits", s.cache_hits).ku("misses", s.cache_misses);
   w.ku("evictions", s.cache_evictions);
   w.ku("replies_dropped", s.replies_dropped);
+  w.ku("live", s.live).ku("waiters", s.waiters);
   w.str("local_workers").array(static_cast<uint32_t>(s.local_workers.size()));
   for (const auto& l : s.local_workers) {
     w.map(6).kv("type", l.type).ku("slot", l.slot).str("pid").i64(l.pid);

@@ -1,6 +1,28 @@
 #include "common/sockets.h"
 
 namespace zfleet::common {
+namespace {
+
+// A half-done handshake holds a connection slot; under CURVE, one that has
+// not finished in this time is dropped (RFC 37 warns of handshake floods).
+constexpr int kCurveHandshakeMs = 5000;
+
+// Security options apply to later bind/connect calls: set before either.
+void apply_curve(zmq::socket_t& s, const CurveOptions& c) {
+  if (!c.enabled()) return;
+  if (c.is_server()) {
+    s.set(zmq::sockopt::curve_server, 1);
+    s.set(zmq::sockopt::curve_secretkey, c.secret_key);
+    s.set(zmq::sockopt::zap_domain, c.zap_domain);
+  } else {
+    s.set(zmq::sockopt::curve_serverkey, c.server_key);
+    s.set(zmq::sockopt::curve_publickey, c.public_key);
+    s.set(zmq::sockopt::curve_secretkey, c.secret_key);
+  }
+  s.set(zmq::sockopt::handshake_ivl, kCurveHandshakeMs);
+}
+
+}  // namespace
 
 zmq::socket_t make_socket(zmq::context_t& ctx, zmq::socket_type type, const SocketOptions& opts) {
   zmq::socket_t s(ctx, type);
@@ -22,6 +44,7 @@ zmq::socket_t make_socket(zmq::context_t& ctx, zmq::socket_type type, const Sock
   }
   s.set(zmq::sockopt::reconnect_ivl, opts.reconnect_ivl_ms);
   s.set(zmq::sockopt::reconnect_ivl_max, opts.reconnect_ivl_max_ms);
+  apply_curve(s, opts.curve);
   return s;
 }
 

@@ -12,6 +12,8 @@
 
 #include <zmq.hpp>
 
+#include "common/curve_keys.h"
+
 namespace zfleet::common {
 
 struct SocketOptions {
@@ -25,6 +27,7 @@ struct SocketOptions {
   int zmtp_heartbeat_ms = 0;      // ZMTP PING interval on TCP (0 = off)
   int reconnect_ivl_ms = 100;
   int reconnect_ivl_max_ms = 2000;
+  CurveOptions curve;             // empty: NULL mechanism (no CURVE)
 };
 
 // Options for an in-process hand-off socket: no high-water mark, since what

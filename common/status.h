@@ -67,6 +67,8 @@ struct StatusSnapshot {
   uint64_t cache_shards = 0, cache_entries = 0, cache_bytes = 0;
   uint64_t cache_hits = 0, cache_misses = 0, cache_evictions = 0;
   uint64_t replies_dropped = 0;
+  uint64_t live = 0;     // tasks queued, delayed, running or retrying (broker.max_live)
+  uint64_t waiters = 0;  // long-poll gets parked now (broker.max_waiters)
   std::vector<LocalWorkerStatus> local_workers;
   std::optional<JournalStatus> journal;
 };

@@ -13,10 +13,14 @@ zmq::message_t cmd_frame(LinkCmd c) {
   return zmq::message_t(&ch, 1);
 }
 
+// Map entries write_info() writes.
+uint32_t info_fields(const WorkerInfo& i) { return i.route.empty() ? 7 : 8; }
+
 void write_info(MsgpackWriter& w, const WorkerInfo& i) {
   w.kv("id", i.id).kv("type", to_string(i.type)).kv("host", i.host);
   w.str("pid").i64(i.pid).ku("threads", i.threads).ku("capacity", i.capacity);
   w.ku("incarnation", i.incarnation);
+  if (!i.route.empty()) w.kv("route", i.route);
 }
 
 std::expected<WorkerInfo, std::string> read_info(const msgpack::object& m) {
@@ -27,6 +31,9 @@ std::expected<WorkerInfo, std::string> read_info(const msgpack::object& m) {
   auto threads = uint_field(m, "threads");
   auto capacity = uint_field(m, "capacity");
   if (!id || !*id || (*id)->empty()) return std::unexpected("worker info without id");
+  // Ids are shown and logged, and routing ids have at most 255 bytes too:
+  // a longer one (a forged heartbeat's) names no worker.
+  if ((*id)->size() > 255) return std::unexpected("worker id over 255 bytes");
   if (!type || !*type || !task_type_from_string(**type))
     return std::unexpected("worker info without a valid type");
   i.id.assign(**id);
@@ -47,6 +54,9 @@ std::expected<WorkerInfo, std::string> read_info(const msgpack::object& m) {
   i.capacity = capacity && *capacity ? static_cast<uint32_t>(**capacity) : i.threads;
   auto incarnation = uint_field(m, "incarnation");
   i.incarnation = incarnation && *incarnation ? **incarnation : 0;
+  auto route = str_field(m, "route");
+  if (route && *route && !(*route)->empty() && (*route)->size() <= 255 && (*route)->front() != '\0')
+    i.route.assign(**route);  // a routing id may not start with a zero byte (libzmq's own)
   return i;
 }
 
@@ -89,7 +99,7 @@ std::optional<LinkCmd> link_command(const zmq::message_t& f) {
 Frames encode_ready(const WorkerInfo& info) {
   std::string body;
   MsgpackWriter w(body);
-  w.map(7);
+  w.map(info_fields(info));
   write_info(w, info);
   Frames f;
   f.push_back(cmd_frame(LinkCmd::ready));
@@ -154,7 +164,7 @@ Frames encode_welcome(uint64_t token) { return encode_command_uint(LinkCmd::welc
 Frames encode_heartbeat(const Heartbeat& hb) {
   std::string body;
   MsgpackWriter w(body);
-  w.map(14);
+  w.map(info_fields(hb.info) + 7);
   write_info(w, hb.info);
   w.ku("seq", hb.seq).ku("active", hb.active).ku("queued", hb.queued);
   w.ku("done", hb.done).ku("failed", hb.failed).ku("rss_bytes", hb.rss_bytes);

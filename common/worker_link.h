@@ -57,6 +57,12 @@ struct WorkerInfo {
   // Random per process start: tells a repeated READY of the same process
   // (answering several RESYNCs) from a new process under the same id.
   uint64_t incarnation = 0;
+  // The worker's backend routing id: random per process (TaskIdGenerator,
+  // 84 bits), so no peer can guess it to take over the worker's connection
+  // (the backend uses ROUTER_HANDOVER). In a heartbeat it tells the broker
+  // where to send RESYNC; in a READY the broker uses the connection's real
+  // routing id instead. Empty = not given.
+  std::string route;
 };
 
 struct Heartbeat {

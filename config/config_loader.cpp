@@ -55,7 +55,8 @@ const KnownKeys& known_keys() {
     auto add = [&k](std::string_view key, auto&&...) { k.leaves.emplace(key); };
     schema::for_each_number(dummy, add);
     schema::for_each_string(dummy, add);
-    k.leaves.emplace(schema::kScriptRootsKey);
+    schema::for_each_bool(dummy, add);
+    schema::for_each_path_list(dummy, add);
     for (const std::string& leaf : k.leaves) {
       for (size_t dot = leaf.find('.'); dot != std::string::npos; dot = leaf.find('.', dot + 1)) {
         k.sections.insert(leaf.substr(0, dot));
@@ -152,12 +153,16 @@ class Reader {
     schema::for_each_string(cfg, [this](std::string_view key, std::string& field) {
       if (const Leaf* leaf = find(key)) read_string(*leaf, std::string(key), field);
     });
-    if (const Leaf* leaf = find(schema::kScriptRootsKey)) {
-      read_roots(*leaf, cfg.python.script_roots);
+    schema::for_each_bool(cfg, [this](std::string_view key, bool& field) {
+      if (const Leaf* leaf = find(key)) read_bool(*leaf, std::string(key), field);
+    });
+    schema::for_each_path_list(cfg, [&](std::string_view key, std::vector<std::string>& paths) {
+      if (const Leaf* leaf = find(key)) read_paths(*leaf, std::string(key), paths);
+      for (std::string& path : paths) path = resolve_path(path, base.string());
+    });
+    for (std::string* path : {&cfg.broker.journal.path, &cfg.security.secret_key, &cfg.security.worker_key}) {
+      if (!path->empty()) *path = resolve_path(*path, base.string());
     }
-    for (std::string& root : cfg.python.script_roots) root = resolve_path(root, base.string());
-    if (!cfg.broker.journal.path.empty())
-      cfg.broker.journal.path = resolve_path(cfg.broker.journal.path, base.string());
   }
 
   int line_of(std::string_view key) const {
@@ -212,8 +217,18 @@ class Reader {
     field = leaf.value.Scalar();
   }
 
-  void read_roots(const Leaf& leaf, std::vector<std::string>& roots) const {
-    const std::string key(schema::kScriptRootsKey);
+  // YAML 1.2 core schema booleans only: yes/no/on/off are type errors.
+  void read_bool(const Leaf& leaf, const std::string& key, bool& field) const {
+    const YAML::Node& v = leaf.value;
+    std::string text = v.IsScalar() ? v.Scalar() : std::string();
+    if (v.IsScalar() && v.Tag() == kPlainTag && (text == "true" || text == "false")) {
+      field = text == "true";
+      return;
+    }
+    fail(leaf.line, key, "expected true or false, got " + describe(v));
+  }
+
+  void read_paths(const Leaf& leaf, const std::string& key, std::vector<std::string>& roots) const {
     if (!leaf.value.IsSequence()) {
       fail(leaf.line, key, "expected a list of paths, got " + describe(leaf.value));
     }

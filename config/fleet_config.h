@@ -46,12 +46,20 @@ struct BrokerConfig {
   int result_threads = 2;                         // zfleet key: >= 1 (<= 64)
   uint64_t max_queued = 1000000;                  // per task type, >= 1
   uint32_t max_batch = 10000;                     // >= 1
-  uint64_t max_message_bytes = 16777216;          // >= 1024
+  uint64_t max_message_bytes = 16777216;          // 1024..2^30
   int client_hwm = 100000;                        // >= 1
-  uint64_t task_timeout_ms = 300000;              // >= 1
+  // Limits on what a peer can make the broker hold (issue 11; queue_full
+  // or too_large when hit, docs/config.md):
+  uint64_t max_delayed = 1000000;                 // per task type, >= 1: delayed submits not yet due
+  uint64_t max_live = 4000000;                    // >= 1: tasks queued, delayed, running or retrying
+  uint64_t max_result_bytes = 16777216;           // 1..2^30: largest result a task may return
+  uint64_t max_waiters = 1000000;                 // >= 1: parked long-poll gets, whole broker
+  int worker_hwm = 100000;                        // messages held per worker connection
+  uint64_t task_timeout_ms = 300000;              // 1..2^32-1
   uint64_t drain_timeout_ms = 10000;              // zfleet key: >= 0, SIGTERM grace
   uint64_t max_retry_backoff_ms = 600000;         // >= 1, cap on a retry's backoff
   uint64_t max_delay_ms = 604800000;              // >= 0, largest submit delay_ms (7 days)
+  bool allow_insecure = false;                    // without `security`, accept non-loopback endpoints
   JournalConfig journal;
 
   bool operator==(const BrokerConfig&) const = default;
@@ -86,6 +94,20 @@ struct PythonConfig {
   bool operator==(const PythonConfig&) const = default;
 };
 
+// security: absent (empty secret_key) = no CURVE. Paths are absolute after
+// loading (relative ones are relative to the config file's folder); the
+// loader checks every file is a readable key of the right kind.
+struct SecurityConfig {
+  std::string secret_key;              // the broker's .key file (zfleet keygen)
+  std::vector<std::string> producers;  // .pub files or folders of them: frontend
+  std::vector<std::string> clients;    // ... results endpoint
+  std::vector<std::string> workers;    // ... backend and status endpoints
+  std::string worker_key;              // .key the broker's local workers use
+
+  bool enabled() const { return !secret_key.empty(); }
+  bool operator==(const SecurityConfig&) const = default;
+};
+
 struct LoggingConfig {
   std::string level = "info";  // trace debug info warn error critical off
 
@@ -98,6 +120,7 @@ struct FleetConfig {
   CacheConfig cache;
   WorkersConfig workers;
   PythonConfig python;
+  SecurityConfig security;
   LoggingConfig logging;
 
   bool operator==(const FleetConfig&) const = default;

@@ -28,8 +28,12 @@ inline constexpr uint64_t kMaxMillis = 1'000'000'000'000ULL;
 inline constexpr uint64_t kMaxSeconds = kMaxMillis / 1000;
 inline constexpr uint64_t kMaxInt = 2147483647ULL;
 inline constexpr uint64_t kMaxU32 = 4294967295ULL;
-// ZMQ_MAXMSGSIZE is an int64.
-inline constexpr uint64_t kMaxI64 = 9223372036854775807ULL;
+// Message and result sizes: the broker computes `2 * max_message_bytes +
+// 64 KiB` for ZMQ_MAXMSGSIZE (an int64), sums envelope and body sizes, and
+// holds up to client_hwm such messages per connection; 1 GiB keeps every
+// such sum far from overflow and is already more than a broker should take
+// in one message.
+inline constexpr uint64_t kMaxMessageBytes = 1ULL << 30;
 inline constexpr uint64_t kMaxU64 = 18446744073709551615ULL;
 
 // Calls visit(key, field&, Bounds) for every numeric key, in file order of
@@ -40,9 +44,17 @@ void for_each_number(Cfg& c, Visit&& visit) {
   visit("broker.result_threads", c.broker.result_threads, Bounds{1, 64});
   visit("broker.max_queued", c.broker.max_queued, Bounds{1, kMaxU64});
   visit("broker.max_batch", c.broker.max_batch, Bounds{1, kMaxU32});
-  visit("broker.max_message_bytes", c.broker.max_message_bytes, Bounds{1024, kMaxI64});
+  visit("broker.max_message_bytes", c.broker.max_message_bytes, Bounds{1024, kMaxMessageBytes});
   visit("broker.client_hwm", c.broker.client_hwm, Bounds{1, kMaxInt});
-  visit("broker.task_timeout_ms", c.broker.task_timeout_ms, Bounds{1, kMaxMillis});
+  visit("broker.max_delayed", c.broker.max_delayed, Bounds{1, kMaxU64});
+  visit("broker.max_live", c.broker.max_live, Bounds{1, kMaxU64});
+  visit("broker.max_result_bytes", c.broker.max_result_bytes, Bounds{1, kMaxMessageBytes});
+  visit("broker.max_waiters", c.broker.max_waiters, Bounds{1, kMaxU64});
+  // At least 2 x (workers.max_threads + workers.prefetch): validate.cpp.
+  visit("broker.worker_hwm", c.broker.worker_hwm, Bounds{1, kMaxInt});
+  // A task keeps its timeout in 32 bits (task.h): a larger default would
+  // be cut short silently.
+  visit("broker.task_timeout_ms", c.broker.task_timeout_ms, Bounds{1, kMaxU32});
   visit("broker.drain_timeout_ms", c.broker.drain_timeout_ms, Bounds{0, kMaxMillis});
   visit("broker.max_retry_backoff_ms", c.broker.max_retry_backoff_ms, Bounds{1, kMaxMillis});
   visit("broker.max_delay_ms", c.broker.max_delay_ms, Bounds{0, kMaxMillis});
@@ -78,7 +90,25 @@ void for_each_string(Cfg& c, Visit&& visit) {
   for_each_endpoint(c, visit);
   visit("broker.journal.path", c.broker.journal.path);
   visit("broker.journal.fsync", c.broker.journal.fsync);
+  visit("security.secret_key", c.security.secret_key);
+  visit("security.worker_key", c.security.worker_key);
   visit("logging.level", c.logging.level);
+}
+
+// Calls visit(key, bool&) for every true/false key.
+template <class Cfg, class Visit>
+void for_each_bool(Cfg& c, Visit&& visit) {
+  visit("broker.allow_insecure", c.broker.allow_insecure);
+}
+
+// Calls visit(key, std::vector<std::string>&) for every list-of-paths key;
+// relative entries are relative to the config file's folder.
+template <class Cfg, class Visit>
+void for_each_path_list(Cfg& c, Visit&& visit) {
+  visit("python.script_roots", c.python.script_roots);
+  visit("security.producers", c.security.producers);
+  visit("security.clients", c.security.clients);
+  visit("security.workers", c.security.workers);
 }
 
 inline constexpr std::string_view kScriptRootsKey = "python.script_roots";

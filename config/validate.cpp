@@ -2,12 +2,14 @@
 // The same checks run inside the loader (with line numbers) and in
 // validate() (after command-line overrides, line 0).
 
+#include <algorithm>
 #include <array>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "common/curve_keys.h"
 #include "config/config_loader.h"
 #include "config/schema.h"
 
@@ -101,6 +103,77 @@ void check_journal(const FleetConfig& cfg, const schema::LineOf& line_of) {
   }
 }
 
+// Without CURVE anyone who reaches a port can submit code, read results or
+// pose as a worker: such endpoints stay on this machine unless the operator
+// says otherwise in so many words.
+bool loopback(const std::string& endpoint) {
+  std::string_view e = endpoint;
+  if (e.substr(0, 6) != "tcp://") return true;  // ipc:// and inproc:// stay on the host
+  e.remove_prefix(6);
+  if (auto semi = e.find(';'); semi != std::string_view::npos) e = e.substr(semi + 1);  // "src;dst"
+  return e.substr(0, 4) == "127." || e.substr(0, 10) == "localhost:" || e.substr(0, 6) == "[::1]:";
+}
+
+void check_exposure(const FleetConfig& cfg, const schema::LineOf& line_of) {
+  if (cfg.security.enabled() || cfg.broker.allow_insecure) return;
+  schema::for_each_endpoint(cfg, [&](std::string_view key, const std::string& value) {
+    if (loopback(value)) return;
+    throw ConfigError(cfg.source, line_of(key), std::string(key),
+                      "\"" + value + "\" is not a loopback address, and without a `security` section "
+                      "anyone who reaches it could run code; add `security` (CURVE keys, docs/security.md) "
+                      "or set broker.allow_insecure: true");
+  });
+}
+
+// Every key file of `security` is read now, so a typo or a wrong kind of
+// file stops start-up with the key's line, not a handshake that never ends.
+void check_security(const FleetConfig& cfg, const schema::LineOf& line_of) {
+  const SecurityConfig& s = cfg.security;
+  auto fail = [&](std::string_view key, const std::string& detail) {
+    throw ConfigError(cfg.source, line_of(key), std::string(key), detail);
+  };
+  bool any = !s.worker_key.empty() || !s.producers.empty() || !s.clients.empty() || !s.workers.empty();
+  if (!s.enabled()) {
+    if (!any) return;
+    int line = 0;  // the key is missing: point at the section's first key instead
+    for (const char* k : {"security.producers", "security.clients", "security.workers", "security.worker_key"}) {
+      if (int l = line_of(k); l > 0 && (line == 0 || l < line)) line = l;
+    }
+    throw ConfigError(cfg.source, line, "security.secret_key",
+                      "required in a `security` section (the broker's .key, from zfleet keygen)");
+  }
+  if (auto keys = common::read_key_pair(s.secret_key); !keys) fail("security.secret_key", keys.error());
+  std::vector<std::string> workers;
+  for (auto [key, list] : {std::pair{"security.producers", &s.producers}, std::pair{"security.clients", &s.clients},
+                           std::pair{"security.workers", &s.workers}}) {
+    if (list->empty()) fail(key, "needs at least one .pub file or folder of them (nobody could connect)");
+    auto allowed = common::read_allowed_keys(*list);
+    if (!allowed) fail(key, allowed.error());
+    if (list == &s.workers) workers = std::move(*allowed);
+  }
+  bool local = cfg.workers.io.processes + cfg.workers.cpu.processes > 0;
+  if (s.worker_key.empty()) {
+    if (local) fail("security.worker_key", "required when the broker starts local workers (workers.*.processes > 0)");
+    return;
+  }
+  auto own = common::read_key_pair(s.worker_key);
+  if (!own) fail("security.worker_key", own.error());
+  if (std::find(workers.begin(), workers.end(), own->public_z85) == workers.end()) {
+    fail("security.worker_key", "its public key is not among security.workers: local workers could not register");
+  }
+}
+
+// The backend refuses a TASK it cannot queue for a worker (over
+// worker_hwm) by declaring that worker lost, so an honest worker's share
+// must always fit: every task it may hold, and a CANCEL for each.
+void check_worker_hwm(const FleetConfig& cfg, const schema::LineOf& line_of) {
+  const uint64_t need = 2 * (uint64_t(cfg.workers.max_threads) + uint64_t(cfg.workers.prefetch));
+  if (uint64_t(cfg.broker.worker_hwm) >= need) return;
+  throw ConfigError(cfg.source, line_of("broker.worker_hwm"), "broker.worker_hwm",
+                    "must be >= 2 x (workers.max_threads + workers.prefetch) = " + std::to_string(need) +
+                        " (got " + std::to_string(cfg.broker.worker_hwm) + ")");
+}
+
 void check_script_roots(const FleetConfig& cfg, const schema::LineOf& line_of) {
   const auto& roots = cfg.python.script_roots;
   for (size_t i = 0; i < roots.size(); ++i) {
@@ -126,7 +199,10 @@ void schema::check_values(const FleetConfig& cfg, const LineOf& line_of) {
   check_endpoints(cfg, line_of);
   check_level(cfg, line_of);
   check_journal(cfg, line_of);
+  check_worker_hwm(cfg, line_of);
   check_script_roots(cfg, line_of);
+  check_exposure(cfg, line_of);
+  check_security(cfg, line_of);
 }
 
 void validate(const FleetConfig& cfg) {

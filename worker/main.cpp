@@ -4,7 +4,10 @@
 //                 --type cpu --threads 1 --script-root /srv/tasks
 // Exit codes: 0 stopped cleanly, 1 failed at start, 2 bad command line or
 // configuration, 70 a serving thread died (common/fail_loudly.h; restart
-// it), 75 recycled itself because a task was stuck (restart it).
+// it), 75 recycled itself because a task was stuck (restart it), 76
+// recycled itself because it burned CPU with no task (worker/idle_cpu.h;
+// restart it). With --user (as root) it drops to that user before anything
+// else runs (worker/privileges.h).
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -14,10 +17,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/curve_keys.h"
 #include "common/log.h"
 #include "config/config_loader.h"
 #include "worker/exec/python_runtime.h"
 #include "worker/exec/task_runner.h"
+#include "worker/privileges.h"
 #include "worker/worker.h"
 
 namespace {
@@ -26,13 +31,36 @@ namespace {
 // (PR_SET_PDEATHSIG).
 constexpr int kBrokerDied = SIGUSR1;
 
+// The longest an orderly exit waits for Python's finalization (atexit
+// handlers, __del__ of task code) before leaving without it.
+constexpr std::chrono::milliseconds kFinalizeLimit{2000};
+
 struct Flags {
-  std::string config, backend, status, type = "io", id, level;
+  std::string config, backend, status, type = "io", id, level, user;
   std::optional<int> threads, heartbeat_ms;
+  std::optional<uint32_t> idle_cpu_percent;
+  std::optional<uint64_t> idle_cpu_window_ms;
   std::optional<uint64_t> kill_grace_ms, max_message_bytes, drain_timeout_ms;
   std::vector<std::string> roots;
   long parent_pid = 0;
+  std::string key, server_key, server_public_key;  // CURVE
 };
+
+// CURVE options from --key and --server-key (or --server-public-key, which
+// the broker gives its local workers). Throws ConfigError on a bad file.
+zfleet::common::CurveOptions curve_options(const Flags& f) {
+  using zfleet::config::ConfigError;
+  if (!f.server_public_key.empty()) {
+    if (!zfleet::common::is_curve_key(f.server_public_key))
+      throw ConfigError("--server-public-key", 0, "", "not a Z85 public key (40 characters)");
+    auto own = zfleet::common::read_key_pair(f.key);
+    if (f.key.empty() || !own) throw ConfigError("--key", 0, "", f.key.empty() ? "required" : own.error());
+    return {own->secret_z85, own->public_z85, f.server_public_key, {}};
+  }
+  auto c = zfleet::common::client_curve(f.key, f.server_key);
+  if (!c) throw ConfigError("--key", 0, "", c.error());
+  return *c;
+}
 
 // Applies the file (if any), then the flags, into worker options.
 zfleet::worker::WorkerOptions build_options(const Flags& f, zfleet::config::FleetConfig& cfg) {
@@ -51,8 +79,10 @@ zfleet::worker::WorkerOptions build_options(const Flags& f, zfleet::config::Flee
   auto type = common::task_type_from_string(f.type);
   auto& pool = *type == common::TaskType::io ? cfg.workers.io : cfg.workers.cpu;
   if (f.threads) pool.threads = *f.threads;
+  cfg.broker.allow_insecure = true;  // which endpoints are exposed is the broker's decision
   config::validate(cfg);
   worker::WorkerOptions o;
+  o.curve = curve_options(f);
   o.type = *type;
   o.threads = pool.threads;
   o.backend = cfg.broker.backend;
@@ -61,6 +91,8 @@ zfleet::worker::WorkerOptions build_options(const Flags& f, zfleet::config::Flee
   o.kill_grace_ms = cfg.workers.kill_grace_ms;
   o.max_result_bytes = cfg.broker.max_message_bytes;
   if (f.drain_timeout_ms) o.drain_timeout_ms = *f.drain_timeout_ms;
+  if (f.idle_cpu_percent) o.idle_cpu_percent = *f.idle_cpu_percent;
+  if (f.idle_cpu_window_ms) o.idle_cpu_window_ms = *f.idle_cpu_window_ms;
   o.parent_pid = f.parent_pid;
   char host[256] = {};
   gethostname(host, sizeof host - 1);
@@ -79,6 +111,10 @@ void add_flags(CLI::App& app, Flags& f) {
   app.add_option("--script-root", f.roots, "script root (repeatable; python.script_roots)");
   app.add_option("--id", f.id, "worker id (default TYPE-HOST-PID)");
   app.add_option("--log-level", f.level, "logging.level");
+  app.add_option("--key", f.key, "own CURVE key pair (.key from `zfleet keygen`), allowed in security.workers");
+  app.add_option("--server-key", f.server_key, "the broker's CURVE public key (.pub)");
+  app.add_option("--server-public-key", f.server_public_key,
+                 "the broker's CURVE public key itself (Z85; used by the broker for its local workers)");
   app.add_option("--parent-pid", f.parent_pid, "exit when this process (the broker) dies");
   app.add_option("--max-message-bytes", f.max_message_bytes,
                  "largest result sent to the broker (broker.max_message_bytes)");
@@ -88,6 +124,54 @@ void add_flags(CLI::App& app, Flags& f) {
   app.add_option("--drain-timeout-ms", f.drain_timeout_ms,
                  "on SIGTERM: longest wait for the broker's BYE_ACK and the held tasks "
                  "(default 30000)");
+  app.add_option("--user", f.user,
+                 "when started as root, run as this user (dropped before Python starts)");
+  app.add_option("--idle-cpu-percent", f.idle_cpu_percent,
+                 "recycle (exit 76) when, with no task, the worker uses more than this % of a "
+                 "core; 0 = never (default 50)");
+  app.add_option("--idle-cpu-window-ms", f.idle_cpu_window_ms,
+                 "the idle time that CPU use is measured over (default 2000)")
+      ->check(CLI::Range(uint64_t{100}, uint64_t{3'600'000}));
+}
+
+// --user: 0 when there is nothing to do or the switch held, else the exit code.
+int switch_user(const std::string& user) {
+  if (user.empty()) return 0;
+  auto dropped = zfleet::worker::drop_privileges(user);
+  if (dropped.ok) return 0;
+  std::cerr << "zfleet-worker: " << dropped.error << "\n";
+  return dropped.exit_code;
+}
+
+// Runs the worker until SIGINT/SIGTERM (or its own stop), then stops it in
+// order. Returns the process's exit code.
+int serve(zfleet::worker::WorkerOptions opts, const zfleet::config::FleetConfig& cfg,
+          const sigset_t& sigs, spdlog::logger& log) {
+  using namespace zfleet;
+  worker::TaskRunner runner(cfg.python.script_roots);
+  // The I/O thread ended by itself (the broker's STOP, idle CPU): this
+  // signal wakes the sigwaitinfo below so the rest stops as on SIGTERM.
+  opts.on_self_stop = [] { kill(getpid(), SIGTERM); };
+  int code = 0;
+  {
+    worker::Worker w(opts, runner);
+    w.start();
+    log.info("worker {} ({} x {} threads) connected to {}", opts.id, common::to_string(opts.type),
+             opts.threads, opts.backend);
+    siginfo_t info{};
+    int sig = -1;
+    while (sig < 0) sig = sigwaitinfo(&sigs, &info);  // -1 only on EINTR
+    if (sig == kBrokerDied) {
+      log.warn("the broker that started this worker died: exiting now, running tasks dropped");
+      log.flush();
+      std::_Exit(0);
+    }
+    if (info.si_pid != getpid()) log.info("signal {}: finishing running tasks", sig);
+    w.stop();
+    code = w.exit_code();
+  }
+  runner.shutdown();
+  return code;
 }
 
 }  // namespace
@@ -103,6 +187,9 @@ int main(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
+  // Before the interpreter, any thread and the death signal (a uid change
+  // clears it): no task ever runs as root.
+  if (int rc = switch_user(f.user); rc != 0) return rc;
   if (f.parent_pid > 0) {
     // A local worker must not outlive its broker, even one killed with -9,
     // nor finish its tasks for nobody: kBrokerDied makes it exit at once
@@ -128,32 +215,21 @@ int main(int argc, char** argv) {
   sigaddset(&sigs, kBrokerDied);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);  // before any thread starts
 
+  int code = 0;
   try {
     worker::PythonRuntime python(cfg.python.script_roots);
-    worker::TaskRunner runner(cfg.python.script_roots);
-    // The broker's STOP ends the I/O thread; this signal then wakes the
-    // sigwait below so the rest of the process stops as on SIGTERM.
-    opts.on_broker_stop = [] { kill(getpid(), SIGTERM); };
-    {
-      worker::Worker w(opts, runner);
-      w.start();
-      log->info("worker {} ({} x {} threads) connected to {}", opts.id,
-                common::to_string(opts.type), opts.threads, opts.backend);
-      int sig = 0;
-      sigwait(&sigs, &sig);
-      if (sig == kBrokerDied) {
-        log->warn("the broker that started this worker died: exiting now, running tasks dropped");
-        log->flush();
-        std::_Exit(0);
-      }
-      log->info("signal {}: finishing running tasks", sig);
-      w.stop();
+    code = serve(opts, cfg, sigs, *log);
+    // Threads that tasks left running would keep Py_Finalize (and so this
+    // process) waiting for ever: leave without it then.
+    if (!python.finalize(kFinalizeLimit, code)) {
+      log->info("stopped");
+      log->flush();
+      std::_Exit(code);
     }
-    runner.shutdown();
   } catch (const std::exception& e) {
     std::cerr << "zfleet-worker: cannot start: " << e.what() << "\n";
     return 1;
   }
   log->info("stopped");
-  return 0;
+  return code;
 }

@@ -11,6 +11,7 @@
 #include "common/fail_loudly.h"
 #include "common/log.h"
 #include "common/sockets.h"
+#include "common/task_id.h"
 #include "common/threads.h"
 
 namespace zfleet::worker {
@@ -36,7 +37,8 @@ std::string hostname() {
 Worker::Worker(WorkerOptions opts, TaskRunner& runner)
     : opts_(std::move(opts)),
       runner_(runner),
-      pool_(ctx_, runner, kResultsEndpoint, opts_.threads, opts_.max_result_bytes) {
+      pool_(ctx_, runner, kResultsEndpoint, opts_.threads, opts_.max_result_bytes),
+      idle_cpu_(opts_.idle_cpu_percent, opts_.idle_cpu_window_ms * 1000) {
   info_.id = opts_.id;
   info_.type = opts_.type;
   info_.host = hostname();
@@ -45,6 +47,7 @@ Worker::Worker(WorkerOptions opts, TaskRunner& runner)
   info_.capacity = info_.threads;
   std::random_device rd;
   info_.incarnation = (uint64_t{rd()} << 32) | rd();
+  info_.route = common::TaskIdGenerator().next();
 }
 
 Worker::~Worker() { stop(); }
@@ -98,23 +101,25 @@ void Worker::run(std::promise<void>& started) {
   backend_.close();
   status_.close();
   results_.close();
-  if (stopped_by_broker_ && opts_.on_broker_stop) opts_.on_broker_stop();
+  if ((stopped_by_broker_ || exit_code_ != 0) && opts_.on_self_stop) opts_.on_self_stop();
 }
 
 void Worker::open_sockets() {
   results_ = common::make_socket(ctx_, zmq::socket_type::pull, common::unbounded_options());
   results_.bind(kResultsEndpoint);
   common::SocketOptions d;
-  d.routing_id = opts_.id;
+  d.routing_id = info_.route;  // unguessable: the backend lets a routing id take over (handover)
   d.sndhwm = 0;  // results are never dropped; the broker bounds the traffic
   d.rcvhwm = 0;
   d.zmtp_heartbeat_ms = 2000;
   d.reconnect_ivl_ms = 100;
   d.reconnect_ivl_max_ms = 2000;
+  d.curve = opts_.curve;
   backend_ = common::make_socket(ctx_, zmq::socket_type::dealer, d);
   backend_.connect(opts_.backend);
   common::SocketOptions p;
   p.sndhwm = 100;
+  p.curve = opts_.curve;
   status_ = common::make_socket(ctx_, zmq::socket_type::pub, p);
   status_.connect(opts_.status);
 }
@@ -156,6 +161,7 @@ void Worker::pass(uint64_t& next_hb) {
     send_heartbeat();
     next_hb = now + uint64_t(opts_.heartbeat_ms) * 1000;
     if (opts_.kill_grace_ms && pool_.has_stuck_task(now, opts_.kill_grace_ms * 1000)) recycle();
+    check_idle_cpu(now);
   }
   long wait_ms = static_cast<long>(std::min<uint64_t>((next_hb - now) / 1000 + 1, 100));
   // While tasks wait for a thread or results are held, look again every
@@ -240,6 +246,23 @@ void Worker::send_results(std::vector<common::Frames> results) {
     if (in_pool_ > 0) --in_pool_;
     common::send_frames(backend_, frames);
   }
+}
+
+void Worker::check_idle_cpu(uint64_t now_us) {
+  if (stopping_.load(std::memory_order_relaxed)) return;  // draining: leaving anyway
+  const uint64_t finished = pool_.done.load(std::memory_order_relaxed) +
+                            pool_.failed.load(std::memory_order_relaxed);
+  const bool had_task = in_pool_ > 0 || finished != tasks_finished_;
+  tasks_finished_ = finished;
+  if (!idle_cpu_.sample(now_us, process_cpu_us(), had_task)) return;
+  exec_logger()->warn(
+      "no task ran for {} ms, yet this worker used {}% of a core (limit {}%): a thread left by a "
+      "task is still busy; recycling this worker (exit code {})",
+      idle_cpu_.window_us() / 1000, idle_cpu_.last_percent(), opts_.idle_cpu_percent,
+      kIdleCpuExit);
+  // The drain (BYE, held tasks answered) then ends the I/O thread like a stop.
+  exit_code_ = kIdleCpuExit;
+  stopping_ = true;
 }
 
 void Worker::recycle() {

@@ -31,6 +31,10 @@
 //   the ones running.
 // - A task stuck past timeout + kill_grace_ms (or cancel + kill_grace_ms)
 //   makes the worker send GONE and exit with kRecycleExit.
+// - A worker that, with no task, uses more than idle_cpu_percent of a core
+//   over idle_cpu_window_ms (a thread left behind by a task is looping;
+//   idle_cpu.h) stops itself: it drains as above and then exit_code() is
+//   kIdleCpuExit, so that its supervisor starts a fresh process.
 // - Fail loudly (DESIGN decision 9): an exception escaping the I/O loop
 //   ends the process at once with common::die (exit 70), as does one in a
 //   pool thread (thread_pool.h); a process without its I/O thread would
@@ -50,7 +54,9 @@
 
 #include <zmq.hpp>
 
+#include "common/curve_keys.h"
 #include "common/worker_link.h"
+#include "worker/idle_cpu.h"
 #include "worker/thread_pool.h"
 
 namespace zfleet::worker {
@@ -60,6 +66,7 @@ struct WorkerOptions {
   common::TaskType type = common::TaskType::io;
   int threads = 1;
   std::string backend, status;
+  common::CurveOptions curve;  // empty: no CURVE (backend and status alike)
   int heartbeat_ms = 250;
   // On stop: how long the drain may take (BYE_ACK and the held tasks).
   uint64_t drain_timeout_ms = 30000;
@@ -74,9 +81,14 @@ struct WorkerOptions {
   // The broker process that started this worker (--parent-pid), 0 = none:
   // once it is gone a drain waits for nothing.
   long parent_pid = 0;
-  // Called on the I/O thread when the broker's STOP has ended it, so that
-  // the owner (main, waiting for a signal) stops the rest of the process.
-  std::function<void()> on_broker_stop;
+  // Idle CPU recycling (idle_cpu.h): the limit in percent of one core (0 =
+  // off) and the window it is measured over.
+  uint32_t idle_cpu_percent = 50;
+  uint64_t idle_cpu_window_ms = 2000;
+  // Called on the I/O thread when it ended by itself (the broker's STOP, or
+  // idle CPU recycling), so that the owner (main, waiting for a signal)
+  // stops the rest of the process.
+  std::function<void()> on_self_stop;
 };
 
 // Exit code of a worker that recycled itself because a task was stuck.
@@ -91,6 +103,8 @@ class Worker {
 
   void start();
   void stop();  // graceful: the drain above, then the pool is joined
+  // After stop(): the process's exit code, 0 or kIdleCpuExit.
+  int exit_code() const { return exit_code_; }
 
  private:
   void run(std::promise<void>& started);
@@ -107,6 +121,7 @@ class Worker {
   void send_heartbeat();
   void send_ready();
   void send_bye();
+  void check_idle_cpu(uint64_t now_us);
   [[noreturn]] void recycle();
 
   WorkerOptions opts_;
@@ -119,6 +134,9 @@ class Worker {
   // I/O thread only, below.
   zmq::socket_t backend_, status_, results_;
   bool stopped_by_broker_ = false;
+  int exit_code_ = 0;  // read by the owner after stop() has joined this thread
+  IdleCpuMonitor idle_cpu_;
+  uint64_t tasks_finished_ = 0;  // done + failed at the last idle_cpu_ sample
   bool bye_sent_ = false;
   bool bye_acked_ = false;
   uint64_t hb_seq_ = 0;

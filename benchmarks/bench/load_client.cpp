@@ -54,8 +54,10 @@ TaskKind task_kind(const std::string& name, const std::string& type) {
   return k;
 }
 
-LoadClient::LoadClient(zmq::context_t& ctx, const std::string& frontend, const std::string& results) {
-  const auto o = common::unbounded_options();
+LoadClient::LoadClient(zmq::context_t& ctx, const std::string& frontend, const std::string& results,
+                       const common::CurveOptions& curve) {
+  auto o = common::unbounded_options();
+  o.curve = curve;
   front_ = common::make_socket(ctx, zmq::socket_type::dealer, o);
   front_.connect(frontend);
   results_ = common::make_socket(ctx, zmq::socket_type::dealer, o);

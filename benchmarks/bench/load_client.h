@@ -14,6 +14,8 @@
 
 #include <zmq.hpp>
 
+#include "common/curve_keys.h"
+
 #include "common/codec.h"
 
 namespace zfleet::bench {
@@ -34,7 +36,8 @@ struct Outcome {
 
 class LoadClient {
  public:
-  LoadClient(zmq::context_t& ctx, const std::string& frontend, const std::string& results);
+  LoadClient(zmq::context_t& ctx, const std::string& frontend, const std::string& results,
+             const common::CurveOptions& curve = {});
   // Submits `count` tasks, `batch` per request (1 = plain submit), keeping at
   // most `window` requests outstanding. Returns the accepted ids.
   std::vector<std::string> submit(const TaskKind& kind, std::size_t count, std::size_t batch,

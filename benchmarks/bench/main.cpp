@@ -3,6 +3,7 @@
 //
 // Where the fleet is:
 //   -c fleet.yaml | --frontend EP --results EP   a running fleet (default endpoints if neither)
+//        [--key FILE --server-key FILE]        its CURVE keys, when it has `security`
 //   --spawn [--spawn-io 2x8] [--spawn-cpu 2x1] [--scripts DIR]
 //        start zfleet-broker (from this binary's folder) with its workers on free
 //        loopback ports for the run, stop it after. --spawn-io/--spawn-cpu P[xT]
@@ -47,6 +48,8 @@ void add_global_options(CLI::App& app, Opts& o) {
   app.add_option("-c,--config", o.config, "fleet YAML to read endpoints from")->check(CLI::ExistingFile);
   app.add_option("--frontend", o.frontend, "frontend endpoint");
   app.add_option("--results", o.results, "results endpoint");
+  app.add_option("--key", o.key, "own CURVE key pair (.key), for a fleet with `security`");
+  app.add_option("--server-key", o.server_key, "the broker's CURVE public key (.pub)");
   app.add_flag("--spawn", o.spawn, "start a fleet for the run (zfleet-broker next to this binary)");
   app.add_option("--spawn-io", o.spawn_io, "io workers of the spawned fleet: P[xT]")->capture_default_str();
   app.add_option("--spawn-cpu", o.spawn_cpu, "cpu workers of the spawned fleet: P[xT]")->capture_default_str();
@@ -104,12 +107,15 @@ int run_on_fleet(const Opts& o, const Commands& c, const bench::TransportResult*
     return bench::cmd_balance(o, ep, ref);
   };
   if (!o.spawn) {
-    bench::Endpoints ep{o.frontend, o.results};
+    bench::Endpoints ep{o.frontend, o.results, {}};
     config::fill_client_endpoints(o.config, ep.frontend, ep.results);
+    auto curve = common::client_curve(o.key, o.server_key);
+    if (!curve) throw std::invalid_argument(curve.error());
+    ep.curve = std::move(*curve);
     return body(ep);
   }
   bench::SpawnedFleet fleet(bench::fleet_spec(o));
-  int rc = body({fleet.frontend(), fleet.results()});
+  int rc = body({fleet.frontend(), fleet.results(), {}});
   fleet.stop();
   return rc;
 }

@@ -33,8 +33,10 @@ std::size_t index_of(const common::Reply& r) {
 
 }  // namespace
 
-OpenLoop::OpenLoop(zmq::context_t& ctx, const std::string& frontend, const std::string& results) {
-  const auto o = common::unbounded_options();
+OpenLoop::OpenLoop(zmq::context_t& ctx, const std::string& frontend, const std::string& results,
+                   const common::CurveOptions& curve) {
+  auto o = common::unbounded_options();
+  o.curve = curve;
   front_ = common::make_socket(ctx, zmq::socket_type::dealer, o);
   front_.connect(frontend);
   results_ = common::make_socket(ctx, zmq::socket_type::dealer, o);

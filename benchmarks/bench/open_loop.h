@@ -21,6 +21,8 @@
 
 #include <zmq.hpp>
 
+#include "common/curve_keys.h"
+
 #include "benchmarks/bench/histogram.h"
 #include "benchmarks/bench/load_client.h"
 
@@ -46,7 +48,8 @@ struct RateResult {
 
 class OpenLoop {
  public:
-  OpenLoop(zmq::context_t& ctx, const std::string& frontend, const std::string& results);
+  OpenLoop(zmq::context_t& ctx, const std::string& frontend, const std::string& results,
+           const common::CurveOptions& curve = {});
   RateResult run(const TaskKind& kind, const RateParams& p, Progress* progress);
 
  private:

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "benchmarks/bench/fleet.h"
+#include "common/curve_keys.h"
 
 namespace zfleet::bench {
 
@@ -18,6 +19,7 @@ struct Opts {
   // Where the fleet is: a running one (config or endpoints) or one the bench
   // starts (--spawn*, and always for scaling and suite).
   std::string config, frontend, results;
+  std::string key, server_key;  // CURVE files (running fleets only)
   bool spawn = false;
   std::string spawn_io = "2x8", spawn_cpu = "2x1";  // as config/fleet.yaml
   std::string scripts;                              // script root of spawned fleets
@@ -37,6 +39,7 @@ struct Opts {
 
 struct Endpoints {
   std::string frontend, results;
+  common::CurveOptions curve;  // --key / --server-key against a running fleet
 };
 
 // config/tasks of the source tree when the build says where it is

@@ -12,7 +12,7 @@ namespace zfleet::bench {
 
 BalanceResult run_balance(const Endpoints& ep, const Opts& o) {
   zmq::context_t ctx(1);
-  LoadClient client(ctx, ep.frontend, ep.results);
+  LoadClient client(ctx, ep.frontend, ep.results, ep.curve);
   auto kind = task_kind(o.task, o.type);
   auto before = client.worker_counts(o.type);
   Outcome out;

@@ -10,7 +10,7 @@ namespace zfleet::bench {
 
 LatencyResult run_latency(const Endpoints& ep, const Opts& o) {
   zmq::context_t ctx(1);
-  LoadClient client(ctx, ep.frontend, ep.results);
+  LoadClient client(ctx, ep.frontend, ep.results, ep.curve);
   auto kind = task_kind(o.task, o.type);
   LatencyResult r;
   for (std::size_t i = 0; i < o.count; ++i) {

@@ -38,7 +38,7 @@ int cmd_rate(const Opts& o, const Endpoints& ep, const TransportResult* ref) {
   p.count = o.duration_s > 0 ? static_cast<std::size_t>(std::llround(o.rate * o.duration_s)) : o.count;
   p.wait_ms = o.wait_ms;
   zmq::context_t ctx(1);
-  OpenLoop loop(ctx, ep.frontend, ep.results);
+  OpenLoop loop(ctx, ep.frontend, ep.results, ep.curve);
   Progress progress(p.count, Progress::wanted(o.json, o.progress));
   RateResult r = loop.run(task_kind(o.task, o.type), p, &progress);
   progress.finish();

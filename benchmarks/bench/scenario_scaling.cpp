@@ -75,7 +75,7 @@ std::vector<ScalingRow> run_scaling(const Opts& o) {
     Progress progress(o.count, Progress::wanted(o.json, o.progress));
     progress.note("starting a fleet of " + std::to_string(w) + " " + o.type + " worker(s)...");
     SpawnedFleet fleet(spec);
-    Endpoints ep{fleet.frontend(), fleet.results()};
+    Endpoints ep{fleet.frontend(), fleet.results(), {}};
     Opts warm = o;  // let adaptive prefetch learn the task times first
     warm.count = o.warmup ? o.warmup : std::max<std::size_t>(o.count / 10, 1);
     progress.note("warm-up: " + std::to_string(warm.count) + " tasks");

@@ -143,7 +143,7 @@ int cmd_suite(const Opts& o) {
   bool complete = true;
   {
     SpawnedFleet fleet(spec);
-    measure_fleet_bars(o, {fleet.frontend(), fleet.results()}, t, spec, bars, complete);
+    measure_fleet_bars(o, {fleet.frontend(), fleet.results(), {}}, t, spec, bars, complete);
   }
   bars.push_back(cpu_scaling_bar(o, complete));
   print_suite(o, t, spec, bars, load);

@@ -11,7 +11,7 @@ namespace zfleet::bench {
 
 ThroughputResult run_throughput(const Endpoints& ep, const Opts& o, Progress* progress) {
   zmq::context_t ctx(1);
-  LoadClient client(ctx, ep.frontend, ep.results);
+  LoadClient client(ctx, ep.frontend, ep.results, ep.curve);
   client.set_progress(progress);
   auto kind = task_kind(o.task, o.type);
   ThroughputResult r;

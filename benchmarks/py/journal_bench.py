@@ -27,6 +27,11 @@ with --replay N (0 = skip), a broker with no workers takes N delayed tasks
 replayed_records and replay_ms from status.journal, and the time until every
 task is back in its queue. Prints one JSON object per measurement and a
 summary table (median of the rounds).
+
+A policy may end in `+curve` (e.g. `--policies off,off+curve`): that broker
+runs with a `security` section (keys made by `zfleet keygen` in its folder)
+and the bench connects with --key/--server-key, so the same runs give the
+cost of CURVE authentication and encryption (issue 11).
 """
 import argparse
 import json
@@ -54,6 +59,8 @@ class Broker:
     def __init__(self, bin_dir, policy, journal_root, io="2x8", cpu="2x1", every_ms=50):
         self.bin_dir = bin_dir
         self.dir = tempfile.mkdtemp(prefix="zfleet-jbench-", dir=journal_root)
+        policy, _, extra = policy.partition("+")
+        self.curve = extra == "curve"
         ports = free_ports(4)
         self.eps = {n: "tcp://127.0.0.1:%d" % p
                     for n, p in zip(("frontend", "results", "backend", "status"), ports)}
@@ -69,12 +76,27 @@ class Broker:
                  % (io_p, io_t, cpu_p, cpu_t),
                  'python: {script_roots: ["%s"]}' % os.path.join(ROOT, "config", "tasks"),
                  "logging: {level: warn}"]
+        if self.curve:
+            lines.append(self.make_keys())
         self.config = os.path.join(self.dir, "fleet.yaml")
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
         self.ctx = zmq.Context.instance()
         self.proc = None
         self.start()
+
+    def make_keys(self):
+        """Keys for a CURVE broker: its own, the bench's (allowed as producer
+        and client) and the local workers'. Returns the `security` line."""
+        for name in ("broker", "clients/bench", "workers/local"):
+            path = os.path.join(self.dir, "keys", name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            subprocess.run([os.path.join(self.bin_dir, "zfleet"), "keygen", path], check=True,
+                           stdout=subprocess.DEVNULL)
+        self.key_args = ["--key", os.path.join(self.dir, "keys/clients/bench.key"),
+                         "--server-key", os.path.join(self.dir, "keys/broker.pub")]
+        return ("security: {secret_key: keys/broker.key, producers: [keys/clients], "
+                "clients: [keys/clients], workers: [keys/workers], worker_key: keys/workers/local.key}")
 
     def start(self):
         log = open(os.path.join(self.dir, "broker.log"), "ab")
@@ -97,6 +119,8 @@ class Broker:
     def status(self, timeout_ms=10000):
         s = self.ctx.socket(zmq.REQ)
         s.setsockopt(zmq.LINGER, 0)
+        if self.curve:
+            self.apply_curve(s)
         s.connect(self.eps["results"])
         try:
             s.send(msgpack.packb({"op": "status"}))
@@ -105,6 +129,17 @@ class Broker:
             return msgpack.unpackb(s.recv(), raw=False, strict_map_key=False)
         finally:
             s.close(0)
+
+    def apply_curve(self, sock):
+        keys = {}
+        with open(os.path.join(self.dir, "keys/clients/bench.key")) as f:
+            for line in f:
+                name, _, value = line.partition("=")
+                keys[name.strip()] = value.strip().encode()
+        with open(os.path.join(self.dir, "keys/broker.pub")) as f:
+            sock.curve_serverkey = f.read().strip().encode()
+        sock.curve_publickey = keys["public-key"]
+        sock.curve_secretkey = keys["secret-key"]
 
     def kill(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:
@@ -126,7 +161,10 @@ class Broker:
 
 def bench(broker, *args):
     argv = [os.path.join(broker.bin_dir, "zfleet-bench"), "--json", "--no-progress",
-            "--frontend", broker.eps["frontend"], "--results", broker.eps["results"]] + list(args)
+            "--frontend", broker.eps["frontend"], "--results", broker.eps["results"]]
+    if broker.curve:
+        argv += broker.key_args
+    argv += list(args)
     out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
     if out.returncode != 0:
         raise RuntimeError("%s failed (%d): %s" % (" ".join(args), out.returncode,

@@ -49,6 +49,31 @@ def recv_body(sock, timeout_ms=REPLY_TIMEOUT_MS):
     return unpack(recv_frames(sock, timeout_ms)[-1])
 
 
+class CurveKeys:
+    """A client's CURVE settings: its own key pair and the broker's public
+    key, all Z85 text (as `zfleet keygen` writes them)."""
+
+    def __init__(self, public, secret, server_public):
+        self.public, self.secret, self.server_public = public, secret, server_public
+
+    @classmethod
+    def from_files(cls, key_file, server_pub_file):
+        fields = {}
+        with open(key_file) as f:
+            for line in f:
+                name, _, value = line.partition("=")
+                fields[name.strip()] = value.strip()
+        with open(server_pub_file) as f:
+            server = f.read().strip()
+        return cls(fields["public-key"], fields["secret-key"], server)
+
+    def apply(self, sock):
+        """Sets the CURVE client options; before connect."""
+        sock.curve_publickey = self.public.encode()
+        sock.curve_secretkey = self.secret.encode()
+        sock.curve_serverkey = self.server_public.encode()
+
+
 class Client:
     """ZFP/1 over REQ sockets (one per endpoint), with a receive timeout.
 
@@ -56,9 +81,10 @@ class Client:
     wedge the rest of a test. Not thread safe: one Client per thread.
     """
 
-    def __init__(self, endpoints, timeout_ms=REPLY_TIMEOUT_MS):
+    def __init__(self, endpoints, timeout_ms=REPLY_TIMEOUT_MS, curve=None):
         self.endpoints = endpoints
         self.timeout_ms = timeout_ms
+        self.curve = curve      # CurveKeys for a broker with `security`, or None
         self.socks = {}
 
     def _sock(self, name):
@@ -66,6 +92,8 @@ class Client:
         if s is None:
             s = CTX.socket(zmq.REQ)
             s.setsockopt(zmq.LINGER, 0)
+            if self.curve is not None:
+                self.curve.apply(s)
             s.connect(self.endpoints[name])
             self.socks[name] = s
         return s

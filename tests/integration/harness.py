@@ -18,6 +18,7 @@ Uses only Debian's /usr/bin/python3 with python3-zmq and python3-msgpack.
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import textwrap
@@ -26,7 +27,7 @@ import unittest
 
 import zmq
 
-from client import (CTX, FINAL_STATES, REPLY_TIMEOUT_MS, Client, ReplyTimeout, pack,
+from client import (CTX, FINAL_STATES, REPLY_TIMEOUT_MS, Client, CurveKeys, ReplyTimeout, pack,
                     recv_body, recv_frames, unpack)
 from procs import (BIN_DIR, BROKER_BIN, SOURCE_DIR, START_TIMEOUT_S, STOP_TIMEOUT_S,
                    WORKER_BIN, free_ports, kill_quietly, pid_alive, poll, register_broker,
@@ -36,13 +37,16 @@ __all__ = [
     # this module
     "BrokerExited", "Fleet", "FleetTestCase",
     # client
-    "CTX", "FINAL_STATES", "REPLY_TIMEOUT_MS", "Client", "ReplyTimeout", "pack",
+    "CTX", "FINAL_STATES", "REPLY_TIMEOUT_MS", "Client", "CurveKeys", "ReplyTimeout", "pack",
     "recv_body", "recv_frames", "unpack",
     # procs
     "BIN_DIR", "BROKER_BIN", "SOURCE_DIR", "START_TIMEOUT_S", "STOP_TIMEOUT_S",
     "WORKER_BIN", "free_ports", "kill_quietly", "pid_alive", "poll", "register_broker",
     "start_process", "stop_process", "sweep", "workers_of",
 ]
+
+
+CLI_BIN = os.path.join(BIN_DIR, "zfleet")
 
 
 # --------------------------------------------------------------------------
@@ -68,7 +72,7 @@ class Fleet:
     """
 
     def __init__(self, broker=None, workers=None, cache=None, scripts=None, name="fleet",
-                 broker_args=(), ready_workers=None):
+                 broker_args=(), ready_workers=None, security=None):
         self.broker_args = list(broker_args)     # extra zfleet-broker flags, e.g. --worker-bin
         self.ready_workers = ready_workers       # live workers start() waits for (None: all local)
         self.host = "127.0.0.1"                  # address the broker binds (a subclass may change it)
@@ -88,6 +92,10 @@ class Fleet:
             else:
                 self.workers_cfg[key] = value
         self.cache_cfg = dict(cache or {})
+        self.client_curve = None                  # CurveKeys of fleet.client() by default
+        if security is True:
+            security = self.standard_keys()
+        self.security_cfg = dict(security or {})  # paths relative to the fleet's folder
         self.proc = None
         self.kept_tail = ""
         self.hand_workers = []
@@ -128,6 +136,8 @@ class Fleet:
                  "logging: {level: info}"]
         if self.cache_cfg:
             lines.append("cache: " + _yaml_value(self.cache_cfg))
+        if self.security_cfg:
+            lines.append("security: " + _yaml_value(self.security_cfg))
         self.config_path = os.path.join(self.dir, "fleet.yaml")
         with open(self.config_path, "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -181,7 +191,36 @@ class Fleet:
         raise AssertionError("fleet not ready: wanted %d live workers, last status %r\n%s" %
                              (n_workers, last, self.log_tail()))
 
-    def start_worker(self, type_="io", threads=2, worker_id=None, heartbeat_ms=None, launcher=()):
+    def standard_keys(self):
+        """security=True: writes a set of keys and returns the section using
+        them. keys/producers/p1 may submit, keys/clients/c1 may read results,
+        keys/both/admin may do both (and is what fleet.client() uses),
+        keys/workers/w1 (local workers) and w2 may be workers; keys/stranger
+        is allowed nowhere."""
+        for path in ("keys/broker", "keys/producers/p1", "keys/clients/c1", "keys/both/admin",
+                     "keys/workers/w1", "keys/workers/w2", "keys/stranger"):
+            self.keygen(path)
+        self.client_curve = self.curve("keys/both/admin")
+        return {"secret_key": "keys/broker.key",
+                "producers": ["keys/producers", "keys/both"],
+                "clients": ["keys/clients", "keys/both"],
+                "workers": ["keys/workers"],
+                "worker_key": "keys/workers/w1.key"}
+
+    def keygen(self, path):
+        """`zfleet keygen` of <fleet dir>/PATH: returns PATH (for the config)."""
+        full = os.path.join(self.dir, path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        subprocess.run([CLI_BIN, "keygen", full], check=True, stdout=subprocess.DEVNULL)
+        return path
+
+    def curve(self, key_path, server="keys/broker"):
+        """CurveKeys of the pair written by keygen(key_path), for a client."""
+        return CurveKeys.from_files(os.path.join(self.dir, key_path + ".key"),
+                                    os.path.join(self.dir, server + ".pub"))
+
+    def start_worker(self, type_="io", threads=2, worker_id=None, heartbeat_ms=None, launcher=(),
+                     extra_args=()):
         """Starts a zfleet-worker by hand (like one on another host); `launcher`
         is an argv prefix such as ["ip", "netns", "exec", NS]."""
         argv = list(launcher) + [WORKER_BIN, "--backend", self.endpoints["backend"],
@@ -190,6 +229,7 @@ class Fleet:
                 "--heartbeat-ms", str(heartbeat_ms or self.workers_cfg["heartbeat_ms"])]
         if worker_id:
             argv += ["--id", worker_id]
+        argv += list(extra_args)
         log_name = "worker-%s.log" % (worker_id or len(self.hand_workers))
         proc = start_process(argv, os.path.join(self.dir, log_name))
         self.hand_workers.append(proc)
@@ -242,8 +282,8 @@ class Fleet:
             return "(no log)"
         return "\n".join(data[-lines:])
 
-    def client(self, timeout_ms=REPLY_TIMEOUT_MS):
-        c = Client(self.endpoints, timeout_ms)
+    def client(self, timeout_ms=REPLY_TIMEOUT_MS, curve=None):
+        c = Client(self.endpoints, timeout_ms, curve or self.client_curve)
         self._clients.append(c)
         return c
 

@@ -60,6 +60,7 @@ class FakeBroker:
         self.sub.bind(self.status)
         self.proc = None
         self.worker_id = None
+        self.route = None        # the worker's routing id (random per process), from its messages
         self.log_path = os.path.join(self.dir, "worker.log")
         self.next_dispatch = 1
         self.seen = []
@@ -86,6 +87,7 @@ class FakeBroker:
         ready = self.expect("R", timeout_s=30)
         info = unpack(ready[1])
         assert info["id"] == self.worker_id, info
+        assert info["route"].encode() == self.route, (info, self.route)
         return info
 
     def wait_exit(self, timeout_s):
@@ -112,7 +114,7 @@ class FakeBroker:
     # -- sending (B -> W) ---------------------------------------------------
 
     def _send(self, *frames):
-        self.router.send_multipart([self.worker_id.encode()] + [
+        self.router.send_multipart([self.route] + [
             f if isinstance(f, bytes) else f.encode() for f in frames])
 
     def send_task(self, script, args=(), kwargs=None, func="main", timeout_ms=0, task_id=None,
@@ -157,6 +159,7 @@ class FakeBroker:
                 if sock is self.sub:
                     self.heartbeats.append((unpack(frames[1]), now))
                 else:
+                    self.route = frames[0]
                     self.seen.append((frames[1].decode(), frames[1:], now))
 
     def expect(self, command, timeout_s=10.0, pred=None, since=0):

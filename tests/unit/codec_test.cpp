@@ -267,6 +267,7 @@ TEST_SUITE("codec") {
     s.workers.push_back({"w2", "cpu", "h", 43, 1, 0, 0, 0, 0, false, 2000, 0});
     s.cache_shards = 16, s.cache_entries = 7, s.cache_bytes = 700;
     s.cache_hits = 5, s.cache_misses = 2, s.cache_evictions = 1, s.replies_dropped = 9;
+    s.live = 11, s.waiters = 12;
     std::string body = encode_status(s, {});
     Reply r = reply_of(body);
     const auto& m = r.root();
@@ -306,5 +307,7 @@ TEST_SUITE("codec") {
       CHECK(at(c, k).via.u64 == want_cache[i++]);
     }
     CHECK(at(m, "replies_dropped").via.u64 == 9);
+    CHECK(at(m, "live").via.u64 == 11);
+    CHECK(at(m, "waiters").via.u64 == 12);
   }
 }

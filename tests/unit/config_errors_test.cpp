@@ -1,6 +1,15 @@
 // Unit tests of zfleet_config errors: every kind of bad file is refused with
 // exactly "<file>:<line>: <key>: <detail>".
+#include <climits>
+#include <cstdint>
+#include <type_traits>
+
+#include "config/schema.h"
 #include "tests/unit/config_test_support.h"
+
+#include <filesystem>
+
+#include "common/curve_keys.h"
 
 using namespace zfleet::config;
 using namespace config_testing;
@@ -74,6 +83,57 @@ TEST_SUITE("config_errors") {
                  "must be <= 2147483647 (got 2147483648)");
   }
 
+  TEST_CASE("issue 11 limits: new keys, tightened bounds, worker_hwm against capacity") {
+    expect_error("broker:\n  max_message_bytes: 1073741825\n", 2, "broker.max_message_bytes",
+                 "must be <= 1073741824 (got 1073741825)");
+    expect_error("broker:\n  max_result_bytes: 0\n", 2, "broker.max_result_bytes",
+                 "must be >= 1 (got 0)");
+    expect_error("broker:\n  max_result_bytes: 1073741825\n", 2, "broker.max_result_bytes",
+                 "must be <= 1073741824 (got 1073741825)");
+    expect_error("broker:\n  max_waiters: 0\n", 2, "broker.max_waiters", "must be >= 1 (got 0)");
+    expect_error("broker:\n  max_delayed: 0\n", 2, "broker.max_delayed", "must be >= 1 (got 0)");
+    expect_error("broker:\n  max_live: 0\n", 2, "broker.max_live", "must be >= 1 (got 0)");
+    expect_error("broker:\n  task_timeout_ms: 4294967296\n", 2, "broker.task_timeout_ms",
+                 "must be <= 4294967295 (got 4294967296)");
+    expect_error("broker:\n  worker_hwm: 2111\n", 2, "broker.worker_hwm",
+                 "must be >= 2 x (workers.max_threads + workers.prefetch) = 2112 (got 2111)");
+    // Raising a worker's capacity past the default worker_hwm names the
+    // key that must follow (it is not in the file: no line).
+    FleetConfig c = default_config();
+    c.workers.max_threads = 65536;
+    c.workers.prefetch = 1000;
+    CHECK_THROWS_WITH_AS(validate(c),
+                         "<defaults>: broker.worker_hwm: must be >= 2 x (workers.max_threads + "
+                         "workers.prefetch) = 133072 (got 100000)",
+                         ConfigError);
+    c.broker.worker_hwm = 133072;
+    CHECK_NOTHROW(validate(c));
+  }
+
+  TEST_CASE("no accepted value overflows what the broker computes from it") {
+    FleetConfig c = default_config();
+    schema::for_each_number(c, [](std::string_view, auto& v, schema::Bounds b) {
+      v = static_cast<std::remove_reference_t<decltype(v)>>(b.max);
+    });
+    const uint64_t i64 = INT64_MAX;
+    // ZMQ_MAXMSGSIZE of the public and backend ROUTERs (an int64).
+    CHECK(c.broker.max_message_bytes * 2 + 65536 <= i64);
+    // A whole message is summed in a size_t next to the identity frame.
+    CHECK(c.broker.max_message_bytes * 2 + 65536 + 255 <= SIZE_MAX);
+    // worker_hwm is an int and must reach 2 x the largest capacity.
+    CHECK(2 * (uint64_t(c.workers.max_threads) + uint64_t(c.workers.prefetch)) <= schema::kMaxInt);
+    // The liveness window, in ms as an int (worker) and in us (broker).
+    CHECK(uint64_t(c.workers.heartbeat_ms) * uint64_t(c.workers.liveness) <= schema::kMaxInt);
+    CHECK(uint64_t(c.workers.heartbeat_ms) * (5 + uint64_t(c.workers.liveness)) * 1000 <= i64);
+    // Deadlines: now (in us, here the year 2200) plus a duration in us.
+    const uint64_t now_us = 7'258'118'400'000'000ULL;
+    for (uint64_t ms : {c.broker.task_timeout_ms, c.broker.drain_timeout_ms, c.broker.max_delay_ms,
+                        c.broker.max_retry_backoff_ms, c.workers.kill_grace_ms, c.cache.ttl_s * 1000}) {
+      CAPTURE(ms);
+      CHECK(now_us + ms * 1000 <= i64);
+    }
+  }
+
   TEST_CASE("endpoints and log level are checked") {
     expect_error("broker:\n  queue_threads: 2\n  frontend: http://127.0.0.1:5555\n", 3,
                  "broker.frontend",
@@ -106,5 +166,75 @@ TEST_SUITE("config_errors") {
     CHECK(e.key().empty());
     ConfigError d = error_loading(dir.str());
     CHECK(std::string(d.what()) == dir.str() + ": cannot read config file (Is a directory)");
+  }
+
+  TEST_CASE("booleans are true or false only") {
+    expect_error("broker:\n  allow_insecure: yes\n", 2, "broker.allow_insecure",
+                 "expected true or false, got \"yes\"");
+    expect_error("broker:\n  allow_insecure: \"true\"\n", 2, "broker.allow_insecure",
+                 "expected true or false, got \"true\"");
+    expect_error("broker:\n  allow_insecure: 1\n", 2, "broker.allow_insecure", "expected true or false, got \"1\"");
+  }
+
+  TEST_CASE("without security, endpoints stay on loopback unless allow_insecure says otherwise") {
+    expect_error("broker:\n  frontend: tcp://127.0.0.1:7001\n  backend: tcp://0.0.0.0:7002\n", 3, "broker.backend",
+                 "\"tcp://0.0.0.0:7002\" is not a loopback address, and without a `security` section anyone who "
+                 "reaches it could run code; add `security` (CURVE keys, docs/security.md) or set "
+                 "broker.allow_insecure: true");
+    expect_error("broker:\n  results: tcp://eth0:7003\n", 2, "broker.results",
+                 "\"tcp://eth0:7003\" is not a loopback address, and without a `security` section anyone who "
+                 "reaches it could run code; add `security` (CURVE keys, docs/security.md) or set "
+                 "broker.allow_insecure: true");
+    TempDir dir;
+    for (const char* ok : {"broker:\n  frontend: tcp://0.0.0.0:7001\n  allow_insecure: true\n",
+                           "broker:\n  frontend: tcp://localhost:7001\n  status: ipc:///tmp/x\n",
+                           "broker:\n  frontend: tcp://127.0.0.2:7001\n  backend: tcp://[::1]:7002\n"}) {
+      CAPTURE(ok);
+      CHECK_NOTHROW(load_config_file(dir.write("ok.yaml", ok)));
+    }
+  }
+
+  TEST_CASE("security: every key file is read at load; errors name file, line and key") {
+    TempDir dir;
+    auto write_pair = [&](const std::string& name) {
+      auto k = zfleet::common::generate_key_pair();
+      REQUIRE(k.has_value());
+      std::filesystem::create_directories(std::filesystem::path(dir.str() + "/" + name).parent_path());
+      REQUIRE(zfleet::common::write_key_pair(dir.str() + "/" + name, *k).has_value());
+    };
+    write_pair("keys/broker");
+    write_pair("keys/w/w1");
+    write_pair("keys/other");
+    const std::string good = "security:\n  secret_key: keys/broker.key\n  producers: [keys/w]\n"
+                             "  clients: [keys/w/w1.pub]\n  workers: [keys/w]\n  worker_key: keys/w/w1.key\n";
+    FleetConfig c = load_config_file(dir.write("good.yaml", good));
+    CHECK(c.security.enabled());
+    CHECK(c.security.secret_key == dir.str() + "/keys/broker.key");
+    CHECK(c.security.producers == std::vector<std::string>{dir.str() + "/keys/w"});
+    // With security, a public address is fine.
+    CHECK_NOTHROW(load_config_file(dir.write("open.yaml", "broker: {frontend: \"tcp://0.0.0.0:7001\"}\n" + good)));
+    struct Case {
+      std::string from, to, key;
+      int line;
+      std::string detail;
+    };
+    for (const Case& k : std::vector<Case>{
+             {"keys/broker.key", "keys/none.key", "security.secret_key", 2, dir.str() + "/keys/none.key: cannot read"},
+             {"keys/broker.key", "keys/broker.pub", "security.secret_key", 2, "no valid `secret-key"},
+             {"[keys/w]\n  clients", "[keys/nope]\n  clients", "security.producers", 3, "keys/nope"},
+             {"[keys/w/w1.pub]", "[]", "security.clients", 4, "needs at least one .pub file"},
+             {"worker_key: keys/w/w1.key", "worker_key: keys/other.key", "security.worker_key", 6,
+              "its public key is not among security.workers"},
+             {"  secret_key: keys/broker.key\n", "", "security.secret_key", 2, "required in a `security` section"},
+         }) {
+      std::string text = good;
+      text.replace(text.find(k.from), k.from.size(), k.to);
+      std::string file = dir.write("bad.yaml", text);
+      CAPTURE(text);
+      ConfigError e = error_loading(file);
+      CHECK(e.key() == k.key);
+      CHECK(e.line() == k.line);
+      CHECK(e.detail().find(k.detail) != std::string::npos);
+    }
   }
 }

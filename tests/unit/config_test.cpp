@@ -21,6 +21,11 @@ TEST_SUITE("config") {
     CHECK(c.broker.max_batch == 10000);
     CHECK(c.broker.max_message_bytes == 16777216);
     CHECK(c.broker.client_hwm == 100000);
+    CHECK(c.broker.max_delayed == 1000000);
+    CHECK(c.broker.max_live == 4000000);
+    CHECK(c.broker.max_result_bytes == 16777216);
+    CHECK(c.broker.max_waiters == 1000000);
+    CHECK(c.broker.worker_hwm == 100000);
     CHECK(c.broker.task_timeout_ms == 300000);
     CHECK(c.broker.drain_timeout_ms == 10000);
     CHECK(c.cache.shards == 16);
@@ -66,8 +71,14 @@ broker:
   max_batch: 4294967295
   max_message_bytes: 1024
   client_hwm: 7
+  max_delayed: 5
+  max_live: 6
+  max_result_bytes: 1000
+  max_waiters: 8
+  worker_hwm: 2058
   task_timeout_ms: +1
   drain_timeout_ms: 0
+  allow_insecure: true
 cache:
   shards: 4096
   max_entries: 11
@@ -95,12 +106,18 @@ logging:
     CHECK(c.broker.results == "ipc:///tmp/zfleet-results");
     CHECK(c.broker.backend == "tcp://0.0.0.0:6556");
     CHECK(c.broker.status == "inproc://status");
+    CHECK(c.broker.allow_insecure);
     CHECK(c.broker.queue_threads == 64);
     CHECK(c.broker.result_threads == 3);
     CHECK(c.broker.max_queued == 18446744073709551615ULL);
     CHECK(c.broker.max_batch == 4294967295U);
     CHECK(c.broker.max_message_bytes == 1024);
     CHECK(c.broker.client_hwm == 7);
+    CHECK(c.broker.max_delayed == 5);
+    CHECK(c.broker.max_live == 6);
+    CHECK(c.broker.max_result_bytes == 1000);
+    CHECK(c.broker.max_waiters == 8);
+    CHECK(c.broker.worker_hwm == 2058);
     CHECK(c.broker.task_timeout_ms == 1);
     CHECK(c.broker.drain_timeout_ms == 0);
     CHECK(c.cache.shards == 4096);
@@ -173,7 +190,8 @@ logging:
     };
     schema::for_each_number(dummy, check_key);
     schema::for_each_string(dummy, check_key);
-    check_key(schema::kScriptRootsKey);
+    schema::for_each_bool(dummy, check_key);
+    schema::for_each_path_list(dummy, check_key);
   }
 
   TEST_CASE("validate() checks a config changed in memory") {

@@ -72,7 +72,7 @@ struct Rig {
     info.threads = threads;
     info.capacity = threads;
     info.incarnation = incarnation;
-    return registry.join(info, now);
+    return registry.join(info, "route-" + info.id, now);
   }
   // Admits a task as intake does; nullptr when refused (duplicate id).
   broker::Task* submit(const std::string& id, Spec s = Spec()) {
@@ -89,6 +89,10 @@ struct Rig {
     if (!st.live.insert(t, st.cache, now / 1000)) {
       delete t;
       return nullptr;
+    }
+    if (s.delay_ms) {  // intake's reservation under broker.max_delayed
+      t->delay_counted = true;
+      broker::Metrics::add(st.metrics.held_delayed[0]);
     }
     broker::Metrics::add(st.metrics.queue_depth[0]);
     broker::Metrics::add(st.metrics.waiting[0]);

@@ -152,6 +152,43 @@ TEST_SUITE("live_table") {
     CHECK(all_gone);
   }
 
+  TEST_CASE("admit holds the table to max_live; a refusal leaves nothing behind") {
+    LiveTable table(4);
+    zfleet::broker::ResultCache cache({});
+    Task a = make("a"), b = make("b"), c = make("c"), a2 = make("a");
+    using Admission = LiveTable::Admission;
+    CHECK(table.admit(&a, cache, 0, 2) == Admission::inserted);
+    CHECK(table.admit(&a2, cache, 0, 2) == Admission::duplicate);
+    CHECK(table.admit(&b, cache, 0, 2) == Admission::inserted);
+    CHECK(table.admit(&c, cache, 0, 2) == Admission::full);
+    CHECK(table.size() == 2);
+    CHECK_FALSE(table.state("c").has_value());
+    CHECK(table.finish(&a) == 0);
+    CHECK(table.size() == 1);
+    CHECK(table.admit(&c, cache, 0, 2) == Admission::inserted);
+    CHECK(table.size() == 2);
+  }
+
+  TEST_CASE("admit from many threads never overshoots max_live") {
+    constexpr std::size_t kThreads = 4, kEach = 2000, kMax = 1000;
+    LiveTable table(64);
+    zfleet::broker::ResultCache cache({});
+    std::vector<std::deque<Task>> tasks(kThreads);
+    std::atomic<std::size_t> inserted{0};
+    std::vector<std::thread> threads;
+    for (std::size_t k = 0; k < kThreads; ++k) {
+      for (std::size_t i = 0; i < kEach; ++i) tasks[k].push_back(make(name(k * kEach + i)));
+      threads.emplace_back([&, k] {
+        for (auto& t : tasks[k]) {
+          if (table.admit(&t, cache, 0, kMax) == LiveTable::Admission::inserted) ++inserted;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    CHECK(inserted.load() == kMax);
+    CHECK(table.size() == kMax);
+  }
+
   TEST_CASE("defect 3: a duplicate of a cached id is refused without entering the table") {
     // Intake used to insert, find the id cached, then erase: a long-poll get
     // in between set its waiter bit on the short-lived entry and lost it.

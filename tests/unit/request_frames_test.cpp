@@ -34,7 +34,7 @@ struct Pair {
   zmq::socket_t& router;
   zmq::socket_t client;
   explicit Pair(zmq::socket_type type, const char* endpoint)
-      : router((server.open_direct(ctx, PublicEndpoint{endpoint, 1000, 1 << 20, "test"}),
+      : router((server.open_direct(ctx, PublicEndpoint{endpoint, 1000, 1 << 20, "test", {}}),
                 server.socket())),
         client(ctx, type) {
     client.set(zmq::sockopt::linger, 0);

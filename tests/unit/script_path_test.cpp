@@ -167,6 +167,68 @@ TEST_SUITE("script_path") {
                 "a.py");
   }
 
+  // Issue 11, point 8: names and links a client could use to reach a file
+  // outside the roots.
+  TEST_CASE("control characters in names are script_not_allowed, even for a file that exists") {
+    TempDir tmp;
+    tmp.write("root/nl\nx.py", "x = 1\n");
+    tmp.write("root/tab\tx.py", "x = 1\n");
+    ScriptResolver resolver({(tmp.path() / "root").string()});
+    Resolution r = resolver.resolve("nl\nx.py");
+    check_error(r, TaskErrorCode::script_not_allowed, "'nl\\nx.py'");  // escaped: one line
+    CHECK(r.error.message.find('\n') == std::string::npos);
+    check_error(resolver.resolve("tab\tx.py"), TaskErrorCode::script_not_allowed, "tab\\x09x.py");
+    check_error(resolver.resolve("del\x7fx.py"), TaskErrorCode::script_not_allowed, "\\x7f");
+    check_error(resolver.resolve(std::string("\0", 1)), TaskErrorCode::script_not_allowed, "\\x00");
+  }
+
+  TEST_CASE("names that only look like .. are ordinary names") {
+    TempDir tmp;
+    fs::path dots = tmp.write("root/..x/...py", "x = 1\n");
+    tmp.write("root/ok.py", "x = 1\n");
+    ScriptResolver resolver({(tmp.path() / "root").string()});
+    Resolution r = resolver.resolve("..x/...py");
+    REQUIRE(r.script);
+    CHECK(r.script->path == dots.string());
+    REQUIRE(resolver.resolve("./ok.py").script);
+    REQUIRE(resolver.resolve(".//ok.py").script);
+    check_error(resolver.resolve("./../root/ok.py"), TaskErrorCode::script_not_allowed, "ok.py");
+    check_error(resolver.resolve("x/.."), TaskErrorCode::script_not_allowed, "x/..");
+  }
+
+  TEST_CASE("relative symlinks, chains and loops cannot leave the root") {
+    TempDir tmp;
+    tmp.write("outside/evil.py", "x = 1\n");
+    fs::path inside = tmp.write("root/ok.py", "x = 1\n");
+    fs::path root = tmp.path() / "root";
+    fs::create_symlink("../outside/evil.py", root / "rel.py");        // relative target with ..
+    fs::create_symlink("rel.py", root / "chain.py");                  // inside -> inside -> outside
+    fs::create_directory_symlink("..", root / "up");                  // the root's parent
+    fs::create_symlink("loop_b.py", root / "loop_a.py");
+    fs::create_symlink("loop_a.py", root / "loop_b.py");
+    ScriptResolver resolver({root.string()});
+    check_error(resolver.resolve("rel.py"), TaskErrorCode::script_not_allowed, "rel.py");
+    check_error(resolver.resolve("chain.py"), TaskErrorCode::script_not_allowed, "chain.py");
+    check_error(resolver.resolve("up/outside/evil.py"), TaskErrorCode::script_not_allowed, "evil");
+    // Out and back in again lands inside the root: that file is allowed.
+    Resolution r = resolver.resolve("up/root/ok.py");
+    REQUIRE(r.script);
+    CHECK(r.script->path == inside.string());
+    check_error(resolver.resolve("loop_a.py"), TaskErrorCode::script_not_found, "loop_a.py");
+  }
+
+  TEST_CASE("a file outside is refused in a later root too, never served from another") {
+    // The first root holding the name decides: an escaping link there is an
+    // error, not a reason to look further.
+    TempDir tmp;
+    tmp.write("outside/t.py", "x = 1\n");
+    tmp.write("b/t.py", "x = 2\n");
+    fs::create_directories(tmp.path() / "a");
+    fs::create_symlink(tmp.path() / "outside" / "t.py", tmp.path() / "a" / "t.py");
+    ScriptResolver resolver({(tmp.path() / "a").string(), (tmp.path() / "b").string()});
+    check_error(resolver.resolve("t.py"), TaskErrorCode::script_not_allowed, "t.py");
+  }
+
   TEST_CASE("the stamp follows mtime and size") {
     TempDir tmp;
     fs::path file = tmp.write("root/s.py", "v = 1\n");

@@ -158,13 +158,31 @@ TEST_SUITE("task_lifecycle") {
     CHECK(r.metric(r.st.metrics.delayed[0]) == 1);
     CHECK(r.metric(r.st.metrics.queue_depth[0]) == 0);
     CHECK(r.metric(r.st.metrics.waiting[0]) == 1);  // delayed: still counted by max_queued
+    CHECK(r.metric(r.st.metrics.held_delayed[0]) == 1);  // and by max_delayed
     CHECK(r.life.next_timer_us() == r.now + 500'000);
     r.step(499'000);
     CHECK(r.sender.tasks.empty());
     r.step(1'000);
     REQUIRE(r.sender.tasks.size() == 1);
     CHECK(r.metric(r.st.metrics.delayed[0]) == 0);
+    CHECK(r.metric(r.st.metrics.held_delayed[0]) == 0);  // due: its max_delayed place is free
     CHECK(r.state("d") == TaskState::running);
+  }
+
+  TEST_CASE("max_delayed: a cancelled delayed task gives its place back; a retry's wait takes none") {
+    Rig r;
+    auto* w = r.worker("w", 1);
+    r.submit("d", {.delay_ms = 500});
+    r.step();
+    CHECK(r.metric(r.st.metrics.held_delayed[0]) == 1);
+    CHECK(r.life.cancel("d", r.now) == CancelOutcome::cancelled);
+    CHECK(r.metric(r.st.metrics.held_delayed[0]) == 0);
+    r.submit("r", {.retries = 1, .backoff_ms = 1000});
+    r.step();
+    REQUIRE(r.sender.tasks.size() == 1);
+    r.answer(w, r.sender.tasks[0], false);
+    CHECK(r.metric(r.st.metrics.delayed[0]) == 1);       // waiting for its retry
+    CHECK(r.metric(r.st.metrics.held_delayed[0]) == 0);  // never refused, never counted
   }
 
   TEST_CASE("retries: backoff doubles with +-20% jitter under the cap; last error and attempts kept") {

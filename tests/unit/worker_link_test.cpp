@@ -200,6 +200,36 @@ TEST_SUITE("worker_link") {
     CHECK(d->rss_bytes == 123456789);
   }
 
+  TEST_CASE("the route (the worker's random routing id) travels in READY and heartbeats") {
+    Heartbeat hb;
+    hb.info = sample_info();
+    hb.info.route = "~AbCdEfGhIjKlMn";
+    hb.token = 5;
+    auto d = decode_heartbeat(encode_heartbeat(hb));
+    REQUIRE(d.has_value());
+    CHECK(d->info.route == "~AbCdEfGhIjKlMn");
+    CHECK(d->token == 5);
+    auto r = decode_ready(encode_ready(hb.info));
+    REQUIRE(r.has_value());
+    CHECK(r->route == "~AbCdEfGhIjKlMn");
+    CHECK(decode_ready(encode_ready(sample_info()))->route.empty());  // optional
+    hb.info.route = std::string(1, '\0') + "abc";  // libzmq's own ids start with a zero byte
+    CHECK(decode_heartbeat(encode_heartbeat(hb))->info.route.empty());
+  }
+
+  TEST_CASE("a worker id over 255 bytes (no ZeroMQ routing id can be that long) is refused") {
+    Heartbeat hb;
+    hb.info = sample_info();
+    hb.info.id.assign(255, 'w');
+    CHECK(decode_heartbeat(encode_heartbeat(hb)).has_value());
+    CHECK(decode_ready(encode_ready(hb.info)).has_value());
+    hb.info.id.assign(256, 'w');
+    auto d = decode_heartbeat(encode_heartbeat(hb));
+    REQUIRE_FALSE(d.has_value());
+    CHECK(d.error() == "worker id over 255 bytes");
+    CHECK_FALSE(decode_ready(encode_ready(hb.info)).has_value());
+  }
+
   TEST_CASE("link_command for every command and for garbage") {
     const std::pair<char, LinkCmd> all[] = {{'R', LinkCmd::ready}, {'D', LinkCmd::result},
                                             {'B', LinkCmd::bye},   {'T', LinkCmd::task},

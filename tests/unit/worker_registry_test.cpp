@@ -37,12 +37,12 @@ RegistryOptions options() {
 TEST_SUITE("worker_registry") {
   TEST_CASE("join, repeated READY, occupy and release, capacity respected") {
     WorkerRegistry r(options());
-    WorkerEntry* w = r.join(info("a", 2, 1), 0);
+    WorkerEntry* w = r.join(info("a", 2, 1), "r-a", 0);
     CHECK(r.pick(TaskType::io) == w);
     r.occupy(w, 10, 1);
     r.occupy(w, 11, 2);
     CHECK(r.pick(TaskType::io) == nullptr);  // full
-    CHECK(r.join(info("a", 2, 1), 3) == w);  // the same process again: unchanged
+    CHECK(r.join(info("a", 2, 1), "r-a", 3) == w);  // the same process again: unchanged
     CHECK(w->inflight() == 2);
     CHECK_FALSE(r.release(w, 99, 5));        // not a slot it holds
     CHECK(r.release(w, 10, 5));
@@ -52,16 +52,16 @@ TEST_SUITE("worker_registry") {
 
   TEST_CASE("death keeps slots for a revival; GONE or a new process frees them") {
     WorkerRegistry r(options());
-    WorkerEntry* w = r.join(info("a", 2, 1), 0);
+    WorkerEntry* w = r.join(info("a", 2, 1), "r-a", 0);
     r.occupy(w, 1, 0);
     r.mark_dead(w, 10, /*free_slots=*/false);
     CHECK_FALSE(w->alive);
     CHECK(r.pick(TaskType::io) == nullptr);
-    CHECK(r.join(info("a", 2, 1), 20) == w);  // back: same entry, same slot
+    CHECK(r.join(info("a", 2, 1), "r-a", 20) == w);  // back: same entry, same slot
     CHECK(w->alive);
     CHECK(w->inflight() == 1);
     CHECK(r.pick(TaskType::io) == w);
-    WorkerEntry* fresh = r.join(info("a", 2, 2), 30);  // a new process under the id
+    WorkerEntry* fresh = r.join(info("a", 2, 2), "r-a", 30);  // a new process under the id
     CHECK(fresh->inflight() == 0);
     CHECK(r.find("a") == fresh);
     r.occupy(fresh, 2, 31);
@@ -71,8 +71,8 @@ TEST_SUITE("worker_registry") {
 
   TEST_CASE("overdue lists silent live workers; dead ones are forgotten after retention") {
     WorkerRegistry r(options());
-    WorkerEntry* a = r.join(info("a", 1, 1), 0);
-    WorkerEntry* b = r.join(info("b", 1, 2), 0);
+    WorkerEntry* a = r.join(info("a", 1, 1), "r-a", 0);
+    WorkerEntry* b = r.join(info("b", 1, 2), "r-b", 0);
     r.seen(b, 900);
     auto late = r.overdue(1500);
     REQUIRE(late.size() == 1);
@@ -85,7 +85,7 @@ TEST_SUITE("worker_registry") {
     r.overdue(6600);  // past a's retention (5000 us after its death)
     CHECK(r.find("a") == nullptr);
     CHECK(r.size() == 1);
-    CHECK(r.alive_ids() == std::vector<std::string>{"b"});
+    CHECK(r.alive_routes() == std::vector<std::string>{"r-b"});
   }
 
   TEST_CASE("heartbeats only count for live workers; RESYNC at most once per interval") {
@@ -94,7 +94,7 @@ TEST_SUITE("worker_registry") {
     zfleet::common::Heartbeat hb;
     hb.info = info("ghost", 1, 1);
     CHECK(r.heartbeat(hb, 10) == HeartbeatFrom::unknown);
-    WorkerEntry* w = r.join(info("ghost", 1, 1), 10);
+    WorkerEntry* w = r.join(info("ghost", 1, 1), "r-ghost", 10);
     CHECK(w->token != 0);
     hb.active = 1;
     CHECK(r.heartbeat(hb, 20) == HeartbeatFrom::forged);  // no token: keeps nobody alive
@@ -114,7 +114,7 @@ TEST_SUITE("worker_registry") {
     RegistryOptions o = options();
     o.max_threads = 8;
     WorkerRegistry r(o);
-    WorkerEntry* w = r.join(info("greedy", 100000, 1), 0);
+    WorkerEntry* w = r.join(info("greedy", 100000, 1), "r-greedy", 0);
     CHECK(w->info.threads == 8);
     CHECK(w->capacity == 8);
     for (uint64_t d = 1; d <= 8; ++d) {
@@ -126,7 +126,7 @@ TEST_SUITE("worker_registry") {
 
   TEST_CASE("a worker whose heartbeats say it runs nothing while it holds slots is unhealthy") {
     WorkerRegistry r(options());  // liveness 1000 us
-    WorkerEntry* w = r.join(info("sink", 2, 1), 0);
+    WorkerEntry* w = r.join(info("sink", 2, 1), "r-sink", 0);
     zfleet::common::Heartbeat hb;
     hb.info = w->info;
     hb.token = w->token;
@@ -146,12 +146,27 @@ TEST_SUITE("worker_registry") {
     CHECK(bad[0].worker == w);
     CHECK(std::string(bad[0].why).find("unhealthy") != std::string::npos);
     // Idle with no slot held is just idle.
-    WorkerEntry* v = r.join(info("idle", 2, 2), 3200);
+    WorkerEntry* v = r.join(info("idle", 2, 2), "r-idle", 3200);
     hb.info = v->info;
     hb.token = v->token;
     r.heartbeat(hb, 3300);
     r.seen(v, 5000);
     r.seen(w, 5000);
     for (const auto& o : r.overdue(5100)) CHECK(o.worker != v);
+  }
+
+  TEST_CASE("a worker id is bound to its route: lookups by route follow restarts and reconnects") {
+    WorkerRegistry r(options());
+    WorkerEntry* w = r.join(info("a", 2, 1), "r1", 0);
+    CHECK(r.find_route("r1") == w);
+    CHECK(r.find_route("a") == nullptr);  // the id is not a route
+    CHECK(r.join(info("a", 2, 1), "r2", 5) == w);  // the same process, reconnected
+    CHECK(w->route == "r2");
+    CHECK(r.find_route("r1") == nullptr);
+    CHECK(r.find_route("r2") == w);
+    WorkerEntry* fresh = r.join(info("a", 2, 2), "r3", 10);  // a new process under the id
+    CHECK(r.find_route("r2") == nullptr);
+    CHECK(r.find_route("r3") == fresh);
+    CHECK(r.alive_routes() == std::vector<std::string>{"r3"});
   }
 }

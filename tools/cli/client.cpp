@@ -5,10 +5,12 @@
 
 namespace zfleet::cli {
 
-Client::Client(zmq::context_t& ctx, const std::string& endpoint, std::chrono::milliseconds timeout)
-    : endpoint_(endpoint), timeout_(timeout) {
+Client::Client(zmq::context_t& ctx, const std::string& endpoint, std::chrono::milliseconds timeout,
+               const common::CurveOptions& curve)
+    : endpoint_(endpoint), curve_(curve.enabled()), timeout_(timeout) {
   common::SocketOptions o;
-  o.immediate = true;
+  o.immediate = true;  // under CURVE: a refused handshake never makes a pipe
+  o.curve = curve;
   socket_ = common::make_socket(ctx, zmq::socket_type::req, o);
   socket_.connect(endpoint);
 }
@@ -20,7 +22,8 @@ std::expected<common::Reply, std::string> Client::call(const std::string& body,
   zmq::poll(out, 1, timeout_);
   if (!(out[0].revents & ZMQ_POLLOUT) ||
       !socket_.send(zmq::buffer(body), zmq::send_flags::dontwait)) {
-    return std::unexpected("no broker answering at " + endpoint_);
+    return std::unexpected("no broker answering at " + endpoint_ +
+                           (curve_ ? " (or it refused this key: is its .pub in the broker's security lists?)" : ""));
   }
   zmq::pollitem_t in[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());

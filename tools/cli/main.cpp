@@ -6,10 +6,13 @@
 //   zfleet cancel ID...
 //   zfleet status [--json]
 //   zfleet cache clear [--script S]
+//   zfleet keygen PATH [--force]        writes PATH.key (0600) and PATH.pub
+// Every command but keygen takes --key FILE and --server-key FILE for CURVE.
 // Exit codes: 0 success (task done / request ok / every id cancelled or
 // cancelling), 1 task failed, the broker answered with an error, or a cancel
 // came too late or named an unknown id, 2 usage or configuration error, 3 no
 // answer in time or task still pending after --wait.
+#include <filesystem>
 #include <iostream>
 #include <optional>
 
@@ -28,6 +31,8 @@ constexpr int kOk = 0, kFailed = 1, kUsage = 2, kNoAnswer = 3;
 
 struct Options {
   std::string config, frontend, results;
+  std::string key, server_key;  // CURVE files
+  common::CurveOptions curve;   // from them
   int timeout_ms = 5000;
   // submit
   std::string script, func, args, kwargs, type, id;
@@ -94,7 +99,7 @@ int do_submit(zmq::context_t& ctx, const Options& o) {
     }
     *out = std::move(*packed);
   }
-  cli::Client frontend(ctx, o.frontend, std::chrono::milliseconds(o.timeout_ms));
+  cli::Client frontend(ctx, o.frontend, std::chrono::milliseconds(o.timeout_ms), o.curve);
   auto r = frontend.call(common::encode_submit(a, {}));
   if (!r) return fail(r.error());
   if (r->op != "accepted") return print_result(*r);
@@ -102,12 +107,12 @@ int do_submit(zmq::context_t& ctx, const Options& o) {
     std::cout << r->id << "\n";
     return kOk;
   }
-  cli::Client results(ctx, o.results, std::chrono::milliseconds(o.timeout_ms));
+  cli::Client results(ctx, o.results, std::chrono::milliseconds(o.timeout_ms), o.curve);
   return do_get(results, r->id, *o.wait_ms);
 }
 
 int do_status(zmq::context_t& ctx, const Options& o) {
-  cli::Client results(ctx, o.results, std::chrono::milliseconds(o.timeout_ms));
+  cli::Client results(ctx, o.results, std::chrono::milliseconds(o.timeout_ms), o.curve);
   auto r = results.call(common::encode_status_request({}));
   if (!r) return fail(r.error());
   if (r->op != "status") return print_result(*r);
@@ -117,7 +122,7 @@ int do_status(zmq::context_t& ctx, const Options& o) {
 
 // One line per id: "ID OUTCOME" (cancelled, cancelling, too_late, unknown).
 int do_cancel(zmq::context_t& ctx, const Options& o) {
-  cli::Client results(ctx, o.results, std::chrono::milliseconds(o.timeout_ms));
+  cli::Client results(ctx, o.results, std::chrono::milliseconds(o.timeout_ms), o.curve);
   int rc = kOk;
   for (const auto& id : o.cancel_ids) {
     auto r = results.call(common::encode_cancel(id, {}));
@@ -134,11 +139,28 @@ int do_cancel(zmq::context_t& ctx, const Options& o) {
 }
 
 int do_clear(zmq::context_t& ctx, const Options& o) {
-  cli::Client results(ctx, o.results, std::chrono::milliseconds(o.timeout_ms));
+  cli::Client results(ctx, o.results, std::chrono::milliseconds(o.timeout_ms), o.curve);
   auto r = results.call(common::encode_clear_cache(o.clear_script, {}));
   if (!r) return fail(r.error());
   if (r->op != "ok") return print_result(*r);
   std::cout << "ok\n";
+  return kOk;
+}
+
+// Refuses to replace a key pair: a fleet's keys overwritten by a typo lock
+// out every process that trusted the old public key.
+int do_keygen(const std::string& path, bool force) {
+  if (!force && (std::filesystem::exists(path + ".key") || std::filesystem::exists(path + ".pub"))) {
+    std::cerr << "zfleet: " << path << ".key or .pub exists; --force replaces them\n";
+    return kUsage;
+  }
+  auto keys = common::generate_key_pair();
+  if (!keys) return fail(keys.error());
+  if (auto written = common::write_key_pair(path, *keys); !written) {
+    std::cerr << "zfleet: " << written.error() << "\n";
+    return kUsage;
+  }
+  std::cout << "wrote " << path << ".key (secret, mode 0600) and " << path << ".pub: " << keys->public_z85 << "\n";
   return kOk;
 }
 
@@ -152,6 +174,8 @@ int main(int argc, char** argv) {
   app.add_option("--frontend", o.frontend, "frontend endpoint (default from config)");
   app.add_option("--results", o.results, "results endpoint (default from config)");
   app.add_option("--timeout-ms", o.timeout_ms, "how long to wait for the broker")->default_val(5000);
+  app.add_option("--key", o.key, "own CURVE key pair (.key from `zfleet keygen`)");
+  app.add_option("--server-key", o.server_key, "the broker's CURVE public key (.pub)");
 
   auto* submit = app.add_subcommand("submit", "submit a task; prints its id (or its result with --wait)");
   submit->add_option("script", o.script, "script path under a script root, or builtin:NAME")->required();
@@ -184,11 +208,24 @@ int main(int argc, char** argv) {
   auto* clear = cache->add_subcommand("clear", "make every worker reload task scripts");
   clear->add_option("--script", o.clear_script, "only this script");
 
+  auto* keygen = app.add_subcommand("keygen", "write a CURVE key pair: PATH.key (secret) and PATH.pub");
+  std::string key_path;
+  bool force = false;
+  keygen->add_option("path", key_path, "PATH: writes PATH.key and PATH.pub")->required();
+  keygen->add_flag("--force", force, "replace an existing pair");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kOk : kUsage;
   }
+  if (*keygen) return do_keygen(key_path, force);
+  auto curve = common::client_curve(o.key, o.server_key);
+  if (!curve) {
+    std::cerr << "zfleet: " << curve.error() << "\n";
+    return kUsage;
+  }
+  o.curve = std::move(*curve);
   try {
     config::fill_client_endpoints(o.config, o.frontend, o.results);
   } catch (const config::ConfigError& e) {
@@ -198,7 +235,7 @@ int main(int argc, char** argv) {
   zmq::context_t ctx(1);
   if (*submit) return do_submit(ctx, o);
   if (*get) {
-    cli::Client results(ctx, o.results, std::chrono::milliseconds(o.timeout_ms));
+    cli::Client results(ctx, o.results, std::chrono::milliseconds(o.timeout_ms), o.curve);
     return do_get(results, o.get_id, get_wait);
   }
   if (*status) return do_status(ctx, o);

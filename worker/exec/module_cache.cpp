@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "worker/exec/exec_log.h"
+#include "worker/exec/fork_guard.h"
 #include "worker/exec/gil.h"
 
 namespace zfleet::worker {
@@ -196,6 +197,8 @@ ModuleCache::LoadResult ModuleCache::execute(const std::string& name, PyObject* 
     return fail_load(name, previous);
   }
   py::object result = py::reinterpret_steal<py::object>(PyEval_EvalCode(code, globals, globals));
+  // A module body that forked: its child must not go on into the worker (fork_guard.h).
+  fork_guard::exit_if_forked_child(!result);
   if (!result) return fail_load(name, previous);
   return {std::move(module), {}, false};
 }

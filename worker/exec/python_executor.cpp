@@ -3,6 +3,7 @@
 #include <Python.h>
 #include <pybind11/pybind11.h>
 
+#include "worker/exec/fork_guard.h"
 #include "worker/exec/gil.h"
 #include "worker/exec/module_cache.h"
 #include "worker/exec/py_error.h"
@@ -126,6 +127,8 @@ Attempt attempt(PyState& py, const TaskInput& in, const ResolvedScript& script,
   }
   out.result = py::reinterpret_steal<py::object>(
       PyObject_Call(fn.ptr(), args.value.ptr(), kwargs.value ? kwargs.value.ptr() : nullptr));
+  // A child of os.fork() in the task must not go on into the worker (fork_guard.h).
+  fork_guard::exit_if_forked_child(!out.result);
   if (!out.result) out.exc = PyException::fetch();
   return out;
 }

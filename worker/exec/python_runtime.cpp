@@ -2,9 +2,16 @@
 
 #include <pybind11/embed.h>
 
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
 #include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "worker/exec/exec_log.h"
+#include "worker/exec/fork_guard.h"
 #include "worker/exec/py_visibility.h"
 
 namespace py = pybind11;
@@ -19,10 +26,66 @@ struct ZFLEET_PY_HIDDEN Held final : PythonRuntime::StateBase {
   Guard guard;
 };
 
+// Ends the process with `code` unless destroyed within `limit`.
+class ExitDeadline {
+ public:
+  ExitDeadline(std::chrono::milliseconds limit, int code)
+      : thread_([this, limit, code] {
+          std::unique_lock lock(mu_);
+          if (cv_.wait_for(lock, limit, [this] { return done_; })) return;
+          exec_logger()->warn("Python finalization still runs after {} ms: exiting without it",
+                              limit.count());
+          exec_logger()->flush();
+          std::_Exit(code);
+        }) {}
+  ~ExitDeadline() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+  ExitDeadline(const ExitDeadline&) = delete;
+  ExitDeadline& operator=(const ExitDeadline&) = delete;
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;  // guarded by mu_
+  std::thread thread_;  // last: starts once the members above exist
+};
+
+// What threading._shutdown would wait for: live non-daemon threads other
+// than the main one. Looked up in sys.modules only: without `threading`
+// imported, Py_Finalize waits for nothing. GIL held.
+std::vector<std::string> leftover_threads() {
+  std::vector<std::string> names;
+  py::dict modules = py::module_::import("sys").attr("modules");
+  if (!modules.contains("threading")) return names;
+  py::object threading = modules["threading"];
+  py::object main_thread = threading.attr("main_thread")();
+  for (py::handle t : threading.attr("enumerate")()) {
+    if (t.is(main_thread) || t.attr("daemon").cast<bool>()) continue;
+    if (t.attr("is_alive")().cast<bool>()) names.push_back(py::str(t.attr("name")));
+  }
+  return names;
+}
+
+// Output that task code printed but Python still buffers. GIL held.
+void flush_python_output() {
+  py::module_ sys = py::module_::import("sys");
+  for (const char* name : {"stdout", "stderr"}) {
+    py::object stream = sys.attr(name);
+    if (!stream.is_none()) stream.attr("flush")();
+  }
+}
+
 }  // namespace
 
 PythonRuntime::PythonRuntime(const std::vector<std::string>& script_roots) {
   if (Py_IsInitialized()) throw std::runtime_error("a Python interpreter is already running");
+  fork_guard::install();  // before any task code can fork
   std::string failure;
   try {
     // No Python signal handlers: the main thread never runs Python after
@@ -46,6 +109,30 @@ PythonRuntime::PythonRuntime(const std::vector<std::string>& script_roots) {
   }
   exec_logger()->debug("python {} embedded, {} script root(s)", Py_GetVersion(), script_roots.size());
   released_ = std::make_unique<Held<py::gil_scoped_release>>();
+}
+
+bool PythonRuntime::finalize(std::chrono::milliseconds limit, int exit_code) {
+  if (!interpreter_) return true;
+  ExitDeadline deadline(limit, exit_code);
+  released_.reset();  // take the GIL back in the main thread
+  std::vector<std::string> left;
+  try {
+    flush_python_output();
+    left = leftover_threads();
+  } catch (const std::exception& e) {
+    exec_logger()->warn("cannot list the threads tasks left: {}", e.what());
+    PyErr_Clear();
+  }
+  if (!left.empty()) {
+    std::string names;
+    for (const auto& n : left) names += (names.empty() ? "" : ", ") + n;
+    exec_logger()->warn("{} thread(s) started by tasks still run ({}): exiting without waiting "
+                        "for them",
+                        left.size(), names);
+    return false;  // GIL kept: the caller _exits
+  }
+  interpreter_.reset();  // Py_Finalize
+  return true;
 }
 
 PythonRuntime::~PythonRuntime() {

@@ -12,9 +12,20 @@
 // TaskRunner's watchdog) must be joined and every TaskRunner destroyed first.
 // Throws std::runtime_error when the interpreter cannot start.
 //
+// finalize() is the worker's way out (issue 11, point 3): Py_Finalize joins
+// every non-daemon thread task code left behind (threading._shutdown), for
+// ever if one loops, so a stopped worker would never exit. finalize() takes
+// the GIL, flushes sys.stdout and sys.stderr, and when such threads are
+// alive logs their names and returns false WITHOUT finalizing: the caller
+// must then leave with _exit. Otherwise it finalizes and returns true. The
+// whole of it is bounded by `limit` (an atexit handler or a __del__ of task
+// code can block too): past it, the process _exits with `exit_code`. Same
+// preconditions as the destructor, which then does nothing.
+//
 // Thread safety: construct and destroy in the main thread only.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +38,8 @@ class PythonRuntime {
   ~PythonRuntime();
   PythonRuntime(const PythonRuntime&) = delete;
   PythonRuntime& operator=(const PythonRuntime&) = delete;
+
+  bool finalize(std::chrono::milliseconds limit, int exit_code);
 
   // Implementation detail: the pybind11 guards live in a type derived from
   // this one (python_runtime.cpp), which keeps pybind11's hidden visibility

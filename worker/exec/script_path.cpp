@@ -23,10 +23,17 @@ bool inside(const std::string& path, const std::string& root) {
          path[root.size()] == '/';
 }
 
-// Names the broker would have refused: empty, absolute, NUL, any `..` part.
+bool is_control(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
+
+// Names the broker would have refused (empty, absolute, NUL, any `..`
+// part), and names with a control character: the broker lets newlines
+// through, but no task script needs one, and such a name could forge lines
+// in a log or in a message that quotes it.
 bool shape_allowed(std::string_view script) {
   if (script.empty() || script.front() == '/') return false;
-  if (script.find('\0') != std::string_view::npos) return false;
+  for (char c : script) {
+    if (is_control(c)) return false;
+  }
   for (std::size_t begin = 0; begin <= script.size();) {
     std::size_t end = script.find('/', begin);
     if (end == std::string_view::npos) end = script.size();
@@ -34,6 +41,27 @@ bool shape_allowed(std::string_view script) {
     begin = end + 1;
   }
   return true;
+}
+
+// 'name', with control characters escaped (\n, \xNN) so a message quoting
+// it stays on one line.
+std::string quote(std::string_view script) {
+  std::string out(1, '\'');  // (not "'" + ...: GCC 12 warns falsely, -Wrestrict)
+  for (char c : script) {
+    if (c == '\n') {
+      out += "\\n";
+    } else if (is_control(c)) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      const auto u = static_cast<unsigned char>(c);
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '\'';
+  return out;
 }
 
 common::TaskError error(TaskErrorCode code, std::string message) {
@@ -70,12 +98,12 @@ std::string ScriptResolver::real_path_of(const std::string& candidate, const std
 }
 
 Resolution ScriptResolver::resolve(std::string_view script) const {
-  std::string quoted(1, '\'');  // (not "'" + ...: GCC 12 warns falsely, -Wrestrict)
-  quoted.append(script);
-  quoted += '\'';
+  const std::string quoted = quote(script);
   if (!shape_allowed(script)) {
-    return {std::nullopt, error(TaskErrorCode::script_not_allowed,
-                                "script " + quoted + " is not a relative path inside a root")};
+    return {std::nullopt,
+            error(TaskErrorCode::script_not_allowed,
+                  "script " + quoted +
+                      " is not a relative path inside a root (no '..', no control characters)")};
   }
   for (const auto& root : roots_) {
     const std::string candidate = root + (root == "/" ? "" : "/") + std::string(script);

@@ -4,9 +4,11 @@
 // Contract: roots are tried in order; the first root where `root/script`
 // exists wins. The winner is resolved with realpath() (symlinks followed) and
 // must lie inside that root's own real path, else `script_not_allowed`; no
-// root holding it -> `script_not_found`. The broker already rejects `..` and
-// absolute names; they are refused here too (`script_not_allowed`) so the
-// confinement never depends on it. Messages name the script.
+// root holding it -> `script_not_found`. The broker already rejects `..`,
+// NUL and absolute names; they are refused here too (`script_not_allowed`)
+// so the confinement never depends on it, as are names with any other
+// control character (newline included: the broker lets it through).
+// Messages name the script, control characters escaped.
 //
 // Cost: every call stat()s the candidates (that is how an edited script is
 // noticed). realpath() walks every component with a syscall each, so its
