@@ -203,3 +203,15 @@ def free_ports(n):
     finally:
         for s in socks:
             s.close()
+
+
+def rss_bytes(pid):
+    """Resident memory of process `pid`, from /proc (0 if it is gone)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0

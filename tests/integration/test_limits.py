@@ -19,6 +19,7 @@ import uuid
 import zmq
 
 from harness import FleetTestCase, pack, poll, recv_frames, unpack
+from procs import rss_bytes
 
 BIG = """
 def main(n):
@@ -32,14 +33,6 @@ ASAN = os.environ.get("ZFLEET_SANITIZE") == "address"
 
 def uid(name):
     return "%s-%s" % (name, uuid.uuid4().hex[:12])
-
-
-def rss_bytes(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 class WaitersLimit(FleetTestCase):
