@@ -164,7 +164,8 @@ int Broker::serve(BrokerState& st, const sigset_t& sigs) {
   log()->info("zfleet-broker {} serving: frontend {}, results {}, backend {}, status {}",
               common::kVersion, b.frontend, b.results, b.backend, b.status);
 
-  Supervisor supervisor(cfg_, opts_.worker_bin, &st.local_board);
+  Supervisor supervisor(cfg_, opts_.worker_bin, &st.local_board,
+                        st.keys ? st.keys->server.public_z85 : std::string());
   supervisor.start_all();
   int sig = 0;
   while (!(sig = wait_signal(sigs, 100))) supervisor.poll(common::now_us());

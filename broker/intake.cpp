@@ -134,21 +134,19 @@ Task* new_task(common::TaskSpec&& spec, const config::BrokerConfig& b, common::T
 
 // Takes the task's place under broker.max_queued and, for a delayed task,
 // broker.max_delayed; or names the limit that refused it, with nothing
-// left taken. Each is a reservation in its counter (fetch_add, then undo)
-// so concurrent intake threads never overshoot a limit.
+// left taken. Each is a reservation in its counter (Metrics::reserve), so
+// concurrent intake threads never overshoot a limit.
 std::optional<common::WireError> IntakeThread::reserve(const common::TaskSpec& spec) {
   const auto& b = st_.config.broker;
   const int type = static_cast<int>(spec.type);
   const std::string pool(common::to_string(spec.type));
   auto& waiting = st_.metrics.waiting[type];
-  if (waiting.fetch_add(1, std::memory_order_relaxed) >= b.max_queued) {
-    Metrics::sub(waiting);
+  if (!Metrics::reserve(waiting, b.max_queued)) {
     return full("the " + pool + " queue is full (broker.max_queued = " + std::to_string(b.max_queued) + ")");
   }
   if (spec.delay_ms == 0) return std::nullopt;
   auto& held = st_.metrics.held_delayed[type];
-  if (held.fetch_add(1, std::memory_order_relaxed) >= b.max_delayed) {
-    Metrics::sub(held);
+  if (!Metrics::reserve(held, b.max_delayed)) {
     Metrics::sub(waiting);
     return full("the " + pool + " queue holds broker.max_delayed = " + std::to_string(b.max_delayed) +
                 " delayed tasks");

@@ -4,6 +4,8 @@
 
 #include <xxhash.h>
 
+#include "broker/metrics.h"
+
 namespace zfleet::broker {
 
 LiveTable::LiveTable(std::size_t shards) {
@@ -29,10 +31,7 @@ LiveTable::Admission LiveTable::admit(Task* task, const ResultCache& cache, uint
   // Reserve first: the count is shared by every shard, and checking it
   // under one shard's lock would let two intake threads both take the last
   // place.
-  if (count_.fetch_add(1, std::memory_order_relaxed) >= max_live) {
-    count_.fetch_sub(1, std::memory_order_relaxed);
-    return Admission::full;
-  }
+  if (!Metrics::reserve(count_, max_live)) return Admission::full;
   Shard& s = shard_for(task->id);
   std::lock_guard lock(s.mu);
   if (s.map.contains(std::string_view(task->id)) || cache.contains(task->id, now_ms)) {

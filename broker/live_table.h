@@ -85,7 +85,7 @@ class LiveTable {
 
   std::unique_ptr<Shard[]> shards_;
   std::size_t mask_;
-  std::atomic<std::size_t> count_{0};
+  std::atomic<uint64_t> count_{0};  // reserved by admit() (Metrics::reserve)
 };
 
 }  // namespace zfleet::broker

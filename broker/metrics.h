@@ -47,6 +47,14 @@ struct Metrics {
     c.fetch_sub(n, std::memory_order_relaxed);
   }
   static uint64_t get(const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); }
+  // Takes one place in `c` if it holds fewer than `limit`; false (nothing
+  // taken) otherwise. Add-then-check, so threads racing for the last place
+  // never overshoot the limit (a load-then-add could let two in).
+  static bool reserve(std::atomic<uint64_t>& c, uint64_t limit) {
+    if (c.fetch_add(1, std::memory_order_relaxed) < limit) return true;
+    sub(c);
+    return false;
+  }
 };
 
 }  // namespace zfleet::broker

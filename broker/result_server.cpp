@@ -143,10 +143,7 @@ Found ResultThread::lookup(const std::string& id) {
 // result threads their number is held to broker.max_waiters (reserved here,
 // released when the waiter is answered: reply_parked).
 bool ResultThread::reserve_waiter() {
-  auto& n = st_.metrics.waiters;
-  if (n.fetch_add(1, std::memory_order_relaxed) < st_.config.broker.max_waiters) return true;
-  Metrics::sub(n);
-  return false;
+  return Metrics::reserve(st_.metrics.waiters, st_.config.broker.max_waiters);
 }
 
 void ResultThread::reply_parked(Waiter& w, const std::string& body) {

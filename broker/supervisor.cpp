@@ -8,11 +8,9 @@
 
 #include <algorithm>
 #include <string_view>
-#include <stdexcept>
 #include <thread>
 
 #include "common/clock.h"
-#include "common/curve_keys.h"
 #include "broker/worker_board.h"
 #include "common/log.h"
 
@@ -21,13 +19,9 @@ extern char** environ;
 namespace zfleet::broker {
 
 Supervisor::Supervisor(const config::FleetConfig& cfg, std::string worker_bin,
-                       LocalWorkerBoard* board)
-    : cfg_(cfg), worker_bin_(std::move(worker_bin)), board_(board) {
-  if (cfg.security.enabled()) {
-    auto keys = common::read_key_pair(cfg.security.secret_key);
-    if (!keys) throw std::runtime_error("security.secret_key: " + keys.error());
-    server_public_key_ = keys->public_z85;
-  }
+                       LocalWorkerBoard* board, std::string server_public_key)
+    : cfg_(cfg), worker_bin_(std::move(worker_bin)), board_(board),
+      server_public_key_(std::move(server_public_key)) {
   add_pool(common::TaskType::io, cfg.workers.io);
   add_pool(common::TaskType::cpu, cfg.workers.cpu);
 }

@@ -27,8 +27,10 @@ class LocalWorkerBoard;
 class Supervisor {
  public:
   // `board` (optional) receives the children's state after every change.
+  // `server_public_key`: the broker's CURVE public key (Z85), given to local
+  // workers with security.worker_key; empty without `security`.
   Supervisor(const config::FleetConfig& cfg, std::string worker_bin,
-             LocalWorkerBoard* board = nullptr);
+             LocalWorkerBoard* board = nullptr, std::string server_public_key = {});
   void start_all();
   // Reaps exited children, restarts those whose backoff has passed (at once
   // for a process that was up past its start-up window), and notes the
@@ -55,7 +57,6 @@ class Supervisor {
     uint64_t restarts = 0;
     std::string last_exit;
   };
-  std::string server_public_key_;  // Z85, for local workers under CURVE
   void add_pool(common::TaskType type, const config::PoolConfig& pool);
   void publish();
   bool spawn(Child& c, uint64_t now_us);
@@ -66,6 +67,7 @@ class Supervisor {
   std::string worker_bin_;
   std::vector<Child> children_;
   LocalWorkerBoard* board_;
+  std::string server_public_key_;  // Z85, for local workers under CURVE
 };
 
 }  // namespace zfleet::broker
