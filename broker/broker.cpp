@@ -29,7 +29,9 @@ int wait_signal(const sigset_t& set, long ms) {
 }
 
 uint64_t outstanding(const Metrics& m) {
-  return Metrics::get(m.queue_depth[0]) + Metrics::get(m.queue_depth[1]) + Metrics::get(m.running);
+  uint64_t n = Metrics::get(m.running);
+  for (const auto& q : m.queue_depth) n += Metrics::get(q);
+  return n;
 }
 
 }  // namespace

@@ -19,9 +19,10 @@ CacheOptions cache_options(const config::FleetConfig& c) {
 // at 80k tasks/s, and a thread fewer on the request path means fewer
 // cross-CPU wake-ups, which dominate an idle round trip.
 BrokerState::BrokerState(const config::FleetConfig& c)
-    : config(c), ctx(1), cache(cache_options(c)), started_us(common::now_us()), keys(load_broker_keys(c)) {
+    : config(c), ctx(1), pools(c.workers.named()), cache(cache_options(c)), started_us(common::now_us()), keys(load_broker_keys(c)) {
   codec_limits.max_batch = c.broker.max_batch;
   codec_limits.max_delay_ms = c.broker.max_delay_ms;
+  codec_limits.pools = &pools;
 }
 
 }  // namespace zfleet::broker

@@ -34,6 +34,7 @@ struct BrokerState {
 
   const config::FleetConfig& config;
   zmq::context_t ctx;
+  const common::PoolNames pools;  // io, cpu, workers.pools: what a task's `type` may name
   common::CodecLimits codec_limits;
   ResultCache cache;
   LiveTable live;

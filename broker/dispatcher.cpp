@@ -50,7 +50,7 @@ LifecycleOptions lifecycle_options(const config::FleetConfig& c) {
 Dispatcher::Dispatcher(BrokerState& state)
     : st_(state),
       registry_(registry_options(state.config)),
-      journal_(state.config.broker.journal.enabled()),
+      journal_(state.config.broker.journal.enabled(), state.pools),
       finisher_(state, static_cast<std::size_t>(state.config.broker.result_threads), journal_),
       lifecycle_(finisher_, registry_, *this, lifecycle_options(state.config)) {}
 
@@ -146,7 +146,12 @@ long Dispatcher::poll_timeout_ms(uint64_t now_us) const {
 
 void Dispatcher::loop() {
   const uint64_t start = common::now_us();
-  for (Task* t : adopted_) lifecycle_.accept(t, start, /*journaled=*/true);
+  for (Task* t : adopted_) {
+    lifecycle_.accept(t, start, /*journaled=*/true);
+    if (t->pool_gone)
+      lifecycle_.cancel(t->id, start, "cancelled at restart: its pool is no longer configured (pools: " +
+                                          st_.pools.list() + ")");
+  }
   adopted_.clear();
   zmq::pollitem_t items[] = {{control_.handle(), 0, ZMQ_POLLIN, 0},
                              {backend_.handle(), 0, ZMQ_POLLIN, 0},

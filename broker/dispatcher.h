@@ -30,6 +30,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include <zmq.hpp>
@@ -79,6 +80,7 @@ class Dispatcher final : private TaskSender {
   void on_status();
   void check_liveness(uint64_t now_us);
   void maybe_resync(const std::string& rid);
+  void refuse(const std::string& rid, const common::WorkerInfo& info);
   void broadcast_clear(const common::Frames& clear);
   bool send_to_worker(const std::string& rid, common::Frames frames);  // false: not queued
   bool send_task(WorkerEntry& w, const Task& t, uint64_t d) override;
@@ -99,6 +101,8 @@ class Dispatcher final : private TaskSender {
   uint64_t next_board_us_ = 0;
   uint64_t next_sweep_us_ = 0;
   std::vector<Task*> adopted_;
+  static constexpr std::size_t kMaxRefusedRemembered = 1024;
+  std::unordered_set<std::string> refused_;  // id + NUL + pool of each refused worker logged
   bool stop_ = false;
 };
 

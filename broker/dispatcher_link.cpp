@@ -86,6 +86,8 @@ void Dispatcher::on_ready(const std::string& rid, const common::Frames& frames) 
     log()->debug("bad READY: {}", info.error());  // garbage: debug only (a flood would fill the log)
     return;
   }
+  const auto pool = st_.pools.find(info->pool);
+  if (!pool) return refuse(rid, *info);
   const uint64_t now = common::now_us();
   WorkerEntry* old = registry_.find(info->id);
   if (old && old->alive && old->route != rid &&
@@ -103,13 +105,24 @@ void Dispatcher::on_ready(const std::string& rid, const common::Frames& frames) 
     lifecycle_.worker_lost(old, "restarted", now, /*exiting=*/true);
   }
   const bool was_alive = old && old->alive && same_process;
-  WorkerEntry* w = registry_.join(std::move(*info), rid, now);
+  WorkerEntry* w = registry_.join(std::move(*info), rid, now, *pool);
   // Every READY is answered, so a worker that missed a WELCOME gets it again.
   send_to_worker(rid, common::encode_welcome(w->token));
   if (was_alive) return;  // a repeated READY (it answered several RESYNCs)
-  log()->info("worker {} {}: type {}, {} threads, pid {}, host {}", w->info.id,
-              same_process ? "is back" : "joined", common::to_string(w->info.type),
+  log()->info("worker {} {}: pool {}, {} threads, pid {}, host {}", w->info.id,
+              same_process ? "is back" : "joined", w->info.pool,
               w->info.threads, w->info.pid, w->info.host);
+}
+
+// A worker of a pool this broker does not have would wait for tasks that
+// never come (and its tasks would go nowhere): it is told why, and exits.
+void Dispatcher::refuse(const std::string& rid, const common::WorkerInfo& info) {
+  const std::string why = "pool '" + info.pool + "' is not configured on this broker (pools: " +
+                          st_.pools.list() + "; add it under workers.pools)";
+  // Once per worker id and pool: a worker retrying, or a flood, is not a log line each time.
+  if (refused_.size() < kMaxRefusedRemembered && refused_.insert(info.id + '\0' + info.pool).second)
+    log()->warn("refused worker {} (host {}, pid {}): {}", info.id, info.host, info.pid, why);
+  send_to_worker(rid, common::encode_refuse(why));
 }
 
 void Dispatcher::on_status() {

@@ -117,7 +117,7 @@ Task* new_task(common::TaskSpec&& spec, const config::BrokerConfig& b, common::T
   auto* t = new Task;
   t->id = spec.id.empty() ? ids.next() : std::move(spec.id);
   t->payload = std::move(spec.payload);
-  t->type = spec.type;
+  t->pool = spec.pool;
   uint64_t timeout = spec.timeout_ms ? spec.timeout_ms : b.task_timeout_ms;
   t->timeout_ms = static_cast<uint32_t>(std::min<uint64_t>(timeout, UINT32_MAX));
   t->max_retries = static_cast<uint8_t>(std::min<uint32_t>(spec.max_retries, 255));
@@ -138,8 +138,8 @@ Task* new_task(common::TaskSpec&& spec, const config::BrokerConfig& b, common::T
 // concurrent intake threads never overshoot a limit.
 std::optional<common::WireError> IntakeThread::reserve(const common::TaskSpec& spec) {
   const auto& b = st_.config.broker;
-  const int type = static_cast<int>(spec.type);
-  const std::string pool(common::to_string(spec.type));
+  const int type = spec.pool;
+  const std::string pool(st_.pools.name(spec.pool));
   auto& waiting = st_.metrics.waiting[type];
   if (!Metrics::reserve(waiting, b.max_queued)) {
     return full("the " + pool + " queue is full (broker.max_queued = " + std::to_string(b.max_queued) + ")");
@@ -160,7 +160,7 @@ std::expected<std::string, common::WireError> IntakeThread::admit(common::TaskSp
   if (st_.draining.load(std::memory_order_relaxed))
     return std::unexpected(common::WireError{ErrorCode::shutting_down, "the broker is shutting down"});
   if (auto refused = reserve(spec)) return std::unexpected(std::move(*refused));
-  const int type = static_cast<int>(spec.type);
+  const int type = spec.pool;
   Metrics::add(st_.metrics.queue_depth[type]);
   Task* t = new_task(std::move(spec), st_.config.broker, st_.ids);
   // "Live or cached" in one step (LiveTable::admit): a refused duplicate

@@ -49,7 +49,8 @@ int main(int argc, char** argv) {
   }
   config::FleetConfig cfg;
   try {
-    cfg = config_path.empty() ? config::default_config() : config::load_config_file(config_path);
+    cfg = config_path.empty() ? config::default_config()
+                              : config::load_config_file(config_path, config::Role::broker);
     if (!frontend.empty()) cfg.broker.frontend = frontend;
     if (!results.empty()) cfg.broker.results = results;
     if (!backend.empty()) cfg.broker.backend = backend;
@@ -59,7 +60,7 @@ int main(int argc, char** argv) {
     if (!level.empty()) cfg.logging.level = level;
     if (!journal.empty()) cfg.broker.journal.path = config::resolve_path(journal, ".");
     if (!fsync.empty()) cfg.broker.journal.fsync = fsync;
-    config::validate(cfg);
+    config::validate(cfg, config::Role::broker);
   } catch (const config::ConfigError& e) {
     std::cerr << "zfleet-broker: " << e.what() << "\n";
     return 2;

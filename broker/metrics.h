@@ -26,16 +26,16 @@ struct Metrics {
   // reserves in it before hand-off; summing queue_depth and delayed instead
   // could count a task twice while the dispatcher moves it from one to the
   // other, and refuse a submit under the limit.
-  std::atomic<uint64_t> waiting[common::kTaskTypeCount] = {};
+  std::atomic<uint64_t> waiting[common::kMaxPools] = {};
   // Gauge per task type: runnable, not yet running (for `status`).
-  std::atomic<uint64_t> queue_depth[common::kTaskTypeCount] = {};
+  std::atomic<uint64_t> queue_depth[common::kMaxPools] = {};
   // Gauge per task type: delayed, or waiting for a retry's backoff.
-  std::atomic<uint64_t> delayed[common::kTaskTypeCount] = {};
+  std::atomic<uint64_t> delayed[common::kMaxPools] = {};
   // Gauge per task type: submitted with delay_ms and not yet due (a retry's
   // backoff is not counted: retries are never refused). The counter
   // broker.max_delayed bounds; intake reserves in it, the lifecycle
   // releases it (Task::delay_counted).
-  std::atomic<uint64_t> held_delayed[common::kTaskTypeCount] = {};
+  std::atomic<uint64_t> held_delayed[common::kMaxPools] = {};
   // Gauge: long-poll gets parked on all result threads, answered or not
   // yet sent. The counter broker.max_waiters bounds.
   std::atomic<uint64_t> waiters{0};

@@ -124,11 +124,14 @@ void RecoveryState::write_snapshot(uint64_t now_wall_ms,
 
 namespace {
 
-Task* make_task(const common::AcceptRecord& a, uint64_t now_us, uint64_t now_wall_ms) {
+Task* make_task(const common::AcceptRecord& a, const common::PoolNames& pools, uint64_t now_us,
+                uint64_t now_wall_ms) {
   auto* t = new Task;
   t->id = a.id;
   t->payload = a.payload;
-  t->type = a.type;
+  auto pool = pools.find(a.pool);
+  t->pool = pool.value_or(common::kIoPool);
+  t->pool_gone = !pool;
   t->timeout_ms = a.timeout_ms;
   t->max_retries = a.max_retries;
   t->retries = a.retries;
@@ -149,7 +152,7 @@ RecoveryState::Restored RecoveryState::restore(BrokerState& st, uint64_t now_us,
                                                uint64_t now_wall_ms) const {
   Restored out;
   for (const Entry* e : live_in_order()) {
-    Task* t = make_task(e->accept, now_us, now_wall_ms);
+    Task* t = make_task(e->accept, st.pools, now_us, now_wall_ms);
     t->attempts = e->attempts;
     t->losses = e->losses;
     t->retries_used = e->retries_used;
@@ -159,11 +162,11 @@ RecoveryState::Restored RecoveryState::restore(BrokerState& st, uint64_t now_us,
       delete t;
       continue;
     }
-    Metrics::add(st.metrics.queue_depth[static_cast<int>(t->type)]);
-    Metrics::add(st.metrics.waiting[static_cast<int>(t->type)]);
+    Metrics::add(st.metrics.queue_depth[t->pool]);
+    Metrics::add(st.metrics.waiting[t->pool]);
     if (t->due_us) {  // counted like a delayed submit (never refused: it was acknowledged)
       t->delay_counted = true;
-      Metrics::add(st.metrics.held_delayed[static_cast<int>(t->type)]);
+      Metrics::add(st.metrics.held_delayed[t->pool]);
     }
     if (e->running && e->last_dispatch) out.runs.push_back({e->last_dispatch, t->id, t->attempts});
     out.tasks.push_back(t);

@@ -37,4 +37,10 @@ uint64_t RestartPolicy::startup_death() {
   return std::min(kBackoffCapUs, kBackoffBaseUs << std::min(streak_, 20));
 }
 
+uint64_t RestartPolicy::recycled() {
+  streak_ = 0;
+  up_ = false;
+  return 0;
+}
+
 }  // namespace zfleet::broker

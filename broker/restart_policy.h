@@ -46,6 +46,10 @@ class RestartPolicy {
   // (spawn_failed). Returns the delay before the next start, in us.
   uint64_t exited(uint64_t now_us);
   uint64_t spawn_failed();
+  // The process exited because it was told to be recycled (it served its
+  // max_tasks_per_process or passed max_rss_mb): not a death at all, so the
+  // streak ends and the slot restarts at once. Returns 0 (the delay).
+  uint64_t recycled();
 
   bool crash_looping() const { return streak_ >= kCrashLoopStreak; }
   int streak() const { return streak_; }  // consecutive start-up deaths

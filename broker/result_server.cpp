@@ -276,17 +276,17 @@ std::string ResultThread::status_reply(const common::Request& req) {
   uint64_t now = common::now_us();
   s.version = std::string(common::kVersion);
   s.uptime_ms = (now - st_.started_us) / 1000;
-  for (int t = 0; t < common::kTaskTypeCount; ++t)
-    s.queue_depth[t] = Metrics::get(st_.metrics.queue_depth[t]);
   s.submitted = Metrics::get(st_.metrics.submitted);
   s.done = Metrics::get(st_.metrics.done);
   s.failed = Metrics::get(st_.metrics.failed);
   s.retried = Metrics::get(st_.metrics.retried);
   s.cancelled = Metrics::get(st_.metrics.cancelled);
   s.stale_results = Metrics::get(st_.metrics.stale_results);
-  for (int t = 0; t < common::kTaskTypeCount; ++t) {
-    s.delayed_by_type[t] = Metrics::get(st_.metrics.delayed[t]);
-    s.delayed += s.delayed_by_type[t];
+  for (int t = 0; t < st_.pools.size(); ++t) {
+    common::QueueStatus q{std::string(st_.pools.name(static_cast<common::PoolId>(t))),
+                          Metrics::get(st_.metrics.queue_depth[t]), Metrics::get(st_.metrics.delayed[t])};
+    s.delayed += q.delayed;
+    s.queues.push_back(std::move(q));
   }
   s.running = Metrics::get(st_.metrics.running);
   s.replies_dropped = Metrics::get(st_.metrics.replies_dropped);

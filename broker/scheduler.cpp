@@ -12,7 +12,7 @@ bool Scheduler::Less::operator()(const WorkerEntry* a, const WorkerEntry* b) con
 }
 
 std::set<WorkerEntry*, Scheduler::Less>& Scheduler::index(const WorkerEntry* w) {
-  return index_[static_cast<int>(w->info.type)];
+  return index_[w->pool];
 }
 
 void Scheduler::remove(WorkerEntry* w) {
@@ -30,8 +30,8 @@ void Scheduler::refresh(WorkerEntry* w) {
   }
 }
 
-WorkerEntry* Scheduler::pick(common::TaskType type) const {
-  const auto& idx = index_[static_cast<int>(type)];
+WorkerEntry* Scheduler::pick(common::PoolId pool) const {
+  const auto& idx = index_[pool];
   return idx.empty() ? nullptr : *idx.begin();
 }
 
@@ -51,8 +51,8 @@ bool Scheduler::returned(WorkerEntry* w, uint64_t d) {
   return true;
 }
 
-std::size_t Scheduler::indexed(common::TaskType type) const {
-  return index_[static_cast<int>(type)].size();
+std::size_t Scheduler::indexed(common::PoolId pool) const {
+  return index_[pool].size();
 }
 
 }  // namespace zfleet::broker

@@ -27,20 +27,20 @@ class Scheduler {
   void refresh(WorkerEntry* w);
   void remove(WorkerEntry* w);
   // The least-loaded worker of `type` with a free slot, or nullptr.
-  WorkerEntry* pick(common::TaskType type) const;
+  WorkerEntry* pick(common::PoolId pool) const;
   // Records dispatch `d` sent to / answered by `w`; `ledger` changes are
   // made here so the index key and the ledger never disagree. returned()
   // is false (and changes nothing) when `w` held no slot for `d`.
   void dispatched(WorkerEntry* w, uint64_t d, uint64_t now_us);
   bool returned(WorkerEntry* w, uint64_t d);
-  std::size_t indexed(common::TaskType type) const;
+  std::size_t indexed(common::PoolId pool) const;
 
  private:
   struct Less {
     bool operator()(const WorkerEntry* a, const WorkerEntry* b) const;
   };
   std::set<WorkerEntry*, Less>& index(const WorkerEntry* w);
-  std::set<WorkerEntry*, Less> index_[common::kTaskTypeCount];
+  std::set<WorkerEntry*, Less> index_[common::kMaxPools];
 };
 
 }  // namespace zfleet::broker

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "common/exit_codes.h"
 #include "broker/worker_board.h"
 #include "common/log.h"
 
@@ -22,16 +23,14 @@ Supervisor::Supervisor(const config::FleetConfig& cfg, std::string worker_bin,
                        LocalWorkerBoard* board, std::string server_public_key)
     : cfg_(cfg), worker_bin_(std::move(worker_bin)), board_(board),
       server_public_key_(std::move(server_public_key)) {
-  add_pool(common::TaskType::io, cfg.workers.io);
-  add_pool(common::TaskType::cpu, cfg.workers.cpu);
+  for (const config::PoolConfig* pool : cfg.workers.all()) add_pool(*pool);
 }
 
-void Supervisor::add_pool(common::TaskType type, const config::PoolConfig& pool) {
+void Supervisor::add_pool(const config::PoolConfig& pool) {
   for (int i = 0; i < pool.processes; ++i) {
     Child c;
-    c.type = type;
+    c.pool = &pool;
     c.slot = i;
-    c.threads = pool.threads;
     children_.push_back(std::move(c));
   }
 }
@@ -54,32 +53,44 @@ void Supervisor::publish() {
   if (!board_) return;
   std::vector<common::LocalWorkerStatus> v;
   for (const auto& c : children_) {
-    v.push_back({std::string(common::to_string(c.type)), static_cast<uint32_t>(c.slot),
+    v.push_back({c.pool->name, static_cast<uint32_t>(c.slot),
                  c.pid > 0 ? c.pid : 0, c.restarts, c.policy.crash_looping(), c.last_exit});
   }
   board_->publish(std::move(v));
 }
 
-bool Supervisor::spawn(Child& c, uint64_t now_us) {
+// The command line of a local worker of c's pool: everything it needs
+// comes from the broker's config, so it reads no file of its own.
+std::vector<std::string> Supervisor::worker_args(const Child& c) const {
+  const config::PoolConfig& p = *c.pool;
   std::vector<std::string> args = {
       worker_bin_,
       "--backend", local_endpoint(cfg_.broker.backend),
       "--status", local_endpoint(cfg_.broker.status),
-      "--type", std::string(common::to_string(c.type)),
-      "--threads", std::to_string(c.threads),
+      "--type", p.name,
+      "--threads", std::to_string(p.threads),
       "--heartbeat-ms", std::to_string(cfg_.workers.heartbeat_ms),
       "--log-level", cfg_.logging.level,
       "--parent-pid", std::to_string(getpid()),
       "--kill-grace-ms", std::to_string(cfg_.workers.kill_grace_ms),
       "--max-message-bytes", std::to_string(cfg_.broker.max_message_bytes),
   };
-  for (const auto& root : cfg_.python.script_roots) {
-    args.push_back("--script-root");
-    args.push_back(root);
-  }
+  for (const auto& root : p.script_roots) args.insert(args.end(), {"--script-root", root});
+  for (const auto& dir : p.path) args.insert(args.end(), {"--python-path", dir});
+  if (!p.venv.empty()) args.insert(args.end(), {"--venv", p.venv});
+  if (p.capture_output) args.emplace_back("--capture-output");
+  if (p.max_output_bytes != config::PoolConfig{}.max_output_bytes)
+    args.insert(args.end(), {"--max-output-bytes", std::to_string(p.max_output_bytes)});
+  if (p.max_tasks_per_process) args.insert(args.end(), {"--max-tasks", std::to_string(p.max_tasks_per_process)});
+  if (p.max_rss_mb) args.insert(args.end(), {"--max-rss-mb", std::to_string(p.max_rss_mb)});
   if (cfg_.security.enabled()) {  // the broker's public key is public: fine on a command line
     args.insert(args.end(), {"--key", cfg_.security.worker_key, "--server-public-key", server_public_key_});
   }
+  return args;
+}
+
+bool Supervisor::spawn(Child& c, uint64_t now_us) {
+  std::vector<std::string> args = worker_args(c);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -109,19 +120,23 @@ bool Supervisor::spawn(Child& c, uint64_t now_us) {
   }
   c.pid = pid;
   c.policy.started(now_us);
-  log()->info("started local {} worker #{} (pid {})", common::to_string(c.type), c.slot, pid);
+  log()->info("started local {} worker #{} (pid {})", c.pool->name, c.slot, pid);
   return true;
 }
 
 void Supervisor::on_exit(Child& c, int status, uint64_t now_us) {
   std::string how = WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
                                         : "exited with code " + std::to_string(WEXITSTATUS(status));
-  const uint64_t delay = c.policy.exited(now_us);
+  const bool recycled = WIFEXITED(status) && WEXITSTATUS(status) == common::kExitRecycled;
+  const uint64_t delay = recycled ? c.policy.recycled() : c.policy.exited(now_us);
   c.pid = -1;
   c.next_start_us = now_us + delay;
-  c.last_exit = how;
-  const std::string_view type = common::to_string(c.type);
-  if (c.policy.crash_looping()) {
+  c.last_exit = recycled ? "recycled" : how;
+  const std::string_view type = c.pool->name;
+  if (recycled) {
+    log()->info("local {} worker #{} was recycled (max_tasks_per_process or max_rss_mb); restarting now",
+                type, c.slot);
+  } else if (c.policy.crash_looping()) {
     log()->error("local {} worker #{} is crash-looping ({} start-up deaths in a row, {}); "
                  "next try in {} ms", type, c.slot, c.policy.streak(), how, delay / 1000);
   } else if (delay > 0) {
@@ -141,7 +156,7 @@ bool Supervisor::poll_child(Child& c, uint64_t now_us) {
       changed = true;
     } else if (c.policy.running(now_us)) {
       log()->info("local {} worker #{} (pid {}) is up: no longer crash-looping",
-                  common::to_string(c.type), c.slot, c.pid);
+                  c.pool->name, c.slot, c.pid);
       changed = true;
     }
   }

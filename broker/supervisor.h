@@ -48,16 +48,16 @@ class Supervisor {
  private:
   // One slot of a pool: at most one process at a time.
   struct Child {
-    common::TaskType type = common::TaskType::io;
+    const config::PoolConfig* pool = nullptr;  // in cfg_, which outlives the supervisor
     int slot = 0;     // index within its pool
-    int threads = 1;
     pid_t pid = -1;
     uint64_t next_start_us = 0;
     RestartPolicy policy;
     uint64_t restarts = 0;
     std::string last_exit;
   };
-  void add_pool(common::TaskType type, const config::PoolConfig& pool);
+  void add_pool(const config::PoolConfig& pool);
+  std::vector<std::string> worker_args(const Child& c) const;
   void publish();
   bool spawn(Child& c, uint64_t now_us);
   void on_exit(Child& c, int status, uint64_t now_us);

@@ -21,6 +21,7 @@
 #include <limits>
 #include <string>
 
+#include "common/pools.h"
 #include "common/protocol.h"
 
 namespace zfleet::broker {
@@ -53,7 +54,10 @@ struct Task {
   uint8_t losses = 0;        // workers lost while running it
   uint8_t retries = 0;       // re-runs allowed after a failure in retry_on
   uint8_t retries_used = 0;
-  common::TaskType type = common::TaskType::io;
+  common::PoolId pool = common::kIoPool;
+  // Restored from the journal with a pool this broker no longer has (then
+  // `pool` is io): the dispatcher fails it `cancelled` as it adopts it.
+  bool pool_gone = false;
   Phase phase = Phase::handed_off;
   bool cancel_requested = false;  // running, a cancel was sent to its worker
   bool delay_counted = false;     // holds a place in Metrics::held_delayed (max_delayed)

@@ -22,7 +22,7 @@ void TaskJournal::accepted(const Task& t, uint64_t now_us) {
   if (!enabled_) return;
   common::AcceptRecord r;
   r.id = t.id;
-  r.type = t.type;
+  r.pool = pools_->name(t.pool);
   r.payload = t.payload;
   r.timeout_ms = t.timeout_ms;
   r.max_retries = t.max_retries;

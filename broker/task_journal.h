@@ -21,12 +21,14 @@
 
 #include "broker/task.h"
 #include "common/journal_codec.h"
+#include "common/pools.h"
 
 namespace zfleet::broker {
 
 class TaskJournal {
  public:
-  explicit TaskJournal(bool enabled) : enabled_(enabled) {}
+  // `pools` (not owned, outlives this) names each task's pool in ACCEPT.
+  TaskJournal(bool enabled, const common::PoolNames& pools) : enabled_(enabled), pools_(&pools) {}
   bool enabled() const { return enabled_; }
 
   void accepted(const Task& t, uint64_t now_us);
@@ -62,6 +64,7 @@ class TaskJournal {
   void add(common::JournalType type, const std::string& payload);
 
   bool enabled_;
+  const common::PoolNames* pools_;
   Batch batch_;
   uint64_t next_seq_ = 0;
   uint64_t durable_seq_ = 0;

@@ -12,7 +12,7 @@ using common::TaskErrorCode;
 
 // The metrics gauge a task in phase `p` is counted in (nullptr: none).
 std::atomic<uint64_t>* gauge(Metrics& m, const Task& t, Phase p) {
-  int type = static_cast<int>(t.type);
+  int type = t.pool;
   switch (p) {
     case Phase::handed_off:
     case Phase::queued:
@@ -40,7 +40,7 @@ bool waiting(Phase p) {
 void release_delay(Metrics& m, Task& t) {
   if (!t.delay_counted) return;
   t.delay_counted = false;
-  Metrics::sub(m.held_delayed[static_cast<int>(t.type)]);
+  Metrics::sub(m.held_delayed[t.pool]);
 }
 
 }  // namespace
@@ -64,8 +64,8 @@ TaskLifecycle::~TaskLifecycle() {
   std::unordered_set<Task*> owned;
   for (auto& [d, run] : running_) owned.insert(run.task);
   while (Task* t = timers_.pop_due(UINT64_MAX)) owned.insert(t);
-  for (int type = 0; type < common::kTaskTypeCount; ++type) {
-    auto tt = static_cast<common::TaskType>(type);
+  for (int type = 0; type < common::kMaxPools; ++type) {
+    auto tt = static_cast<common::PoolId>(type);
     while (Task* t = queues_.front_runnable(tt)) {
       queues_.pop_front(tt);
       owned.insert(t);
@@ -79,7 +79,7 @@ void TaskLifecycle::set_phase(Task* t, Phase p) {
   if (auto* g = gauge(st_.metrics, *t, old)) Metrics::sub(*g);
   if (auto* g = gauge(st_.metrics, *t, p)) Metrics::add(*g);
   if (waiting(old) != waiting(p)) {
-    auto& w = st_.metrics.waiting[static_cast<int>(t->type)];
+    auto& w = st_.metrics.waiting[t->pool];
     waiting(p) ? Metrics::add(w) : Metrics::sub(w);
   }
   t->phase = p;
@@ -120,8 +120,8 @@ void TaskLifecycle::accept(Task* t, uint64_t now_us, bool journaled) {
 }
 
 void TaskLifecycle::dispatch_ready(uint64_t now_us) {
-  for (int type = 0; type < common::kTaskTypeCount; ++type) {
-    auto tt = static_cast<common::TaskType>(type);
+  for (int type = 0; type < st_.pools.size(); ++type) {
+    auto tt = static_cast<common::PoolId>(type);
     while (Task* t = queues_.front_runnable(tt)) {
       WorkerEntry* w = registry_.pick(tt);
       if (!w) break;
@@ -159,7 +159,7 @@ void TaskLifecycle::run_ended(Task* t) {
 void TaskLifecycle::finish(Task* t, common::ResultRecord rec, uint64_t now_us) {
   timers_.cancel(t);
   if (auto* g = gauge(st_.metrics, *t, t->phase)) Metrics::sub(*g);
-  if (waiting(t->phase)) Metrics::sub(st_.metrics.waiting[static_cast<int>(t->type)]);
+  if (waiting(t->phase)) Metrics::sub(st_.metrics.waiting[t->pool]);
   release_delay(st_.metrics, *t);
   log()->debug("task {}: {} after {} attempt(s){}", t->id, common::to_string(rec.state),
                t->attempts,
@@ -225,6 +225,8 @@ void TaskLifecycle::on_result(WorkerEntry* w, common::ResultMessage r, uint64_t 
                    " (" + std::to_string(opts_.max_result_bytes) + ")",
                "", ""};
   }
+  // The worker caps a task's output; this caps what any peer can make us hold.
+  if (r.output.size() > opts_.max_result_bytes) r.output.resize(opts_.max_result_bytes);
   if (!r.ok && t->cancel_requested) {
     // Interrupted by the cancel (or failed meanwhile): cancelled is final.
     return fail(t, TaskErrorCode::cancelled, "cancelled while running", w, r.run_us, now_us);
@@ -239,6 +241,7 @@ common::ResultRecord TaskLifecycle::record_of(const WorkerEntry& w, common::Resu
   common::ResultRecord rec;
   rec.state = r.ok ? common::TaskState::done : common::TaskState::failed;
   rec.result = std::move(r.result);
+  rec.output = std::move(r.output);
   rec.error = std::move(r.error);
   rec.worker = w.info.id;
   rec.run_us = r.run_us;
@@ -301,7 +304,7 @@ void TaskLifecycle::worker_lost(WorkerEntry* w, const char* why, uint64_t now_us
   }
 }
 
-common::CancelOutcome TaskLifecycle::cancel(std::string_view id, uint64_t now_us) {
+common::CancelOutcome TaskLifecycle::cancel(std::string_view id, uint64_t now_us, std::string why) {
   using common::CancelOutcome;
   Task* t = st_.live.find(id);
   if (!t) return st_.cache.contains(id, now_us / 1000) ? CancelOutcome::too_late : CancelOutcome::unknown;
@@ -321,11 +324,11 @@ common::CancelOutcome TaskLifecycle::cancel(std::string_view id, uint64_t now_us
     default:
       break;
   }
-  fail(t, TaskErrorCode::cancelled, "cancelled before it ran", nullptr, 0, now_us);
+  fail(t, TaskErrorCode::cancelled, std::move(why), nullptr, 0, now_us);
   // A queued task stays in its deque as a tombstone (queue_ref), and one not
   // yet handed over is still held by intake (intake_ref): each holder drops
   // it where it meets it (maybe_delete).
-  if (p == Phase::queued) queues_.tombstoned(t->type);
+  if (p == Phase::queued) queues_.tombstoned(t->pool);
   return CancelOutcome::cancelled;
 }
 

@@ -78,7 +78,10 @@ class TaskLifecycle {
   void on_timers(uint64_t now_us);
   // `exiting`: it said GONE, so its slots are freed too.
   void worker_lost(WorkerEntry* w, const char* why, uint64_t now_us, bool exiting);
-  common::CancelOutcome cancel(std::string_view id, uint64_t now_us);
+  // `why`: the message of a pending task's `cancelled` error (a client's
+  // cancel says "cancelled before it ran"; recovery names a pool that is gone).
+  common::CancelOutcome cancel(std::string_view id, uint64_t now_us,
+                               std::string why = "cancelled before it ran");
   // Runs that were in progress when the broker last stopped (recovery.h):
   // their tasks are queued again, but if a worker that outlived the broker
   // answers one of them before the task runs again, that answer is its

@@ -22,7 +22,7 @@ bool TaskLifecycle::recovered_answer(WorkerEntry* w, common::ResultMessage& r, u
   log()->info("task {}: the answer to its run before the restart arrived: {}", t->id,
               common::to_string(rec.state));
   finish(t, std::move(rec), now_us);
-  queues_.tombstoned(t->type);
+  queues_.tombstoned(t->pool);
   return true;
 }
 

@@ -14,9 +14,9 @@ TaskQueues::~TaskQueues() {
   }
 }
 
-Task* TaskQueues::front_runnable(common::TaskType type) {
-  auto& queue = q(type);
-  int i = static_cast<int>(type);
+Task* TaskQueues::front_runnable(common::PoolId pool) {
+  auto& queue = q(pool);
+  int i = pool;
   while (!queue.empty() && queue.front()->phase != Phase::queued) {
     Task* t = queue.front();
     queue.pop_front();
@@ -26,13 +26,13 @@ Task* TaskQueues::front_runnable(common::TaskType type) {
   return queue.empty() ? nullptr : queue.front();
 }
 
-void TaskQueues::pop_front(common::TaskType type) {
-  q(type).front()->queue_ref = false;
-  q(type).pop_front();
+void TaskQueues::pop_front(common::PoolId pool) {
+  q(pool).front()->queue_ref = false;
+  q(pool).pop_front();
 }
 
-void TaskQueues::tombstoned(common::TaskType type) {
-  int i = static_cast<int>(type);
+void TaskQueues::tombstoned(common::PoolId pool) {
+  int i = pool;
   ++tombstones_[i];
   if (tombstones_[i] > 1024 && tombstones_[i] * 2 > queues_[i].size()) compact(i);
 }
@@ -46,14 +46,14 @@ void TaskQueues::compact(int type) {
   tombstones_[type] = 0;
 }
 
-std::size_t TaskQueues::runnable(common::TaskType type) const {
-  int i = static_cast<int>(type);
+std::size_t TaskQueues::runnable(common::PoolId pool) const {
+  int i = pool;
   return queues_[i].size() - tombstones_[i];
 }
 
 std::size_t TaskQueues::runnable() const {
   std::size_t n = 0;
-  for (int i = 0; i < common::kTaskTypeCount; ++i) n += queues_[i].size() - tombstones_[i];
+  for (int i = 0; i < common::kMaxPools; ++i) n += queues_[i].size() - tombstones_[i];
   return n;
 }
 

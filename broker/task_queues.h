@@ -31,32 +31,32 @@ class TaskQueues {
 
   void push(Task* t) {
     t->queue_ref = true;
-    q(t->type).push_back(t);
+    q(t->pool).push_back(t);
   }
   void push_front(Task* t) {
     t->queue_ref = true;
-    q(t->type).push_front(t);
+    q(t->pool).push_front(t);
   }
   // The next queued task of `type` without removing it, or nullptr.
-  Task* front_runnable(common::TaskType type);
+  Task* front_runnable(common::PoolId pool);
   // Removes the task front_runnable() returned.
-  void pop_front(common::TaskType type);
+  void pop_front(common::PoolId pool);
   // A queued task of `type` was just finished in place (cancelled).
-  void tombstoned(common::TaskType type);
-  std::size_t runnable(common::TaskType type) const;
+  void tombstoned(common::PoolId pool);
+  std::size_t runnable(common::PoolId pool) const;
   // Every queued task, all pools (for a drain's count).
   std::size_t runnable() const;
 
  private:
-  std::deque<Task*>& q(common::TaskType type) { return queues_[static_cast<int>(type)]; }
+  std::deque<Task*>& q(common::PoolId pool) { return queues_[pool]; }
   void compact(int type);
   static void drop(Task* t) {
     t->queue_ref = false;
     maybe_delete(t);
   }
 
-  std::deque<Task*> queues_[common::kTaskTypeCount];
-  std::size_t tombstones_[common::kTaskTypeCount] = {};
+  std::deque<Task*> queues_[common::kMaxPools];
+  std::size_t tombstones_[common::kMaxPools] = {};
 };
 
 }  // namespace zfleet::broker

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "common/pools.h"
 #include "common/worker_link.h"
 
 namespace zfleet::broker {
@@ -22,6 +23,7 @@ struct WorkerEntry {
   common::WorkerInfo info;
   std::string route;               // routing id of its backend connection (what READY came on)
   std::string contender;           // route of a READY under its id refused while it was alive
+  common::PoolId pool = common::kIoPool;  // info.pool's id: the queue it takes tasks from
   uint32_t capacity = 1;           // threads + granted prefetch: never more in flight
   double avg_run_us = 0;           // moving average of recent task run times (0 = none yet)
   std::unordered_set<uint64_t> ledger;  // dispatch numbers it holds a slot for

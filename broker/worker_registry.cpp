@@ -15,7 +15,8 @@ WorkerEntry* WorkerRegistry::find_route(std::string_view route) {
   return it == routes_.end() ? nullptr : it->second;
 }
 
-WorkerEntry* WorkerRegistry::join(common::WorkerInfo info, std::string route, uint64_t now_us) {
+WorkerEntry* WorkerRegistry::join(common::WorkerInfo info, std::string route, uint64_t now_us,
+                                  common::PoolId pool) {
   if (WorkerEntry* old = find(info.id)) {
     bool same_process = old->info.incarnation == info.incarnation && info.incarnation != 0;
     if (same_process && old->route != route) {  // the same process on a new connection
@@ -46,6 +47,7 @@ WorkerEntry* WorkerRegistry::join(common::WorkerInfo info, std::string route, ui
   info.capacity = std::min(info.capacity, info.threads);
   w->info = std::move(info);
   w->route = route;
+  w->pool = pool;
   do w->token = rng_(); while (w->token == 0);
   w->capacity = w->capacity_for(opts_.prefetch);
   w->joined_us = w->last_seen_us = w->last_heartbeat_us = now_us;
@@ -144,7 +146,7 @@ std::vector<BoardEntry> WorkerRegistry::board() const {
     BoardEntry e;
     auto& s = e.status;
     s.id = id;
-    s.type = std::string(common::to_string(w->info.type));
+    s.type = w->info.pool;
     s.host = w->info.host;
     s.pid = w->info.pid;
     s.threads = w->info.threads;

@@ -59,8 +59,10 @@ class WorkerRegistry {
   WorkerEntry* find_route(std::string_view route);
   // Registers a READY that came on connection `route` (the worker id is
   // bound to it from then on: only that connection speaks for the worker).
-  WorkerEntry* join(common::WorkerInfo info, std::string route, uint64_t now_us);
-  WorkerEntry* pick(common::TaskType type) const { return scheduler_.pick(type); }
+  // `pool`: the id of info.pool (the caller checked it is configured).
+  WorkerEntry* join(common::WorkerInfo info, std::string route, uint64_t now_us,
+                    common::PoolId pool = common::kIoPool);
+  WorkerEntry* pick(common::PoolId pool) const { return scheduler_.pick(pool); }
   void occupy(WorkerEntry* w, uint64_t d, uint64_t now_us) { scheduler_.dispatched(w, d, now_us); }
   // Frees w's slot for d; `run_us` feeds the run-time average behind prefetch.
   bool release(WorkerEntry* w, uint64_t d, uint64_t run_us);

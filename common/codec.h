@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/msgpack_io.h"
+#include "common/pools.h"
 #include "common/protocol.h"
 #include "common/result_record.h"
 #include "common/status.h"
@@ -45,6 +46,9 @@ inline constexpr TaskErrorSet kNeverRetried =
 struct CodecLimits {
   std::size_t max_batch = 10000;
   uint64_t max_delay_ms = 604800000;  // broker.max_delay_ms
+  // The pools a `type` may name; null = io and cpu only. Not owned: it
+  // must outlive the decoding (the broker's lives as long as the broker).
+  const PoolNames* pools = nullptr;
   DecodeLimits msgpack;
 };
 
@@ -52,7 +56,7 @@ struct CodecLimits {
 // worker receives (see encode_task_payload): the broker never looks inside.
 struct TaskSpec {
   std::string id;          // empty: the broker assigns one
-  TaskType type = TaskType::io;
+  PoolId pool = kIoPool;    // `type`, resolved against CodecLimits::pools
   uint64_t timeout_ms = 0; // 0: broker default
   uint32_t max_retries = 1;  // re-dispatches after a lost worker
   uint64_t delay_ms = 0;     // <= CodecLimits::max_delay_ms
@@ -82,12 +86,17 @@ std::string recover_corr(std::string_view body);
 std::optional<std::string> check_script_shape(std::string_view script);
 
 // The worker-bound payload of one task: msgpack [script, func, args, kwargs]
-// where args and kwargs are bin holding their own msgpack bytes.
+// where args and kwargs are bin holding their own msgpack bytes, and a
+// fifth element `true` when the submit asked for the task's output
+// (`"output": true`); payloads of 4 (journals of earlier versions) read
+// as output false.
 struct TaskPayloadView {
   std::string_view script, func, args_msgpack, kwargs_msgpack;
+  bool output = false;
 };
 std::string encode_task_payload(std::string_view script, std::string_view func,
-                                std::string_view args_msgpack, std::string_view kwargs_msgpack);
+                                std::string_view args_msgpack, std::string_view kwargs_msgpack,
+                                bool output = false);
 std::expected<TaskPayloadView, std::string> decode_task_payload(std::string_view payload,
                                                                msgpack::object_handle& keep);
 
@@ -130,6 +139,7 @@ struct SubmitArgs {
   std::optional<uint32_t> retries;
   std::vector<std::string> retry_on;  // empty = omit (broker default)
   std::optional<uint64_t> retry_backoff_ms;
+  bool output = false;          // false = omit: return the task's stdout/stderr with its result
 };
 uint32_t submit_field_count(const SubmitArgs& a);
 void append_submit_fields(std::string& out, const SubmitArgs& a);  // the map entries only

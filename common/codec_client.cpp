@@ -25,7 +25,7 @@ uint32_t submit_field_count(const SubmitArgs& a) {
   return 1 + !a.func.empty() + !a.args_msgpack.empty() + !a.kwargs_msgpack.empty() +
          !a.type.empty() + !a.id.empty() + (a.timeout_ms != 0) + a.max_retries.has_value() +
          (a.delay_ms != 0) + a.retries.has_value() + !a.retry_on.empty() +
-         a.retry_backoff_ms.has_value();
+         a.retry_backoff_ms.has_value() + a.output;
 }
 
 void append_submit_fields(std::string& out, const SubmitArgs& a) {
@@ -45,6 +45,7 @@ void append_submit_fields(std::string& out, const SubmitArgs& a) {
     for (const auto& code : a.retry_on) w.str(code);
   }
   if (a.retry_backoff_ms) w.ku("retry_backoff_ms", *a.retry_backoff_ms);
+  if (a.output) w.str("output").boolean(true);
 }
 
 std::string encode_submit(const SubmitArgs& a, std::string_view corr) {

@@ -85,7 +85,8 @@ void append_result(std::string& out, std::string_view id, TaskState state,
   Writer w(out);
   if (rec) state = rec->state;
   if (rec || state != TaskState::pending) run_after_ms.reset();
-  uint32_t n = 3 + (corr.empty() ? 0 : 1) + (rec ? 5 : 0) + run_after_ms.has_value();
+  uint32_t n = 3 + (corr.empty() ? 0 : 1) + (rec ? 5 : 0) + run_after_ms.has_value() +
+               (rec && !rec->output.empty());
   w.map(n).kv("op", "result").kv("id", id).kv("state", to_string(state));
   if (run_after_ms) w.ku("run_after_ms", *run_after_ms);
   if (rec) {
@@ -97,6 +98,7 @@ void append_result(std::string& out, std::string_view id, TaskState state,
     }
     w.kv("worker", rec->worker).ku("attempts", rec->attempts);
     w.ku("queued_us", rec->queued_us).ku("run_us", rec->run_us);
+    if (!rec->output.empty()) w.kv("output", rec->output);
   }
   if (!corr.empty()) w.str("corr").raw(corr);
 }
@@ -132,9 +134,8 @@ std::string encode_status(const StatusSnapshot& s, std::string_view corr) {
   Writer w(out);
   w.map((corr.empty() ? 11 : 12) + (s.journal ? 1 : 0)).kv("op", "status").kv("version", s.version);
   w.ku("uptime_ms", s.uptime_ms);
-  w.str("queues").map(2);
-  w.str("io").map(2).ku("depth", s.queue_depth[0]).ku("delayed", s.delayed_by_type[0]);
-  w.str("cpu").map(2).ku("depth", s.queue_depth[1]).ku("delayed", s.delayed_by_type[1]);
+  w.str("queues").map(static_cast<uint32_t>(s.queues.size()));
+  for (const auto& q : s.queues) w.str(q.name).map(2).ku("depth", q.depth).ku("delayed", q.delayed);
   w.str("tasks").map(8).ku("submitted", s.submitted).ku("done", s.done).ku("failed", s.failed);
   w.ku("retried", s.retried).ku("running", s.running).ku("cancelled", s.cancelled);
   w.ku("delayed", s.delayed).ku("stale_results", s.stale_results);

@@ -84,10 +84,17 @@ std::expected<TaskSpec, WireError> decode_task(const msgpack::object& m, const C
   auto type = str_field(m, "type");
   if (!type) return std::unexpected(bad(type.error().message));
   if (*type) {
-    auto parsed = task_type_from_string(**type);
-    if (!parsed) return std::unexpected(bad("field 'type' must be \"io\" or \"cpu\""));
-    t.type = *parsed;
+    static const PoolNames kDefaultPools;
+    const PoolNames& pools = limits.pools ? *limits.pools : kDefaultPools;
+    auto pool = pools.find(**type);
+    if (!pool) {
+      std::string name = valid_pool_name(**type) ? "'" + std::string(**type) + "'" : "given";
+      return std::unexpected(bad("no pool named " + name + " (field 'type'; pools: " + pools.list() + ")"));
+    }
+    t.pool = *pool;
   }
+  auto output = bool_field(m, "output");
+  if (!output) return std::unexpected(bad(output.error().message));
   auto id = str_field(m, "id");
   if (!id) return std::unexpected(bad(id.error().message));
   if (*id) {
@@ -107,7 +114,7 @@ std::expected<TaskSpec, WireError> decode_task(const msgpack::object& m, const C
     t.max_retries = static_cast<uint32_t>(**retries);
   }
   if (auto e = decode_scheduling(m, t, limits)) return std::unexpected(std::move(*e));
-  t.payload = encode_task_payload(**script, func_name, args, kwargs);
+  t.payload = encode_task_payload(**script, func_name, args, kwargs, output->value_or(false));
   return t;
 }
 
@@ -235,10 +242,13 @@ std::expected<Request, WireError> decode_request(std::string_view body, const Co
 }
 
 std::string encode_task_payload(std::string_view script, std::string_view func,
-                                std::string_view args_msgpack, std::string_view kwargs_msgpack) {
+                                std::string_view args_msgpack, std::string_view kwargs_msgpack,
+                                bool output) {
   std::string out;
   out.reserve(16 + script.size() + func.size() + args_msgpack.size() + kwargs_msgpack.size());
-  MsgpackWriter(out).array(4).str(script).str(func).bin(args_msgpack).bin(kwargs_msgpack);
+  MsgpackWriter w(out);
+  w.array(output ? 5 : 4).str(script).str(func).bin(args_msgpack).bin(kwargs_msgpack);
+  if (output) w.boolean(true);
   return out;
 }
 
@@ -248,15 +258,17 @@ std::expected<TaskPayloadView, std::string> decode_task_payload(std::string_view
   if (!decoded) return std::unexpected(decoded.error());
   keep = std::move(*decoded);
   const msgpack::object& a = keep.get();
-  if (a.type != msgpack::type::ARRAY || a.via.array.size != 4)
-    return std::unexpected("task payload must be an array of 4");
+  if (a.type != msgpack::type::ARRAY || (a.via.array.size != 4 && a.via.array.size != 5))
+    return std::unexpected("task payload must be an array of 4 or 5");
   const msgpack::object* f = a.via.array.ptr;
   if (f[0].type != msgpack::type::STR || f[1].type != msgpack::type::STR ||
-      f[2].type != msgpack::type::BIN || f[3].type != msgpack::type::BIN)
+      f[2].type != msgpack::type::BIN || f[3].type != msgpack::type::BIN ||
+      (a.via.array.size == 5 && f[4].type != msgpack::type::BOOLEAN))
     return std::unexpected("task payload has mistyped fields");
   return TaskPayloadView{as_view(f[0]), as_view(f[1]),
                          std::string_view(f[2].via.bin.ptr, f[2].via.bin.size),
-                         std::string_view(f[3].via.bin.ptr, f[3].via.bin.size)};
+                         std::string_view(f[3].via.bin.ptr, f[3].via.bin.size),
+                         a.via.array.size == 5 && f[4].via.boolean};
 }
 
 }  // namespace zfleet::common

@@ -30,7 +30,7 @@ enum class JournalType : uint8_t { accept = 1, dispatch = 2, retry = 3, finish =
 
 struct AcceptRecord {
   std::string id;
-  TaskType type = TaskType::io;
+  std::string pool;             // its pool's name (common/pools.h)
   std::string payload;          // the worker-bound payload, as intake built it
   uint32_t timeout_ms = 0;
   uint8_t max_retries = 1;

@@ -145,4 +145,13 @@ std::expected<std::optional<uint64_t>, FieldError> uint_field(const msgpack::obj
   return std::optional<uint64_t>(v->via.u64);
 }
 
+std::expected<std::optional<bool>, FieldError> bool_field(const msgpack::object& map,
+                                                          std::string_view key) {
+  const msgpack::object* v = find_field(map, key);
+  if (!v || v->type == msgpack::type::NIL) return std::optional<bool>();
+  if (v->type != msgpack::type::BOOLEAN)
+    return std::unexpected(FieldError{"field '" + std::string(key) + "' must be true or false"});
+  return std::optional<bool>(v->via.boolean);
+}
+
 }  // namespace zfleet::common

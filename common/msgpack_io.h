@@ -54,6 +54,8 @@ std::expected<std::optional<std::string_view>, FieldError> str_field(const msgpa
                                                                      std::string_view key);
 std::expected<std::optional<uint64_t>, FieldError> uint_field(const msgpack::object& map,
                                                               std::string_view key);
+std::expected<std::optional<bool>, FieldError> bool_field(const msgpack::object& map,
+                                                          std::string_view key);
 
 inline std::string_view as_view(const msgpack::object& o) {
   return o.type == msgpack::type::STR ? std::string_view(o.via.str.ptr, o.via.str.size)

@@ -13,7 +13,6 @@ constexpr std::array<std::string_view, 9> kTaskErrorNames = {
     "script_not_found", "script_not_allowed", "script_error", "func_not_found",
     "exception",        "unserializable_result", "timeout",   "worker_lost",
     "cancelled"};
-constexpr std::array<std::string_view, 2> kTypeNames = {"io", "cpu"};
 constexpr std::array<std::string_view, 5> kStateNames = {"pending", "running", "done", "failed",
                                                          "unknown"};
 
@@ -34,15 +33,11 @@ std::string_view to_string(ErrorCode c) { return kErrorNames.at(static_cast<std:
 std::string_view to_string(TaskErrorCode c) {
   return kTaskErrorNames.at(static_cast<std::size_t>(c));
 }
-std::string_view to_string(TaskType t) { return kTypeNames.at(static_cast<std::size_t>(t)); }
 std::string_view to_string(TaskState s) { return kStateNames.at(static_cast<std::size_t>(s)); }
 std::string_view to_string(CancelOutcome o) { return kCancelNames.at(static_cast<std::size_t>(o)); }
 
 std::optional<TaskErrorCode> task_error_from_string(std::string_view s) {
   return lookup<TaskErrorCode>(kTaskErrorNames, s);
-}
-std::optional<TaskType> task_type_from_string(std::string_view s) {
-  return lookup<TaskType>(kTypeNames, s);
 }
 std::optional<TaskState> task_state_from_string(std::string_view s) {
   return lookup<TaskState>(kStateNames, s);

@@ -1,5 +1,5 @@
-// ZFP/1 vocabulary: the names of ops, error codes, task error codes, task
-// types and task states, and the ONLY table that maps each enum to its wire
+// ZFP/1 vocabulary: the names of ops, error codes, task error codes and task
+// states, and the ONLY table that maps each enum to its wire
 // string. Every component (broker, worker, CLI, bench) spells the protocol
 // through this header; nothing else writes these strings.
 //
@@ -31,9 +31,6 @@ enum class TaskErrorCode : uint8_t {
   cancelled,
 };
 
-enum class TaskType : uint8_t { io = 0, cpu = 1 };
-inline constexpr int kTaskTypeCount = 2;
-
 // Lifecycle as a client sees it. `unknown`: never submitted, or evicted.
 enum class TaskState : uint8_t { pending, running, done, failed, unknown };
 
@@ -48,12 +45,10 @@ inline constexpr TaskErrorSet error_bit(TaskErrorCode c) {
 
 std::string_view to_string(ErrorCode c);
 std::string_view to_string(TaskErrorCode c);
-std::string_view to_string(TaskType t);
 std::string_view to_string(TaskState s);
 std::string_view to_string(CancelOutcome o);
 
 std::optional<TaskErrorCode> task_error_from_string(std::string_view s);
-std::optional<TaskType> task_type_from_string(std::string_view s);
 std::optional<TaskState> task_state_from_string(std::string_view s);
 std::optional<ErrorCode> error_code_from_string(std::string_view s);
 std::optional<CancelOutcome> cancel_outcome_from_string(std::string_view s);

@@ -24,11 +24,12 @@ struct ResultRecord {
   uint32_t attempts = 0;              // dispatches made (1 for a task run once)
   uint64_t queued_us = 0;             // time waiting in the broker
   uint64_t run_us = 0;                // time on the worker
+  std::string output;                 // the task's stdout/stderr, when asked for ("" = none)
 
   // Approximate heap footprint, for the cache's byte limit.
   std::size_t byte_size() const {
     return sizeof(ResultRecord) + id.size() + result.size() + error.message.size() +
-           error.type.size() + error.traceback.size() + worker.size();
+           error.type.size() + error.traceback.size() + worker.size() + output.size();
   }
 };
 

@@ -54,14 +54,20 @@ struct JournalStatus {
   std::string damage;             // "" or what replay found and moved aside
 };
 
+// One entry of `queues`: a pool, in PoolId order.
+struct QueueStatus {
+  std::string name;
+  uint64_t depth = 0;    // runnable, waiting for a worker
+  uint64_t delayed = 0;  // delayed or waiting for a retry
+};
+
 struct StatusSnapshot {
   std::string version;
   uint64_t uptime_ms = 0;
-  uint64_t queue_depth[2] = {0, 0};      // by TaskType: runnable, waiting for a worker
-  uint64_t delayed_by_type[2] = {0, 0};  // by TaskType: delayed or waiting for a retry
+  std::vector<QueueStatus> queues;  // every configured pool
   uint64_t submitted = 0, done = 0, failed = 0, retried = 0, running = 0;
   uint64_t cancelled = 0;      // tasks failed `cancelled` (also counted in failed)
-  uint64_t delayed = 0;        // gauge: delayed or waiting for a retry, all types
+  uint64_t delayed = 0;        // gauge: delayed or waiting for a retry, all pools
   uint64_t stale_results = 0;  // RESULTs that were not for the task's current dispatch
   std::vector<WorkerStatus> workers;
   uint64_t cache_shards = 0, cache_entries = 0, cache_bytes = 0;

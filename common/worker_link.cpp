@@ -2,6 +2,7 @@
 
 #include "common/frames.h"
 #include "common/msgpack_io.h"
+#include "common/pools.h"
 #include "common/msgpack_writer.h"
 
 namespace zfleet::common {
@@ -17,7 +18,7 @@ zmq::message_t cmd_frame(LinkCmd c) {
 uint32_t info_fields(const WorkerInfo& i) { return i.route.empty() ? 7 : 8; }
 
 void write_info(MsgpackWriter& w, const WorkerInfo& i) {
-  w.kv("id", i.id).kv("type", to_string(i.type)).kv("host", i.host);
+  w.kv("id", i.id).kv("type", i.pool).kv("host", i.host);
   w.str("pid").i64(i.pid).ku("threads", i.threads).ku("capacity", i.capacity);
   w.ku("incarnation", i.incarnation);
   if (!i.route.empty()) w.kv("route", i.route);
@@ -34,10 +35,10 @@ std::expected<WorkerInfo, std::string> read_info(const msgpack::object& m) {
   // Ids are shown and logged, and routing ids have at most 255 bytes too:
   // a longer one (a forged heartbeat's) names no worker.
   if ((*id)->size() > 255) return std::unexpected("worker id over 255 bytes");
-  if (!type || !*type || !task_type_from_string(**type))
-    return std::unexpected("worker info without a valid type");
+  if (!type || !*type || !valid_pool_name(**type))
+    return std::unexpected("worker info without a valid pool name");
   i.id.assign(**id);
-  i.type = *task_type_from_string(**type);
+  i.pool.assign(**type);
   if (host && *host) i.host.assign(**host);
   // Read by hand: msgpack's convert() throws on a mistyped value, and these
   // bytes come from the network.
@@ -90,6 +91,7 @@ std::optional<LinkCmd> link_command(const zmq::message_t& f) {
     case 'X': return LinkCmd::resync;
     case 'S': return LinkCmd::stop;
     case 'Z': return LinkCmd::cancel;
+    case 'F': return LinkCmd::refuse;
     case 'A': return LinkCmd::bye_ack;
     case 'W': return LinkCmd::welcome;
     default: return std::nullopt;
@@ -139,11 +141,12 @@ Frames encode_result(const ResultMessage& r) {
     w.kv("type", r.error.type).kv("traceback", r.error.traceback);
   }
   Frames f;
-  f.reserve(4);
+  f.reserve(5);
   f.push_back(cmd_frame(LinkCmd::result));
   f.push_back(frame(r.id));
   f.push_back(frame(meta));
   f.push_back(frame(value));
+  if (!r.output.empty()) f.push_back(frame(r.output));
   return f;
 }
 
@@ -160,6 +163,13 @@ Frames encode_clear(const std::optional<std::string>& script) {
 Frames encode_cancel(uint64_t dispatch) { return encode_command_uint(LinkCmd::cancel, dispatch); }
 
 Frames encode_welcome(uint64_t token) { return encode_command_uint(LinkCmd::welcome, token); }
+
+Frames encode_refuse(std::string_view reason) {
+  Frames f;
+  f.push_back(cmd_frame(LinkCmd::refuse));
+  f.push_back(frame(reason));
+  return f;
+}
 
 Frames encode_heartbeat(const Heartbeat& hb) {
   std::string body;
@@ -202,7 +212,7 @@ std::expected<TaskMessage, std::string> decode_task(const Frames& f, std::size_t
 }
 
 std::expected<ResultMessage, std::string> decode_result(const Frames& f, std::size_t first) {
-  if (f.size() != first + 4) return std::unexpected("RESULT must have 4 frames");
+  if (f.size() != first + 4 && f.size() != first + 5) return std::unexpected("RESULT must have 4 or 5 frames");
   auto decoded = decode_msgpack(view(f[first + 2]));
   if (!decoded) return std::unexpected(decoded.error());
   const msgpack::object& meta = decoded->get();
@@ -219,6 +229,7 @@ std::expected<ResultMessage, std::string> decode_result(const Frames& f, std::si
   r.ok = meta.via.array.ptr[2].via.boolean;
   r.run_us = meta.via.array.ptr[3].via.u64;
   std::string_view value = view(f[first + 3]);
+  if (f.size() == first + 5) r.output.assign(view(f[first + 4]));
   if (r.ok) {
     // The value is spliced into client replies as it is: make sure it is
     // exactly one well-formed msgpack object, whoever the worker is.
@@ -274,6 +285,11 @@ std::expected<uint64_t, std::string> decode_cancel(const Frames& f, std::size_t 
 
 std::expected<uint64_t, std::string> decode_welcome(const Frames& f, std::size_t first) {
   return decode_command_uint(f, first, "WELCOME");
+}
+
+std::expected<std::string, std::string> decode_refuse(const Frames& f, std::size_t first) {
+  if (f.size() != first + 2) return std::unexpected("REFUSE must have 2 frames");
+  return std::string(view(f[first + 1]));
 }
 
 std::expected<Heartbeat, std::string> decode_heartbeat(const Frames& f) {

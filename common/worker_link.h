@@ -4,8 +4,9 @@
 // Backend (worker DEALER, routing id = worker id  <->  broker ROUTER).
 // Frames shown without the ROUTER identity frame:
 //   W->B READY   ["R"][info map]                       (first message; again after RESYNC)
-//   W->B RESULT  ["D"][task id][meta][value]           meta = [dispatch, attempt, ok, run_us]
+//   W->B RESULT  ["D"][task id][meta][value]([output]) meta = [dispatch, attempt, ok, run_us]
 //                                                      value = result msgpack (ok) or error map
+//                                                      output = the task's text, when asked for
 //   W->B BYE     ["B"]                                 (worker stopping; takes no new tasks)
 //   B->W BYE_ACK ["A"]                                 BYE handled: no TASK follows it
 //   B->W WELCOME ["W"][token]                          READY handled; token = msgpack uint that
@@ -18,6 +19,8 @@
 //   B->W GONE_ACK ["K"]                                GONE received (the worker may exit)
 //   B->W STOP    ["S"]                                 finish running tasks, then exit
 //   B->W CANCEL  ["Z"][dispatch]                       interrupt that dispatch (msgpack uint)
+//   B->W REFUSE  ["F"][reason text]                    READY refused for good (e.g. its pool is
+//                                                      not configured): the worker exits 2
 //
 // `dispatch` is the broker-unique dispatch number of one TASK message. A
 // worker echoes it in the RESULT; it, not the task id (ids are reused after
@@ -44,12 +47,12 @@ namespace zfleet::common {
 
 enum class LinkCmd : char {
   ready = 'R', result = 'D', bye = 'B', gone = 'G', task = 'T', clear = 'C', resync = 'X',
-  stop = 'S', gone_ack = 'K', cancel = 'Z', bye_ack = 'A', welcome = 'W'
+  stop = 'S', gone_ack = 'K', cancel = 'Z', bye_ack = 'A', welcome = 'W', refuse = 'F'
 };
 
 struct WorkerInfo {
   std::string id;
-  TaskType type = TaskType::io;
+  std::string pool = "io";  // the pool it serves; the broker refuses unknown ones (REFUSE)
   std::string host;
   int64_t pid = 0;
   uint32_t threads = 0;
@@ -94,6 +97,7 @@ struct ResultMessage {  // W->B RESULT
   uint64_t run_us = 0;
   std::string result;     // ok: msgpack bytes of the value
   TaskError error;        // !ok
+  std::string output;     // the task's stdout/stderr when it asked for them (5th frame)
 };
 
 using Frames = std::vector<zmq::message_t>;
@@ -109,6 +113,7 @@ Frames encode_clear(const std::optional<std::string>& script);
 Frames encode_simple(LinkCmd cmd);  // RESYNC, STOP
 Frames encode_cancel(uint64_t dispatch);
 Frames encode_welcome(uint64_t token);
+Frames encode_refuse(std::string_view reason);
 Frames encode_heartbeat(const Heartbeat& hb);
 
 // Decoders take the frames after the ROUTER identity (if any), command first.
@@ -119,6 +124,7 @@ std::expected<std::optional<std::string>, std::string> decode_clear(const Frames
                                                                    std::size_t first = 0);
 std::expected<uint64_t, std::string> decode_cancel(const Frames& f, std::size_t first = 0);
 std::expected<uint64_t, std::string> decode_welcome(const Frames& f, std::size_t first = 0);
+std::expected<std::string, std::string> decode_refuse(const Frames& f, std::size_t first = 0);
 std::expected<Heartbeat, std::string> decode_heartbeat(const Frames& f);
 
 }  // namespace zfleet::common

@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/pools.h"
 #include "config/schema.h"
 
 namespace zfleet::config {
@@ -52,6 +53,7 @@ const KnownKeys& known_keys() {
   static const KnownKeys keys = [] {
     KnownKeys k;
     FleetConfig dummy;
+    dummy.workers.pools.push_back(WorkersConfig::named_pool(std::string(schema::kAnyPool), 0, 1));
     auto add = [&k](std::string_view key, auto&&...) { k.leaves.emplace(key); };
     schema::for_each_number(dummy, add);
     schema::for_each_string(dummy, add);
@@ -135,9 +137,11 @@ class Reader {
       auto [first, fresh] = seen.emplace(name, key_line);
       if (!fresh)
         fail(key_line, path, "duplicate key (first at line " + std::to_string(first->second) + ")");
-      if (known_keys().leaves.count(path) != 0) {
+      if (prefix == schema::kPoolsKey) add_pool(name, path, key_line);
+      const std::string known = as_known(path);
+      if (known_keys().leaves.count(known) != 0) {
         leaves_.emplace(path, Leaf{kv.second, key_line});
-      } else if (known_keys().sections.count(path) != 0) {
+      } else if (known_keys().sections.count(known) != 0) {
         walk(kv.second, path, key_line);
       } else {
         fail(key_line, path, "unknown key");
@@ -147,6 +151,7 @@ class Reader {
 
   // Missing keys keep the defaults already in `cfg`.
   void apply(FleetConfig& cfg, const fs::path& base) const {
+    for (const std::string& name : pools_) cfg.workers.pools.push_back(WorkersConfig::named_pool(name, 1, 1));
     schema::for_each_number(cfg, [this](std::string_view key, auto& field, schema::Bounds b) {
       if (const Leaf* leaf = find(key)) read_number(*leaf, std::string(key), field, b);
     });
@@ -163,6 +168,12 @@ class Reader {
     for (std::string* path : {&cfg.broker.journal.path, &cfg.security.secret_key, &cfg.security.worker_key}) {
       if (!path->empty()) *path = resolve_path(*path, base.string());
     }
+    schema::for_each_venv(cfg, [&](std::string_view, std::string& path) {
+      if (!path.empty()) path = resolve_path(path, base.string());
+    });
+    schema::for_each_inherited(cfg, [this](const std::string& key, auto&& inherit) {
+      if (!find(key)) inherit();
+    });
   }
 
   int line_of(std::string_view key) const {
@@ -243,8 +254,27 @@ class Reader {
     }
   }
 
+  // A key under workers.pools.NAME is known when workers.pools.*'s is.
+  static std::string as_known(const std::string& path) {
+    const std::string prefix = std::string(schema::kPoolsKey) + ".";
+    if (path.compare(0, prefix.size(), prefix) != 0) return path;
+    std::size_t end = path.find('.', prefix.size());
+    return prefix + std::string(schema::kAnyPool) + (end == std::string::npos ? "" : path.substr(end));
+  }
+
+  void add_pool(const std::string& name, const std::string& path, int line) {
+    if (!common::valid_pool_name(name))
+      fail(line, path, "a pool name is 1..64 letters, digits, '_' or '-'");
+    if (name == "io" || name == "cpu")
+      fail(line, path, "io and cpu are configured as workers." + name + ", not under workers.pools");
+    if (pools_.size() + 2 >= static_cast<std::size_t>(common::kMaxPools))
+      fail(line, path, "at most " + std::to_string(common::kMaxPools - 2) + " pools under workers.pools");
+    pools_.push_back(name);
+  }
+
   std::string source_;
   std::map<std::string, Leaf, std::less<>> leaves_;
+  std::vector<std::string> pools_;  // workers.pools names, in file order
 };
 
 // Sees only where each document starts (see check_progress).
@@ -334,11 +364,12 @@ FleetConfig default_config() {
   FleetConfig cfg;
   cfg.source = std::string(kDefaultsSource);
   for (std::string& root : cfg.python.script_roots) root = resolve_path(root, "");
+  schema::for_each_inherited(cfg, [](const std::string&, auto&& inherit) { inherit(); });
   return cfg;
 }
 
 FleetConfig parse_config(std::string_view yaml_text, const std::string& source_name,
-                         const std::string& base_dir) {
+                         const std::string& base_dir, Role role) {
   fs::path base = base_dir.empty() ? fs::current_path() : fs::absolute(base_dir);
   Reader reader(source_name);
   std::vector<YAML::Node> docs = load_documents(std::string(yaml_text), reader);
@@ -353,14 +384,14 @@ FleetConfig parse_config(std::string_view yaml_text, const std::string& source_n
   FleetConfig cfg;
   cfg.source = source_name;
   reader.apply(cfg, base);
-  schema::check_values(cfg, [&reader](std::string_view key) { return reader.line_of(key); });
+  schema::check_values(cfg, [&reader](std::string_view key) { return reader.line_of(key); }, role);
   return cfg;
 }
 
-FleetConfig load_config_file(const std::string& path) {
+FleetConfig load_config_file(const std::string& path, Role role) {
   std::string text = read_file(path);
   std::string base = fs::absolute(fs::path(path)).parent_path().string();
-  return parse_config(text, path, base);
+  return parse_config(text, path, base, role);
 }
 
 }  // namespace zfleet::config
@@ -370,7 +401,7 @@ namespace zfleet::config {
 void fill_client_endpoints(const std::string& config_path, std::string& frontend,
                            std::string& results) {
   if (!frontend.empty() && !results.empty()) return;
-  FleetConfig cfg = config_path.empty() ? default_config() : load_config_file(config_path);
+  FleetConfig cfg = config_path.empty() ? default_config() : load_config_file(config_path, Role::peer);
   if (frontend.empty()) frontend = cfg.broker.frontend;
   if (results.empty()) results = cfg.broker.results;
 }

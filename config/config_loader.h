@@ -14,6 +14,7 @@
 // any thread, typically once at start-up. Exceptions are for start-up only.
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -41,24 +42,30 @@ class ConfigError : public std::runtime_error {
   std::string detail_;
 };
 
+// Who loads the file. The broker's checks go further: the files of
+// `security` must be readable keys, and the script roots and venv of each
+// pool it starts processes for must exist. Workers, the CLI and the bench
+// (`peer`) load the same file on other hosts, where those files need not be.
+enum class Role : uint8_t { broker, peer };
+
 // The built-in defaults; source is kDefaultsSource and the relative default
 // script root "tasks" is resolved against the current directory.
 FleetConfig default_config();
 
 // Reads and parses `path`. source = path as given; relative script roots are
 // resolved against the file's folder. Throws ConfigError.
-FleetConfig load_config_file(const std::string& path);
+FleetConfig load_config_file(const std::string& path, Role role = Role::peer);
 
 // Parses YAML text. `source_name` is used in messages and stored as source;
 // relative script roots resolve against `base_dir` (itself made absolute
 // against the current directory; empty = current directory). Throws
 // ConfigError.
 FleetConfig parse_config(std::string_view yaml_text, const std::string& source_name,
-                         const std::string& base_dir);
+                         const std::string& base_dir, Role role = Role::peer);
 
 // Range and consistency checks of every value (the same checks the loader
 // applies). Throws ConfigError with file = cfg.source and line 0.
-void validate(const FleetConfig& cfg);
+void validate(const FleetConfig& cfg, Role role = Role::peer);
 
 // For clients (CLI, bench): fills `frontend` and `results` when empty, from
 // the file at `config_path` or, when that is empty, the built-in defaults.

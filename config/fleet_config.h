@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace zfleet::config {
@@ -18,10 +19,23 @@ namespace zfleet::config {
 // `source` of a FleetConfig built by default_config() rather than from a file.
 inline constexpr std::string_view kDefaultsSource = "<defaults>";
 
-// The local workers of one task type that `zfleet-broker` starts and restarts.
+// One pool of workers (PROTOCOL.md: a task's `type` names a pool): workers.io,
+// workers.cpu or workers.pools.NAME, all with the same keys. `processes`
+// are the local workers `zfleet-broker` starts and restarts; hand-started
+// `zfleet-worker --type NAME` processes join the pool too.
 struct PoolConfig {
-  int processes;  // >= 0 (<= 256); 0 = no local workers of this type
-  int threads;    // >= 1 (<= 1024) executor threads per process
+  std::string name;                 // io, cpu, or the key under workers.pools
+  int processes = 1;                // >= 0 (<= 256); 0 = only hand-started workers
+  int threads = 1;                  // >= 1 (<= 1024) executor threads per process
+  uint64_t max_tasks_per_process = 0;  // 0 = never; else recycle a process after that many tasks
+  uint64_t max_rss_mb = 0;          // 0 = never; else recycle a process whose RSS passes it
+  bool capture_output = false;      // return every task's stdout/stderr with its result
+  uint64_t max_output_bytes = 65536;  // cap on the output kept per task (0..2^30)
+  // The Python of its workers; each is python.*'s unless the pool sets its
+  // own (absolute after loading).
+  std::vector<std::string> script_roots;
+  std::string venv;                 // "" = none: Debian's /usr/bin/python3 as is
+  std::vector<std::string> path;    // extra sys.path entries
 
   bool operator==(const PoolConfig&) const = default;
 };
@@ -77,19 +91,57 @@ struct CacheConfig {
 struct WorkersConfig {
   int heartbeat_ms = 250;  // >= 10 (<= 60000)
   int liveness = 4;        // >= 1 (<= 100) missed heartbeats => dead
-  PoolConfig io{4, 10};
-  PoolConfig cpu{2, 1};
+  PoolConfig io = named_pool("io", 4, 10);
+  PoolConfig cpu = named_pool("cpu", 2, 1);
+  std::vector<PoolConfig> pools;  // workers.pools, in file order
   int prefetch = 32;              // zfleet key: >= 0, most tasks beyond thread count (short tasks only)
   uint64_t kill_grace_ms = 5000;  // zfleet key: >= 0, see docs/config.md
   int max_threads = 1024;         // zfleet key: 1..65536, cap on the threads a worker may claim
 
   bool operator==(const WorkersConfig&) const = default;
+
+  static PoolConfig named_pool(std::string name, int processes, int threads) {
+    PoolConfig p;
+    p.name = std::move(name);
+    p.processes = processes;
+    p.threads = threads;
+    return p;
+  }
+  // io, cpu, then pools: the order of common::PoolId.
+  std::vector<const PoolConfig*> all() const {
+    std::vector<const PoolConfig*> v{&io, &cpu};
+    for (const auto& p : pools) v.push_back(&p);
+    return v;
+  }
+  std::vector<PoolConfig*> all() {
+    std::vector<PoolConfig*> v{&io, &cpu};
+    for (auto& p : pools) v.push_back(&p);
+    return v;
+  }
+  const PoolConfig* find(std::string_view name) const {
+    for (const PoolConfig* p : all()) {
+      if (p->name == name) return p;
+    }
+    return nullptr;
+  }
+  std::vector<std::string> named() const {
+    std::vector<std::string> v;
+    for (const auto& p : pools) v.push_back(p.name);
+    return v;
+  }
 };
+
+// "workers.io", "workers.cpu" or "workers.pools.NAME": the key of a pool.
+inline std::string pool_key(const PoolConfig& p) {
+  return p.name == "io" || p.name == "cpu" ? "workers." + p.name : "workers.pools." + p.name;
+}
 
 struct PythonConfig {
   // After loading: absolute, lexically normalised paths (symlinks are NOT
   // resolved here; the worker does that when confining scripts).
   std::vector<std::string> script_roots = {"tasks"};
+  std::string venv;               // a venv made by /usr/bin/python3 -m venv; "" = none
+  std::vector<std::string> path;  // extra sys.path entries
 
   bool operator==(const PythonConfig&) const = default;
 };

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "config/config_loader.h"
 #include "config/fleet_config.h"
 
 namespace zfleet::config::schema {
@@ -66,10 +67,14 @@ void for_each_number(Cfg& c, Visit&& visit) {
   // heartbeat_ms * liveness must fit an int: 60000 * 100.
   visit("workers.heartbeat_ms", c.workers.heartbeat_ms, Bounds{10, 60000});
   visit("workers.liveness", c.workers.liveness, Bounds{1, 100});
-  visit("workers.io.processes", c.workers.io.processes, Bounds{0, 256});
-  visit("workers.io.threads", c.workers.io.threads, Bounds{1, 1024});
-  visit("workers.cpu.processes", c.workers.cpu.processes, Bounds{0, 256});
-  visit("workers.cpu.threads", c.workers.cpu.threads, Bounds{1, 1024});
+  for (auto* p : c.workers.all()) {
+    const std::string k = pool_key(*p);
+    visit(k + ".processes", p->processes, Bounds{0, 256});
+    visit(k + ".threads", p->threads, Bounds{1, 1024});
+    visit(k + ".max_tasks_per_process", p->max_tasks_per_process, Bounds{0, kMaxU64});
+    visit(k + ".max_rss_mb", p->max_rss_mb, Bounds{0, 1ULL << 30});
+    visit(k + ".max_output_bytes", p->max_output_bytes, Bounds{0, kMaxMessageBytes});
+  }
   visit("workers.prefetch", c.workers.prefetch, Bounds{0, 1000000});
   visit("workers.kill_grace_ms", c.workers.kill_grace_ms, Bounds{0, kMaxMillis});
   visit("workers.max_threads", c.workers.max_threads, Bounds{1, 65536});
@@ -84,6 +89,14 @@ void for_each_endpoint(Cfg& c, Visit&& visit) {
   visit("broker.status", c.broker.status);
 }
 
+// Calls visit(key, std::string&) for every venv key (paths, relative to
+// the config file's folder).
+template <class Cfg, class Visit>
+void for_each_venv(Cfg& c, Visit&& visit) {
+  visit("python.venv", c.python.venv);
+  for (auto* p : c.workers.all()) visit(pool_key(*p) + ".venv", p->venv);
+}
+
 // Calls visit(key, std::string&) for every string key (endpoints included).
 template <class Cfg, class Visit>
 void for_each_string(Cfg& c, Visit&& visit) {
@@ -93,12 +106,14 @@ void for_each_string(Cfg& c, Visit&& visit) {
   visit("security.secret_key", c.security.secret_key);
   visit("security.worker_key", c.security.worker_key);
   visit("logging.level", c.logging.level);
+  for_each_venv(c, visit);
 }
 
 // Calls visit(key, bool&) for every true/false key.
 template <class Cfg, class Visit>
 void for_each_bool(Cfg& c, Visit&& visit) {
   visit("broker.allow_insecure", c.broker.allow_insecure);
+  for (auto* p : c.workers.all()) visit(pool_key(*p) + ".capture_output", p->capture_output);
 }
 
 // Calls visit(key, std::vector<std::string>&) for every list-of-paths key;
@@ -106,18 +121,38 @@ void for_each_bool(Cfg& c, Visit&& visit) {
 template <class Cfg, class Visit>
 void for_each_path_list(Cfg& c, Visit&& visit) {
   visit("python.script_roots", c.python.script_roots);
+  visit("python.path", c.python.path);
+  for (auto* p : c.workers.all()) {
+    visit(pool_key(*p) + ".script_roots", p->script_roots);
+    visit(pool_key(*p) + ".path", p->path);
+  }
   visit("security.producers", c.security.producers);
   visit("security.clients", c.security.clients);
   visit("security.workers", c.security.workers);
 }
 
 inline constexpr std::string_view kScriptRootsKey = "python.script_roots";
+inline constexpr std::string_view kPoolsKey = "workers.pools";
+// The stand-in name of "any pool under workers.pools" in the set of known
+// keys (config_loader.cpp): "workers.pools.*.threads".
+inline constexpr std::string_view kAnyPool = "*";
+
+// The keys a pool that sets none of its own takes from python.*.
+template <class Visit>
+void for_each_inherited(FleetConfig& c, Visit&& visit) {
+  for (PoolConfig* p : c.workers.all()) {
+    const std::string k = pool_key(*p);
+    visit(k + ".script_roots", [&] { p->script_roots = c.python.script_roots; });
+    visit(k + ".venv", [&] { p->venv = c.python.venv; });
+    visit(k + ".path", [&] { p->path = c.python.path; });
+  }
+}
 
 // Maps a dotted key to the 1-based line it was read from (0 = unknown).
 using LineOf = std::function<int(std::string_view key)>;
 
 // Range and consistency checks shared by validate() and the loader; throws
 // ConfigError naming cfg.source, line_of(key) and key. Defined in validate.cpp.
-void check_values(const FleetConfig& cfg, const LineOf& line_of);
+void check_values(const FleetConfig& cfg, const LineOf& line_of, Role role);
 
 }  // namespace zfleet::config::schema

@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <array>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "common/curve_keys.h"
+#include "common/pools.h"
 #include "config/config_loader.h"
 #include "config/schema.h"
 
@@ -151,7 +153,8 @@ void check_security(const FleetConfig& cfg, const schema::LineOf& line_of) {
     if (!allowed) fail(key, allowed.error());
     if (list == &s.workers) workers = std::move(*allowed);
   }
-  bool local = cfg.workers.io.processes + cfg.workers.cpu.processes > 0;
+  bool local = false;
+  for (const PoolConfig* p : cfg.workers.all()) local = local || p->processes > 0;
   if (s.worker_key.empty()) {
     if (local) fail("security.worker_key", "required when the broker starts local workers (workers.*.processes > 0)");
     return;
@@ -174,13 +177,53 @@ void check_worker_hwm(const FleetConfig& cfg, const schema::LineOf& line_of) {
                         " (got " + std::to_string(cfg.broker.worker_hwm) + ")");
 }
 
-void check_script_roots(const FleetConfig& cfg, const schema::LineOf& line_of) {
-  const auto& roots = cfg.python.script_roots;
-  for (size_t i = 0; i < roots.size(); ++i) {
-    if (roots[i].empty()) {
-      std::string key(schema::kScriptRootsKey);
-      throw ConfigError(cfg.source, line_of(key), key,
-                        "entry " + std::to_string(i + 1) + " is an empty path");
+void check_path_list(const FleetConfig& cfg, const schema::LineOf& line_of, const std::string& key,
+                     const std::vector<std::string>& paths) {
+  for (size_t i = 0; i < paths.size(); ++i) {
+    if (paths[i].empty())
+      throw ConfigError(cfg.source, line_of(key), key, "entry " + std::to_string(i + 1) + " is an empty path");
+  }
+}
+
+// Names as the loader takes them (a FleetConfig built by hand skips it).
+void check_pools(const FleetConfig& cfg, const schema::LineOf& line_of) {
+  const std::string key(schema::kPoolsKey);
+  if (cfg.workers.pools.size() + 2 > static_cast<std::size_t>(common::kMaxPools))
+    throw ConfigError(cfg.source, line_of(key), key, "at most " + std::to_string(common::kMaxPools - 2) + " pools");
+  std::vector<std::string_view> seen;
+  for (const PoolConfig* p : cfg.workers.all()) {
+    if (!common::valid_pool_name(p->name) || std::find(seen.begin(), seen.end(), p->name) != seen.end())
+      throw ConfigError(cfg.source, line_of(key), key, "bad or repeated pool name \"" + p->name + "\"");
+    seen.push_back(p->name);
+  }
+  check_path_list(cfg, line_of, std::string(schema::kScriptRootsKey), cfg.python.script_roots);
+  check_path_list(cfg, line_of, "python.path", cfg.python.path);
+  for (const PoolConfig* p : cfg.workers.all()) {
+    check_path_list(cfg, line_of, pool_key(*p) + ".script_roots", p->script_roots);
+    check_path_list(cfg, line_of, pool_key(*p) + ".path", p->path);
+  }
+}
+
+// The broker's local workers would refuse to start (and be restarted for
+// ever) without them: say so once, at the key, before anything starts.
+void check_local_python(const FleetConfig& cfg, const schema::LineOf& line_of) {
+  namespace fs = std::filesystem;
+  auto where = [&](const PoolConfig& p, const std::string& own) {
+    std::string k = pool_key(p) + "." + own;
+    return line_of(k) > 0 ? k : (own == "script_roots" ? std::string(schema::kScriptRootsKey) : "python." + own);
+  };
+  for (const PoolConfig* p : cfg.workers.all()) {
+    if (p->processes == 0) continue;
+    for (const std::string& root : p->script_roots) {
+      std::error_code ec;
+      if (fs::is_directory(root, ec)) continue;
+      std::string k = where(*p, "script_roots");
+      throw ConfigError(cfg.source, line_of(k), k, "script root " + root + " (pool " + p->name + ") is not a folder");
+    }
+    std::error_code ec;
+    if (!p->venv.empty() && !fs::is_regular_file(fs::path(p->venv) / "pyvenv.cfg", ec)) {
+      std::string k = where(*p, "venv");
+      throw ConfigError(cfg.source, line_of(k), k, p->venv + " (pool " + p->name + ") is not a venv: no pyvenv.cfg");
     }
   }
 }
@@ -194,19 +237,21 @@ ConfigError::ConfigError(std::string file, int line, std::string key, std::strin
       key_(std::move(key)),
       detail_(std::move(detail)) {}
 
-void schema::check_values(const FleetConfig& cfg, const LineOf& line_of) {
+void schema::check_values(const FleetConfig& cfg, const LineOf& line_of, Role role) {
   check_numbers(cfg, line_of);
+  check_pools(cfg, line_of);
   check_endpoints(cfg, line_of);
   check_level(cfg, line_of);
   check_journal(cfg, line_of);
   check_worker_hwm(cfg, line_of);
-  check_script_roots(cfg, line_of);
   check_exposure(cfg, line_of);
+  if (role == Role::peer) return;
   check_security(cfg, line_of);
+  check_local_python(cfg, line_of);
 }
 
-void validate(const FleetConfig& cfg) {
-  schema::check_values(cfg, [](std::string_view) { return 0; });
+void validate(const FleetConfig& cfg, Role role) {
+  schema::check_values(cfg, [](std::string_view) { return 0; }, role);
 }
 
 }  // namespace zfleet::config

@@ -19,6 +19,7 @@
 
 #include "common/curve_keys.h"
 #include "common/log.h"
+#include "common/pools.h"
 #include "config/config_loader.h"
 #include "worker/exec/python_runtime.h"
 #include "worker/exec/task_runner.h"
@@ -62,28 +63,53 @@ zfleet::common::CurveOptions curve_options(const Flags& f) {
   return *c;
 }
 
-// Applies the file (if any), then the flags, into worker options.
+// The pool this worker serves, from the file; without a file any valid
+// name (the broker refuses one it does not have), with python.*'s values.
+zfleet::config::PoolConfig& pool_of(const Flags& f, zfleet::config::FleetConfig& cfg) {
+  using namespace zfleet;
+  if (!common::valid_pool_name(f.type))
+    throw config::ConfigError("--type", 0, "", "a pool name is 1..64 letters, digits, '_' or '-'");
+  for (config::PoolConfig* p : cfg.workers.all()) {
+    if (p->name == f.type) return *p;
+  }
+  if (!f.config.empty()) {
+    std::string names;
+    for (const config::PoolConfig* p : cfg.workers.all()) names += (names.empty() ? "" : ", ") + p->name;
+    throw config::ConfigError(f.config, 0, "workers.pools",
+                              "no pool named '" + f.type + "' (--type; pools: " + names + ")");
+  }
+  auto& p = cfg.workers.pools.emplace_back(config::WorkersConfig::named_pool(f.type, 0, 1));
+  p.script_roots = cfg.python.script_roots;
+  p.venv = cfg.python.venv;
+  p.path = cfg.python.path;
+  return p;
+}
+
+// Applies the file (if any), then the flags, into worker options. On
+// return cfg.python holds this worker's own Python settings (its pool's).
 zfleet::worker::WorkerOptions build_options(const Flags& f, zfleet::config::FleetConfig& cfg) {
   using namespace zfleet;
-  cfg = f.config.empty() ? config::default_config() : config::load_config_file(f.config);
+  cfg = f.config.empty() ? config::default_config() : config::load_config_file(f.config, config::Role::peer);
   if (!f.backend.empty()) cfg.broker.backend = f.backend;
   if (!f.status.empty()) cfg.broker.status = f.status;
   if (f.heartbeat_ms) cfg.workers.heartbeat_ms = *f.heartbeat_ms;
   if (f.kill_grace_ms) cfg.workers.kill_grace_ms = *f.kill_grace_ms;
   if (f.max_message_bytes) cfg.broker.max_message_bytes = *f.max_message_bytes;
   if (!f.level.empty()) cfg.logging.level = f.level;
+  auto& pool = pool_of(f, cfg);
   if (!f.roots.empty()) {
-    cfg.python.script_roots.clear();
-    for (const auto& r : f.roots) cfg.python.script_roots.push_back(config::resolve_path(r, "."));
+    pool.script_roots.clear();
+    for (const auto& r : f.roots) pool.script_roots.push_back(config::resolve_path(r, "."));
   }
-  auto type = common::task_type_from_string(f.type);
-  auto& pool = *type == common::TaskType::io ? cfg.workers.io : cfg.workers.cpu;
   if (f.threads) pool.threads = *f.threads;
+  cfg.python.script_roots = pool.script_roots;
+  cfg.python.venv = pool.venv;
+  cfg.python.path = pool.path;
   cfg.broker.allow_insecure = true;  // which endpoints are exposed is the broker's decision
-  config::validate(cfg);
+  config::validate(cfg, config::Role::peer);
   worker::WorkerOptions o;
   o.curve = curve_options(f);
-  o.type = *type;
+  o.pool = pool.name;
   o.threads = pool.threads;
   o.backend = cfg.broker.backend;
   o.status = cfg.broker.status;
@@ -105,8 +131,9 @@ void add_flags(CLI::App& app, Flags& f) {
   app.add_option("-c,--config", f.config, "YAML configuration file")->check(CLI::ExistingFile);
   app.add_option("--backend", f.backend, "broker backend endpoint (broker.backend)");
   app.add_option("--status", f.status, "broker status endpoint (broker.status)");
-  app.add_option("--type", f.type, "task type served")->check(CLI::IsMember({"io", "cpu"}));
-  app.add_option("--threads", f.threads, "pool threads (workers.<type>.threads)");
+  app.add_option("--type", f.type,
+                 "the pool served: io, cpu or a pool of workers.pools on the broker (default io)");
+  app.add_option("--threads", f.threads, "executor threads (workers.<pool>.threads)");
   app.add_option("--heartbeat-ms", f.heartbeat_ms, "heartbeat interval (workers.heartbeat_ms)");
   app.add_option("--script-root", f.roots, "script root (repeatable; python.script_roots)");
   app.add_option("--id", f.id, "worker id (default TYPE-HOST-PID)");
@@ -156,7 +183,7 @@ int serve(zfleet::worker::WorkerOptions opts, const zfleet::config::FleetConfig&
   {
     worker::Worker w(opts, runner);
     w.start();
-    log.info("worker {} ({} x {} threads) connected to {}", opts.id, common::to_string(opts.type),
+    log.info("worker {} (pool {}, {} threads) connected to {}", opts.id, opts.pool,
              opts.threads, opts.backend);
     siginfo_t info{};
     int sig = -1;

@@ -107,6 +107,7 @@ common::ResultMessage ThreadPool::execute(const PendingTask& p, std::size_t slot
   in.args_msgpack = payload->args_msgpack;
   in.kwargs_msgpack = payload->kwargs_msgpack;
   in.timeout_ms = static_cast<uint32_t>(task->timeout_ms);
+  in.capture_output = payload->output;
   uint64_t start = common::now_us();
   uint64_t deadline = in.timeout_ms ? start + uint64_t(in.timeout_ms) * 1000 : 0;
   in.cancel = &running_.begin(slot, task->dispatch, deadline);
@@ -116,6 +117,7 @@ common::ResultMessage ThreadPool::execute(const PendingTask& p, std::size_t slot
   r.ok = out.ok;
   r.result = std::move(out.result_msgpack);
   r.error = std::move(out.error);
+  r.output = std::move(out.output);
   return r;
 }
 

@@ -1,6 +1,8 @@
 #include "worker/exec/exec_log.h"
 #include "worker/worker.h"
 
+#include "common/exit_codes.h"
+
 #include <unistd.h>
 
 #include <exception>
@@ -40,7 +42,7 @@ Worker::Worker(WorkerOptions opts, TaskRunner& runner)
       pool_(ctx_, runner, kResultsEndpoint, opts_.threads, opts_.max_result_bytes),
       idle_cpu_(opts_.idle_cpu_percent, opts_.idle_cpu_window_ms * 1000) {
   info_.id = opts_.id;
-  info_.type = opts_.type;
+  info_.pool = opts_.pool;
   info_.host = hostname();
   info_.pid = getpid();
   info_.threads = static_cast<uint32_t>(opts_.threads);
@@ -219,6 +221,15 @@ void Worker::on_backend() {
       case common::LinkCmd::stop:
         if (!stopping_.exchange(true)) stopped_by_broker_ = true;
         break;
+      case common::LinkCmd::refuse: {
+        // For good (its pool is not configured there): retrying cannot help.
+        auto why = common::decode_refuse(f, 0);
+        exec_logger()->error("the broker refused this worker: {}", why ? *why : std::string("no reason given"));
+        exit_code_ = common::kExitUsage;
+        refused_ = true;
+        stopping_ = true;
+        break;
+      }
       default:
         break;
     }
@@ -291,6 +302,7 @@ bool Worker::drained() const { return bye_acked_ && in_pool_ == 0; }
 bool Worker::parent_gone() const { return opts_.parent_pid > 0 && getppid() != opts_.parent_pid; }
 
 void Worker::drain() {
+  if (refused_) return;  // never registered: no task held, nobody to say BYE to
   send_bye();
   exec_logger()->info("stopping: said BYE, finishing {} held task(s)", in_pool_);
   const uint64_t deadline = common::now_us() + opts_.drain_timeout_ms * 1000;

@@ -63,7 +63,7 @@ namespace zfleet::worker {
 
 struct WorkerOptions {
   std::string id;
-  common::TaskType type = common::TaskType::io;
+  std::string pool = "io";  // the pool it serves (--type)
   int threads = 1;
   std::string backend, status;
   common::CurveOptions curve;  // empty: no CURVE (backend and status alike)
@@ -134,6 +134,7 @@ class Worker {
   // I/O thread only, below.
   zmq::socket_t backend_, status_, results_;
   bool stopped_by_broker_ = false;
+  bool refused_ = false;  // the broker sent REFUSE: exit without a drain
   int exit_code_ = 0;  // read by the owner after stop() has joined this thread
   IdleCpuMonitor idle_cpu_;
   uint64_t tasks_finished_ = 0;  // done + failed at the last idle_cpu_ sample

@@ -15,14 +15,14 @@ using namespace zfleet::config;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FleetConfig cfg;
   try {
-    cfg = parse_config(zfleet::fuzz::as_view(data, size), "fuzz.yaml", "/fuzz/base");
+    cfg = parse_config(zfleet::fuzz::as_view(data, size), "fuzz.yaml", "/fuzz/base", Role::peer);
   } catch (const ConfigError& e) {
     FUZZ_CHECK(std::string(e.what()).starts_with("fuzz.yaml"));
     return 0;
   }
   FUZZ_CHECK(cfg.source == "fuzz.yaml");
   try {
-    validate(cfg);
+    validate(cfg, Role::peer);
   } catch (const ConfigError&) {
     FUZZ_CHECK(!"an accepted config fails validate()");
   }

@@ -36,7 +36,8 @@ SubmitArgs to_args(const TaskSpec& t) {
   a.func = p->func;
   a.args_msgpack = p->args_msgpack;
   a.kwargs_msgpack = p->kwargs_msgpack;
-  a.type = to_string(t.type);
+  a.type = PoolNames().name(t.pool);
+  a.output = p->output;
   a.id = t.id;
   a.timeout_ms = t.timeout_ms;
   a.max_retries = t.max_retries;
@@ -51,7 +52,7 @@ SubmitArgs to_args(const TaskSpec& t) {
 
 void check_same_task(const TaskSpec& a, const TaskSpec& b) {
   FUZZ_CHECK(a.id == b.id);
-  FUZZ_CHECK(a.type == b.type);
+  FUZZ_CHECK(a.pool == b.pool);
   FUZZ_CHECK(a.timeout_ms == b.timeout_ms);
   FUZZ_CHECK(a.max_retries == b.max_retries);
   FUZZ_CHECK(a.delay_ms == b.delay_ms);

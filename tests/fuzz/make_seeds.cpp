@@ -64,6 +64,7 @@ Corpus request_seeds() {
   full.args_msgpack = "\x91\x1e";  // [30]
   full.kwargs_msgpack = "\x81\xa1k\xcb\x3f\xf8\x00\x00\x00\x00\x00\x00";  // {"k": 1.5}
   full.type = "cpu";
+  full.output = true;
   full.id = "job-1";
   full.timeout_ms = 500;
   full.max_retries = 2;
@@ -112,7 +113,6 @@ Corpus request_frames_seeds() {
 WorkerInfo worker_info() {
   WorkerInfo i;
   i.id = "io-vm-17";
-  i.type = TaskType::io;
   i.host = "vm";
   i.pid = 17784;
   i.threads = 8;
@@ -157,7 +157,7 @@ Corpus heartbeat_seeds() {
   hb.rss_bytes = 52428800;
   hb.token = 0x5eed;
   c["heartbeat"] = frames_input(encode_heartbeat(hb));
-  hb.info.type = TaskType::cpu;
+  hb.info.pool = "cpu";
   hb.info.host.clear();
   c["heartbeat_cpu"] = frames_input(encode_heartbeat(hb));
   return c;
@@ -174,7 +174,7 @@ Corpus task_payload_seeds() {
 AcceptRecord accept_record(const std::string& id) {
   AcceptRecord a;
   a.id = id;
-  a.type = TaskType::cpu;
+  a.pool = "cpu";
   a.payload = encode_task_payload("hello.py", "main", pack_args({"ann"}), "");
   a.timeout_ms = 30000;
   a.max_retries = 1;

@@ -66,13 +66,14 @@ def _yaml_value(v):
 class Fleet:
     """A broker with its local workers, in its own temp dir.
 
-    broker / workers / cache: dicts merged over the defaults below into the
-    YAML sections of the same name. scripts: {relative path: source} written
+    broker / workers / cache / python: dicts merged over the defaults below
+    into the YAML sections of the same name (workers "pools" counts in the
+    workers start() waits for). scripts: {relative path: source} written
     under <tmp>/tasks before the start.
     """
 
     def __init__(self, broker=None, workers=None, cache=None, scripts=None, name="fleet",
-                 broker_args=(), ready_workers=None, security=None):
+                 broker_args=(), ready_workers=None, security=None, python=None):
         self.broker_args = list(broker_args)     # extra zfleet-broker flags, e.g. --worker-bin
         self.ready_workers = ready_workers       # live workers start() waits for (None: all local)
         self.host = "127.0.0.1"                  # address the broker binds (a subclass may change it)
@@ -92,6 +93,8 @@ class Fleet:
             else:
                 self.workers_cfg[key] = value
         self.cache_cfg = dict(cache or {})
+        self.python_cfg = {"script_roots": ["tasks"]}
+        self.python_cfg.update(python or {})
         self.client_curve = None                  # CurveKeys of fleet.client() by default
         if security is True:
             security = self.standard_keys()
@@ -110,8 +113,9 @@ class Fleet:
     def expected_workers(self):
         if self.ready_workers is not None:
             return self.ready_workers
-        return (self.workers_cfg["io"].get("processes", 0) +
-                self.workers_cfg["cpu"].get("processes", 0))
+        pools = [self.workers_cfg["io"], self.workers_cfg["cpu"]]
+        pools += list(self.workers_cfg.get("pools", {}).values())
+        return sum(p.get("processes", 1) for p in pools)
 
     def write_script(self, path, source, bump_mtime=False):
         """Writes tasks/<path>; bump_mtime moves the mtime forward so a reload is seen."""
@@ -132,7 +136,7 @@ class Fleet:
         broker.update(self.broker_cfg)
         lines = ["broker: " + _yaml_value(broker),
                  "workers: " + _yaml_value(self.workers_cfg),
-                 "python: {script_roots: [tasks]}",
+                 "python: " + _yaml_value(self.python_cfg),
                  "logging: {level: info}"]
         if self.cache_cfg:
             lines.append("cache: " + _yaml_value(self.cache_cfg))

@@ -96,8 +96,7 @@ TEST_SUITE("codec_lifecycle") {
     s.cancelled = 4;
     s.delayed = 5;
     s.stale_results = 6;
-    s.delayed_by_type[0] = 2;
-    s.delayed_by_type[1] = 3;
+    s.queues = {{"io", 0, 2}, {"cpu", 0, 3}, {"gpu", 7, 1}};
     std::string body = encode_status(s, {});
     Reply r = reply_of(body);
     const auto& t = at(r.root(), "tasks");
@@ -106,5 +105,7 @@ TEST_SUITE("codec_lifecycle") {
     CHECK(at(t, "stale_results").via.u64 == 6);
     CHECK(at(at(at(r.root(), "queues"), "io"), "delayed").via.u64 == 2);
     CHECK(at(at(at(r.root(), "queues"), "cpu"), "delayed").via.u64 == 3);
+    CHECK(at(at(at(r.root(), "queues"), "gpu"), "depth").via.u64 == 7);
+    CHECK(at(at(at(r.root(), "queues"), "gpu"), "delayed").via.u64 == 1);
   }
 }

@@ -24,7 +24,7 @@ TEST_SUITE("codec") {
     REQUIRE(r.tasks[0].has_value());
     const TaskSpec& t = *r.tasks[0];
     CHECK(t.id == "job-1");
-    CHECK(t.type == TaskType::cpu);
+    CHECK(t.pool == kCpuPool);
     CHECK(t.timeout_ms == 1234);
     CHECK(t.max_retries == 7);
     msgpack::object_handle keep;
@@ -45,7 +45,7 @@ TEST_SUITE("codec") {
     REQUIRE(r.tasks.size() == 1);
     REQUIRE(r.tasks[0].has_value());
     CHECK(r.tasks[0]->id.empty());
-    CHECK(r.tasks[0]->type == TaskType::io);
+    CHECK(r.tasks[0]->pool == kIoPool);
     CHECK(r.tasks[0]->max_retries == 1);
     CHECK(r.tasks[0]->timeout_ms == 0);
     msgpack::object_handle keep;
@@ -80,7 +80,7 @@ TEST_SUITE("codec") {
       msgpack::object_handle keep;
       CHECK(decode_task_payload(b.tasks[i]->payload, keep)->script == tasks[i].script);
     }
-    CHECK(b.tasks[1]->type == TaskType::cpu);
+    CHECK(b.tasks[1]->pool == kCpuPool);
 
     std::string get0 = encode_get("x", 0, {}), get1 = encode_get("y", 500, kCorr);
     Request g0 = decoded(get0), g1 = decoded(get1);
@@ -260,8 +260,7 @@ TEST_SUITE("codec") {
     StatusSnapshot s;
     s.version = "0.1.0";
     s.uptime_ms = 5;
-    s.queue_depth[0] = 3;
-    s.queue_depth[1] = 4;
+    s.queues = {{"io", 3, 0}, {"cpu", 4, 0}};
     s.submitted = 10, s.done = 6, s.failed = 1, s.retried = 2, s.running = 1;
     s.workers.push_back({"w1", "io", "h", 42, 8, 1, 2, 6, 1, true, 100, 1 << 20});
     s.workers.push_back({"w2", "cpu", "h", 43, 1, 0, 0, 0, 0, false, 2000, 0});

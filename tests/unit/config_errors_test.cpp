@@ -205,14 +205,18 @@ TEST_SUITE("config_errors") {
     write_pair("keys/broker");
     write_pair("keys/w/w1");
     write_pair("keys/other");
+    dir.write("tasks/.keep", "");  // the broker checks its local workers' script root too
     const std::string good = "security:\n  secret_key: keys/broker.key\n  producers: [keys/w]\n"
                              "  clients: [keys/w/w1.pub]\n  workers: [keys/w]\n  worker_key: keys/w/w1.key\n";
-    FleetConfig c = load_config_file(dir.write("good.yaml", good));
+    FleetConfig c = load_config_file(dir.write("good.yaml", good), Role::broker);
     CHECK(c.security.enabled());
     CHECK(c.security.secret_key == dir.str() + "/keys/broker.key");
     CHECK(c.security.producers == std::vector<std::string>{dir.str() + "/keys/w"});
     // With security, a public address is fine.
-    CHECK_NOTHROW(load_config_file(dir.write("open.yaml", "broker: {frontend: \"tcp://0.0.0.0:7001\"}\n" + good)));
+    CHECK_NOTHROW(load_config_file(dir.write("open.yaml", "broker: {frontend: \"tcp://0.0.0.0:7001\"}\n" + good),
+                                   Role::broker));
+    // Workers, the CLI and the bench load the same file without the keys.
+    CHECK_NOTHROW(load_config_file(dir.write("peer.yaml", "security:\n  secret_key: elsewhere/broker.key\n")));
     struct Case {
       std::string from, to, key;
       int line;
@@ -231,7 +235,7 @@ TEST_SUITE("config_errors") {
       text.replace(text.find(k.from), k.from.size(), k.to);
       std::string file = dir.write("bad.yaml", text);
       CAPTURE(text);
-      ConfigError e = error_loading(file);
+      ConfigError e = error_loading(file, Role::broker);
       CHECK(e.key() == k.key);
       CHECK(e.line() == k.line);
       CHECK(e.detail().find(k.detail) != std::string::npos);

@@ -34,8 +34,12 @@ TEST_SUITE("config") {
     CHECK(c.cache.ttl_s == 3600);
     CHECK(c.workers.heartbeat_ms == 250);
     CHECK(c.workers.liveness == 4);
-    CHECK(c.workers.io == PoolConfig{4, 10});
-    CHECK(c.workers.cpu == PoolConfig{2, 1});
+    CHECK(c.workers.io.processes == 4);
+    CHECK(c.workers.io.threads == 10);
+    CHECK(c.workers.cpu.processes == 2);
+    CHECK(c.workers.cpu.threads == 1);
+    CHECK(c.workers.io.script_roots == c.python.script_roots);
+    CHECK(c.workers == default_workers(c));
     CHECK(c.workers.prefetch == 32);
     CHECK(c.workers.kill_grace_ms == 5000);
     CHECK(c.logging.level == "info");
@@ -126,8 +130,10 @@ logging:
     CHECK(c.cache.ttl_s == 13);
     CHECK(c.workers.heartbeat_ms == 10);
     CHECK(c.workers.liveness == 100);
-    CHECK(c.workers.io == PoolConfig{0, 1024});
-    CHECK(c.workers.cpu == PoolConfig{256, 3});
+    CHECK(c.workers.io.processes == 0);
+    CHECK(c.workers.io.threads == 1024);
+    CHECK(c.workers.cpu.processes == 256);
+    CHECK(c.workers.cpu.threads == 3);
     CHECK(c.workers.prefetch == 5);
     CHECK(c.workers.kill_grace_ms == 0);
     CHECK(c.python.script_roots ==

@@ -60,9 +60,9 @@ inline std::string source_file(const std::string& relative) {
 }
 
 // The ConfigError that loading `file` must raise.
-inline ConfigError error_loading(const std::string& file) {
+inline ConfigError error_loading(const std::string& file, Role role = Role::peer) {
   try {
-    (void)load_config_file(file);
+    (void)load_config_file(file, role);
   } catch (const ConfigError& e) {
     return e;
   }
@@ -86,10 +86,22 @@ inline void expect_error(const std::string& yaml, int line, const std::string& k
 }
 
 // Everything that does not depend on where the config came from.
+// The default workers section once io and cpu have taken python.* (which
+// depends on where the file is).
+inline WorkersConfig default_workers(const FleetConfig& c) {
+  WorkersConfig w;
+  for (PoolConfig* p : {&w.io, &w.cpu}) {
+    p->script_roots = c.python.script_roots;
+    p->venv = c.python.venv;
+    p->path = c.python.path;
+  }
+  return w;
+}
+
 inline void check_default_values(const FleetConfig& c) {
   CHECK(c.broker == BrokerConfig{});
   CHECK(c.cache == CacheConfig{});
-  CHECK(c.workers == WorkersConfig{});
+  CHECK(c.workers == default_workers(c));
   CHECK(c.logging == LoggingConfig{});
 }
 

@@ -58,21 +58,21 @@ struct Rig {
   config::FleetConfig cfg = rig_config();
   broker::BrokerState st{cfg};
   broker::WorkerRegistry registry{broker::RegistryOptions{0, 1'000'000, 10'000'000, 1000}};
-  broker::TaskJournal journal{false};
+  broker::TaskJournal journal{false, st.pools};
   broker::TaskFinisher finisher{st, 1, journal};
   RecordingSender sender;
   broker::TaskLifecycle life{finisher, registry, sender, broker::LifecycleOptions{60'000, 1 << 20, 1'000'000, 42}};
   uint64_t now = 1'000'000'000;  // us; tests move it by hand
 
   broker::WorkerEntry* worker(const std::string& id, uint32_t threads, uint64_t incarnation = 7,
-                              common::TaskType type = common::TaskType::io) {
+                              common::PoolId pool = common::kIoPool) {
     common::WorkerInfo info;
     info.id = id;
-    info.type = type;
+    info.pool = pool == common::kIoPool ? "io" : "cpu";
     info.threads = threads;
     info.capacity = threads;
     info.incarnation = incarnation;
-    return registry.join(info, "route-" + info.id, now);
+    return registry.join(info, "route-" + info.id, now, pool);
   }
   // Admits a task as intake does; nullptr when refused (duplicate id).
   broker::Task* submit(const std::string& id, Spec s = Spec()) {

@@ -16,7 +16,7 @@ namespace {
 common::AcceptRecord accept(const char* id, uint64_t wall, uint64_t run_after = 0) {
   common::AcceptRecord a;
   a.id = id;
-  a.type = common::TaskType::cpu;
+  a.pool = "cpu";
   a.payload = std::string("\x94\xa1x\xa4main\xc4\x00\xc4\x00", 11);
   a.timeout_ms = 1234;
   a.max_retries = 2;
@@ -58,7 +58,7 @@ TEST_SUITE("recovery") {
     auto a = common::decode_accept(common::encode_journal(accept("t1", 10, 20)));
     REQUIRE(a.has_value());
     CHECK(a->id == "t1");
-    CHECK(a->type == common::TaskType::cpu);
+    CHECK(a->pool == "cpu");
     CHECK(a->payload.size() == 11);
     CHECK(a->timeout_ms == 1234);
     CHECK(a->retries == 3);

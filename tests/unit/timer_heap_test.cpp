@@ -16,7 +16,8 @@ using zfleet::broker::Phase;
 using zfleet::broker::Task;
 using zfleet::broker::TaskQueues;
 using zfleet::broker::TimerHeap;
-using zfleet::common::TaskType;
+using zfleet::common::kCpuPool;
+using zfleet::common::kIoPool;
 
 TEST_SUITE("timer_heap") {
   TEST_CASE("pops in due order; moved and cancelled timers; indexes kept in the tasks") {
@@ -81,31 +82,31 @@ TEST_SUITE("timer_heap") {
     std::vector<Task*> io, cpu;
     for (int i = 0; i < 3000; ++i) {
       auto* t = new Task;
-      t->type = i % 3 == 0 ? TaskType::cpu : TaskType::io;
+      t->pool = i % 3 == 0 ? kCpuPool : kIoPool;
       t->phase = Phase::queued;
       t->intake_ref = false;
       t->attempts = static_cast<uint16_t>(i);
       q.push(t);
-      (t->type == TaskType::io ? io : cpu).push_back(t);
+      (t->pool == kIoPool ? io : cpu).push_back(t);
     }
-    CHECK(q.runnable(TaskType::io) == io.size());
+    CHECK(q.runnable(kIoPool) == io.size());
     CHECK(q.runnable() == 3000);
     // Cancel every io task but the last 10: tombstones, compacted past 1024.
     for (std::size_t i = 0; i + 10 < io.size(); ++i) {
       io[i]->phase = Phase::finished;
-      q.tombstoned(TaskType::io);
+      q.tombstoned(kIoPool);
     }
-    CHECK(q.runnable(TaskType::io) == 10);
-    Task* front = q.front_runnable(TaskType::io);
+    CHECK(q.runnable(kIoPool) == 10);
+    Task* front = q.front_runnable(kIoPool);
     CHECK(front == io[io.size() - 10]);
-    q.pop_front(TaskType::io);
+    q.pop_front(kIoPool);
     front->phase = Phase::queued;
     q.push_front(front);  // a requeue goes first
-    CHECK(q.front_runnable(TaskType::io) == front);
-    CHECK(q.front_runnable(TaskType::cpu) == cpu.front());
+    CHECK(q.front_runnable(kIoPool) == front);
+    CHECK(q.front_runnable(kCpuPool) == cpu.front());
     // The rest is deleted by the owner (here: the test).
     std::set<Task*> left;
-    for (auto type : {TaskType::io, TaskType::cpu}) {
+    for (zfleet::common::PoolId type : {kIoPool, kCpuPool}) {
       while (Task* t = q.front_runnable(type)) {
         q.pop_front(type);
         left.insert(t);

@@ -42,7 +42,7 @@ Frames routed(Frames f) {
 WorkerInfo sample_info() {
   WorkerInfo i;
   i.id = "w-host-1";
-  i.type = TaskType::cpu;
+  i.pool = "gpu-2";
   i.host = "host.example";
   i.pid = 31337;
   i.threads = 8;
@@ -52,7 +52,7 @@ WorkerInfo sample_info() {
 
 void same_info(const WorkerInfo& a, const WorkerInfo& b) {
   CHECK(a.id == b.id);
-  CHECK(a.type == b.type);
+  CHECK(a.pool == b.pool);
   CHECK(a.host == b.host);
   CHECK(a.pid == b.pid);
   CHECK(a.threads == b.threads);
@@ -77,7 +77,6 @@ TEST_SUITE("worker_link") {
     same_info(*at1, sample_info());
     WorkerInfo neg = sample_info();
     neg.pid = -1;
-    neg.type = TaskType::io;
     auto n = decode_ready(encode_ready(neg));
     REQUIRE(n.has_value());
     same_info(*n, neg);
@@ -258,7 +257,7 @@ TEST_SUITE("worker_link") {
     refused(decode_ready(frames_of({"R"})));
     refused(decode_ready(frames_of({"R", info, "x"})));
     refused(decode_task(frames_of({"T", "id", meta_task})));
-    refused(decode_result(frames_of({"D", "id", meta_res, "", "extra"})));
+    refused(decode_result(frames_of({"D", "id", meta_res, "", "", "extra"})));
     refused(decode_clear(frames_of({"C"})));
     refused(decode_heartbeat(frames_of({"hb"})));
     refused(decode_ready(encode_ready(sample_info()), 1));  // no identity frame there
@@ -295,7 +294,7 @@ TEST_SUITE("worker_link") {
          {std::string(), mp([](MsgpackWriter& w) { w.array(0); }),
           mp([](MsgpackWriter& w) { w.map(1).kv("type", "io"); }),
           mp([](MsgpackWriter& w) { w.map(2).kv("id", "").kv("type", "io"); }),
-          mp([](MsgpackWriter& w) { w.map(2).kv("id", "w").kv("type", "gpu"); }),
+          mp([](MsgpackWriter& w) { w.map(2).kv("id", "w").kv("type", "no pool"); }),
           mp([](MsgpackWriter& w) { w.map(2).kv("id", "w").str("type").u64(0); }),
           mp([](MsgpackWriter& w) { w.map(3).kv("id", "w").kv("type", "io").kv("pid", "12"); }),
           mp([](MsgpackWriter& w) { w.map(3).kv("id", "w").kv("type", "io").str("pid").array(0); }),

@@ -8,7 +8,7 @@
 using zfleet::broker::RegistryOptions;
 using zfleet::broker::WorkerEntry;
 using zfleet::broker::WorkerRegistry;
-using zfleet::common::TaskType;
+using zfleet::common::kIoPool;
 using zfleet::common::WorkerInfo;
 
 namespace {
@@ -16,7 +16,6 @@ namespace {
 WorkerInfo info(const char* id, uint32_t threads, uint64_t incarnation) {
   WorkerInfo i;
   i.id = id;
-  i.type = TaskType::io;
   i.threads = threads;
   i.capacity = threads;
   i.incarnation = incarnation;
@@ -38,16 +37,16 @@ TEST_SUITE("worker_registry") {
   TEST_CASE("join, repeated READY, occupy and release, capacity respected") {
     WorkerRegistry r(options());
     WorkerEntry* w = r.join(info("a", 2, 1), "r-a", 0);
-    CHECK(r.pick(TaskType::io) == w);
+    CHECK(r.pick(kIoPool) == w);
     r.occupy(w, 10, 1);
     r.occupy(w, 11, 2);
-    CHECK(r.pick(TaskType::io) == nullptr);  // full
+    CHECK(r.pick(kIoPool) == nullptr);  // full
     CHECK(r.join(info("a", 2, 1), "r-a", 3) == w);  // the same process again: unchanged
     CHECK(w->inflight() == 2);
     CHECK_FALSE(r.release(w, 99, 5));        // not a slot it holds
     CHECK(r.release(w, 10, 5));
     CHECK_FALSE(r.release(w, 10, 5));        // twice: the second is nothing
-    CHECK(r.pick(TaskType::io) == w);
+    CHECK(r.pick(kIoPool) == w);
   }
 
   TEST_CASE("death keeps slots for a revival; GONE or a new process frees them") {
@@ -56,11 +55,11 @@ TEST_SUITE("worker_registry") {
     r.occupy(w, 1, 0);
     r.mark_dead(w, 10, /*free_slots=*/false);
     CHECK_FALSE(w->alive);
-    CHECK(r.pick(TaskType::io) == nullptr);
+    CHECK(r.pick(kIoPool) == nullptr);
     CHECK(r.join(info("a", 2, 1), "r-a", 20) == w);  // back: same entry, same slot
     CHECK(w->alive);
     CHECK(w->inflight() == 1);
-    CHECK(r.pick(TaskType::io) == w);
+    CHECK(r.pick(kIoPool) == w);
     WorkerEntry* fresh = r.join(info("a", 2, 2), "r-a", 30);  // a new process under the id
     CHECK(fresh->inflight() == 0);
     CHECK(r.find("a") == fresh);
@@ -118,10 +117,10 @@ TEST_SUITE("worker_registry") {
     CHECK(w->info.threads == 8);
     CHECK(w->capacity == 8);
     for (uint64_t d = 1; d <= 8; ++d) {
-      REQUIRE(r.pick(TaskType::io) == w);
+      REQUIRE(r.pick(kIoPool) == w);
       r.occupy(w, d, d);
     }
-    CHECK(r.pick(TaskType::io) == nullptr);
+    CHECK(r.pick(kIoPool) == nullptr);
   }
 
   TEST_CASE("a worker whose heartbeats say it runs nothing while it holds slots is unhealthy") {

@@ -26,12 +26,14 @@ struct TaskInput {
   std::string_view kwargs_msgpack;  // msgpack bytes of a map with str keys; empty view means {}
   uint32_t timeout_ms = 0;          // 0 = no limit
   CancelFlag* cancel = nullptr;     // null: this run cannot be cancelled
+  bool capture_output = false;      // the submit asked for its output ("output": true)
 };
 
 struct TaskOutput {
   bool ok = false;
   std::string result_msgpack;  // ok: msgpack bytes of the return value (nil for None)
   common::TaskError error;     // !ok: code, message; type + traceback for Python exceptions
+  std::string output;          // the task's stdout/stderr when captured ("" otherwise)
 
   static TaskOutput success(std::string msgpack_bytes) {
     TaskOutput out;
