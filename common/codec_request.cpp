@@ -195,7 +195,9 @@ std::optional<std::string> check_script_shape(std::string_view s) {
     if (s.size() == kBuiltinPrefix.size()) return "builtin script needs a name";
     return std::nullopt;
   }
-  if (s.front() == '/') return "field 'script' must be a relative path";
+  if (s.front() == '/')
+    return "field 'script' must be a path relative to a script root, not an absolute path: add its "
+           "folder to python.script_roots (or workers.<pool>.script_roots) and send the path under it";
   if (!s.ends_with(".py")) return "field 'script' must end in .py";
   std::size_t start = 0;
   while (start <= s.size()) {

@@ -46,7 +46,7 @@ DEFAULT_RESULTS = "tcp://127.0.0.1:5558"
 FINAL_STATES = ("done", "failed")
 # The submit fields the protocol defines besides script (PROTOCOL.md "submit").
 SUBMIT_FIELDS = ("func", "args", "kwargs", "type", "id", "timeout_ms", "max_retries",
-                 "delay_ms", "retries", "retry_on", "retry_backoff_ms")
+                 "delay_ms", "retries", "retry_on", "retry_backoff_ms", "output")
 
 
 # ---------------------------------------------------------------- errors
@@ -153,7 +153,9 @@ class Result:
 
     state: pending | running | done | failed | unknown. value: the return
     value (done only). error: the TaskFailed (failed only). worker, attempts,
-    queued_us, run_us, run_after_ms: as sent, or None. raw: the reply map.
+    queued_us, run_us, run_after_ms: as sent, or None. output: what the task
+    printed, when the submit asked for it (or its pool captures output),
+    else None. raw: the reply map.
     """
 
     def __init__(self, reply):
@@ -163,6 +165,7 @@ class Result:
         self.worker, self.attempts = reply.get("worker"), reply.get("attempts")
         self.queued_us, self.run_us = reply.get("queued_us"), reply.get("run_us")
         self.run_after_ms = reply.get("run_after_ms")
+        self.output = reply.get("output")
         self.error = (task_error(reply.get("error"), self.id, self.attempts, self.worker)
                       if self.state == "failed" else None)
 
@@ -300,13 +303,16 @@ class Client:
 
     def submit(self, script, args=None, kwargs=None, *, func=None, type=None, id=None,
                timeout_ms=None, max_retries=None, delay_ms=None, retries=None,
-               retry_on=None, retry_backoff_ms=None):
+               retry_on=None, retry_backoff_ms=None, output=None):
         """Queues `func(*args, **kwargs)` of `script` (a path relative to a
         script root, or "builtin:NAME"); returns the task id. timeout_ms here
-        is the task's run time limit. Raises a RequestError if refused."""
+        is the task's run time limit; type names the pool; output=True asks
+        for the task's printed output (Result.output). Raises a RequestError
+        if refused."""
         fields = dict(func=func, args=args, kwargs=kwargs, type=type, id=id,
                       timeout_ms=timeout_ms, max_retries=max_retries, delay_ms=delay_ms,
-                      retries=retries, retry_on=retry_on, retry_backoff_ms=retry_backoff_ms)
+                      retries=retries, retry_on=retry_on, retry_backoff_ms=retry_backoff_ms,
+                      output=output)
         body = self._task(script, fields)
         body["op"] = "submit"
         return self._call("frontend", body)["id"]
