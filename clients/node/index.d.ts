@@ -43,6 +43,8 @@ export interface SubmitOptions {
   retries?: number;
   retryOn?: string[];
   retryBackoffMs?: number;
+  /** Return what the task printed (print, stderr, logging) as `output`. */
+  output?: boolean;
 }
 
 export interface BatchTask extends SubmitOptions {
@@ -72,6 +74,8 @@ export interface ResultRecord {
   runUs?: number;
   /** Delayed tasks and tasks waiting for a retry: ms until runnable. */
   runAfterMs?: number;
+  /** What the task printed, when asked for (submit `output: true`) or captured by its pool. */
+  output?: string;
   /** The reply map as the broker sent it. */
   raw: { [key: string]: Value };
 }

@@ -11,6 +11,7 @@ const SUBMIT_FIELDS = {
   args: "args", kwargs: "kwargs", func: "func", type: "type", id: "id",
   timeoutMs: "timeout_ms", maxRetries: "max_retries", delayMs: "delay_ms",
   retries: "retries", retryOn: "retry_on", retryBackoffMs: "retry_backoff_ms",
+  output: "output",
 };
 for (const wire of Object.values(SUBMIT_FIELDS)) SUBMIT_FIELDS[wire] = wire;
 
@@ -50,7 +51,7 @@ function expectOp(reply, op, what) {
 /**
  * The result record of a result map (as Python's Result): {id, state,
  * finished, value (done), error (failed: the TaskFailed, not thrown), worker,
- * attempts, queuedUs, runUs, runAfterMs, raw}; absent fields are undefined.
+ * attempts, queuedUs, runUs, runAfterMs, output, raw}; absent fields are undefined.
  */
 function toRecord(map) {
   return {
@@ -64,6 +65,7 @@ function toRecord(map) {
     queuedUs: map.queued_us,
     runUs: map.run_us,
     runAfterMs: map.run_after_ms,
+    output: map.output,
     raw: map,
   };
 }
