@@ -117,7 +117,9 @@ class Waiter {
       todo_.push_back(*index);  // ask again (or time out in send_some)
       return;
     }
-    std::cout << to_json(r.root()) << std::endl;  // a line as soon as it is known
+    Json line = msgpack_to_json(r.root());
+    line.erase("corr");  // this command's own matching, not part of the result
+    std::cout << dump_json(line) << std::endl;  // a line as soon as it is known
     rc_ = std::max(rc_, code);
   }
 
