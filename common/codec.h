@@ -167,4 +167,14 @@ struct Reply {
 };
 std::expected<Reply, std::string> decode_reply(std::string_view body);
 
+// One task of an `accepted_batch` reply: its id, or (id empty) the error
+// that refused it, with the code as the wire spells it.
+struct BatchEntry {
+  std::string id;
+  std::string code, message;
+};
+// The entries of an `accepted_batch` reply, in the order of the tasks sent;
+// an error when the reply is not one or its two lists do not line up.
+std::expected<std::vector<BatchEntry>, std::string> decode_accepted_batch(const Reply& r);
+
 }  // namespace zfleet::common

@@ -125,4 +125,27 @@ std::expected<Reply, std::string> decode_reply(std::string_view body) {
   return r;
 }
 
+std::expected<std::vector<BatchEntry>, std::string> decode_accepted_batch(const Reply& r) {
+  if (r.op != "accepted_batch") return std::unexpected("not an accepted_batch reply: " + r.op);
+  const auto* ids = find_field(r.root(), "ids");
+  const auto* errors = find_field(r.root(), "errors");
+  if (!ids || !errors || ids->type != msgpack::type::ARRAY || errors->type != msgpack::type::ARRAY ||
+      ids->via.array.size != errors->via.array.size)
+    return std::unexpected("accepted_batch reply without matching 'ids' and 'errors' lists");
+  std::vector<BatchEntry> out(ids->via.array.size);
+  for (uint32_t i = 0; i < ids->via.array.size; ++i) {
+    const auto& id = ids->via.array.ptr[i];
+    const auto& err = errors->via.array.ptr[i];
+    if (id.type == msgpack::type::STR) {
+      out[i].id = std::string(as_view(id));
+    } else if (err.type == msgpack::type::MAP) {
+      out[i].code = get_str(err, "code");
+      out[i].message = get_str(err, "message");
+    } else {
+      return std::unexpected("accepted_batch entry " + std::to_string(i) + " has neither id nor error");
+    }
+  }
+  return out;
+}
+
 }  // namespace zfleet::common

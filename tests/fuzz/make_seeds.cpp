@@ -284,7 +284,9 @@ Corpus cli_json_seeds() {
   c["strings"] = "[\"ann\", \"b\\u00e9\\n\"]";
   c["numbers"] = "[30, -7, 1.5, 1e300, 18446744073709551615]";
   c["object"] = "{\"a\": 1, \"b\": [true, false, null], \"c\": {\"d\": \"x\"}}";
-  c["plain"] = "[yes, ~, abc]";
+  c["plain"] = "[yes, ~, abc]";  // YAML, not JSON: refused
+  c["base64"] = "[\"base64:AP8Q\", {\"k\": \"base64:\"}, \"base64:Zg==\"]";
+  c["bigint"] = "[18446744073709551616, -9223372036854775809, 1e400]";
   return c;
 }
 

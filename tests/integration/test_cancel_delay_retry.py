@@ -139,7 +139,7 @@ class CancelDelayRetry(FleetTestCase):
         out = subprocess.run([cli, "--results", self.fleet.endpoints["results"], "cancel", tid,
                               "no-such-id"], capture_output=True, text=True, timeout=30)
         self.assertEqual(out.stdout.split("\n")[:2], [tid + " cancelled", "no-such-id unknown"])
-        self.assertEqual(out.returncode, 1)  # one of them was unknown
+        self.assertEqual(out.returncode, 5)  # one of them was unknown (tools/cli/exit_codes.h)
         out = subprocess.run([cli, "--frontend", self.fleet.endpoints["frontend"], "submit",
                               "builtin:echo", "--args", "[5]", "--delay-ms", "60000"],
                              capture_output=True, text=True, timeout=30)

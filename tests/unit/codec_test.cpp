@@ -176,6 +176,15 @@ TEST_SUITE("codec") {
     CHECK(is_str(at(be.via.array.ptr[1], "code"), "duplicate_id"));
     CHECK(is_str(at(be.via.array.ptr[1], "message"), "dup b"));
     CHECK(be.via.array.ptr[2].type == msgpack::type::NIL);
+    auto entries = decode_accepted_batch(b);  // the client side (zfleet submit-batch)
+    REQUIRE(entries.has_value());
+    REQUIRE(entries->size() == 3);
+    CHECK((*entries)[0].id == "a");
+    CHECK((*entries)[1].id.empty());
+    CHECK((*entries)[1].code == "duplicate_id");
+    CHECK((*entries)[1].message == "dup b");
+    CHECK((*entries)[2].id == "c");
+    CHECK_FALSE(decode_accepted_batch(a).has_value());
 
     std::string err = encode_error({ErrorCode::too_large, "big"}, "id-9", kCorr);
     Reply e = reply_of(err);

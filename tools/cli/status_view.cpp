@@ -27,20 +27,34 @@ const msgpack::object& sub(const msgpack::object& m, std::string_view key) {
   return v ? *v : empty;
 }
 
+// One line per pool, in the order the broker lists them (every configured
+// pool, PROTOCOL.md "status"), the same entries `status --json` shows.
+std::string queue_table(const msgpack::object& queues) {
+  std::ostringstream out;
+  char line[256];
+  std::snprintf(line, sizeof line, "%-16s %10s %10s\n", "QUEUE", "DEPTH", "DELAYED");
+  out << line;
+  if (queues.type == msgpack::type::MAP) {
+    for (uint32_t i = 0; i < queues.via.map.size; ++i) {
+      const auto& kv = queues.via.map.ptr[i];
+      std::string name = kv.key.type == msgpack::type::STR ? std::string(common::as_view(kv.key)) : "?";
+      std::snprintf(line, sizeof line, "%-16s %10llu %10llu\n", name.c_str(),
+                    (unsigned long long)num(kv.val, "depth"), (unsigned long long)num(kv.val, "delayed"));
+      out << line;
+    }
+  }
+  out << "\n";
+  return out.str();
+}
+
 }  // namespace
 
 std::string status_table(const msgpack::object& s) {
   std::ostringstream out;
   char line[256];
   out << "zfleet " << str(s, "version") << ", up " << num(s, "uptime_ms") / 1000 << " s\n";
-  const auto& q = sub(s, "queues");
   const auto& t = sub(s, "tasks");
-  std::snprintf(line, sizeof line, "queues: io %llu, cpu %llu    delayed: io %llu, cpu %llu\n",
-                (unsigned long long)num(sub(q, "io"), "depth"),
-                (unsigned long long)num(sub(q, "cpu"), "depth"),
-                (unsigned long long)num(sub(q, "io"), "delayed"),
-                (unsigned long long)num(sub(q, "cpu"), "delayed"));
-  out << line;
+  out << queue_table(sub(s, "queues"));
   std::snprintf(line, sizeof line,
                 "tasks: submitted %llu, done %llu, failed %llu (cancelled %llu), retried %llu, "
                 "running %llu, delayed %llu\n",
@@ -51,14 +65,14 @@ std::string status_table(const msgpack::object& s) {
   out << line;
   const auto& c = sub(s, "cache");
   std::snprintf(line, sizeof line,
-                "cache: %llu entries, %llu bytes, %llu shards, hits %llu, misses %llu, "
+                "result cache: %llu entries, %llu bytes, %llu shards, hits %llu, misses %llu, "
                 "evictions %llu    replies dropped: %llu\n\n",
                 (unsigned long long)num(c, "entries"), (unsigned long long)num(c, "bytes"),
                 (unsigned long long)num(c, "shards"), (unsigned long long)num(c, "hits"),
                 (unsigned long long)num(c, "misses"), (unsigned long long)num(c, "evictions"),
                 (unsigned long long)num(s, "replies_dropped"));
   out << line;
-  std::snprintf(line, sizeof line, "%-28s %-4s %-7s %7s %6s %8s %10s %8s %6s %9s\n", "WORKER",
+  std::snprintf(line, sizeof line, "%-28s %-8s %-7s %7s %6s %8s %10s %8s %6s %9s\n", "WORKER",
                 "TYPE", "PID", "THREADS", "ACTIVE", "INFLIGHT", "DONE", "FAILED", "ALIVE",
                 "LAST HB");
   out << line;
@@ -68,7 +82,7 @@ std::string status_table(const msgpack::object& s) {
       const auto& w = workers.via.array.ptr[i];
       const auto* alive = common::find_field(w, "alive");
       bool is_alive = alive && alive->type == msgpack::type::BOOLEAN && alive->via.boolean;
-      std::snprintf(line, sizeof line, "%-28s %-4s %-7llu %7llu %6llu %8llu %10llu %8llu %6s %7llums\n",
+      std::snprintf(line, sizeof line, "%-28s %-8s %-7llu %7llu %6llu %8llu %10llu %8llu %6s %7llums\n",
                     str(w, "id").c_str(), str(w, "type").c_str(),
                     (unsigned long long)num(w, "pid"), (unsigned long long)num(w, "threads"),
                     (unsigned long long)num(w, "active"), (unsigned long long)num(w, "inflight"),
