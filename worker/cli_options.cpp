@@ -104,12 +104,15 @@ WorkerPlan plan_worker(const Flags& f) {
   auto& pool = pool_of(f, cfg);
   apply_python_flags(f, pool, plan.paths);
   if (f.threads) pool.threads = *f.threads;
+  if (f.capture_output) pool.capture_output = true;
+  if (f.max_output_bytes) pool.max_output_bytes = *f.max_output_bytes;
   cfg.python.script_roots = pool.script_roots;
   cfg.python.venv = pool.venv;
   cfg.python.path = pool.path;
   cfg.broker.allow_insecure = true;  // which endpoints are exposed is the broker's decision
   config::validate(cfg, config::Role::peer);
-  plan.python = PythonOptions{pool.script_roots, pool.path, pool.venv};
+  plan.python = PythonOptions{pool.script_roots, pool.path, pool.venv, cfg.logging.level};
+  plan.output = OutputPolicy{pool.capture_output, pool.max_output_bytes};
   WorkerOptions& o = plan.worker;
   o.curve = curve_options(f);
   o.pool = pool.name;
@@ -147,6 +150,13 @@ void add_flags(CLI::App& app, Flags& f) {
   app.add_option("--venv", f.venv,
                  "virtualenv tasks run in, made by /usr/bin/python3 -m venv (workers.<pool>.venv, "
                  "python.venv); must be of the worker's Python version");
+  app.add_flag("--capture-output", f.capture_output,
+               "return every task's print/stdout/stderr/logging output with its result, not only "
+               "of tasks submitted with \"output\": true (workers.<pool>.capture_output)");
+  app.add_option("--max-output-bytes", f.max_output_bytes,
+                 "output kept per task for its result; the rest is cut and marked "
+                 "(workers.<pool>.max_output_bytes, default 65536)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 30));
   app.add_option("--id", f.id, "worker id (default TYPE-HOST-PID)");
   app.add_option("--log-level", f.level, "logging.level");
   app.add_option("--key", f.key, "own CURVE key pair (.key from `zfleet keygen`), allowed in security.workers");

@@ -36,6 +36,8 @@ struct Flags {
   std::optional<uint64_t> kill_grace_ms, max_message_bytes, drain_timeout_ms;
   std::vector<std::string> roots, python_path;
   std::optional<std::string> venv;
+  bool capture_output = false;
+  std::optional<uint64_t> max_output_bytes;
   long parent_pid = 0;
   std::string key, server_key, server_public_key;  // CURVE
 };
@@ -45,6 +47,7 @@ struct WorkerPlan {
   config::FleetConfig cfg;  // cfg.python holds this worker's pool's Python settings
   WorkerOptions worker;
   PythonOptions python;
+  OutputPolicy output;
   StartPaths paths;  // what start_checks.h verifies, with where each came from
 };
 

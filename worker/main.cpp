@@ -48,10 +48,10 @@ int switch_user(const std::string& user) {
 
 // Runs the worker until SIGINT/SIGTERM (or its own stop), then stops it in
 // order. Returns the process's exit code.
-int serve(zfleet::worker::WorkerOptions opts, const zfleet::config::FleetConfig& cfg,
+int serve(zfleet::worker::WorkerOptions opts, const zfleet::worker::WorkerPlan& plan,
           const sigset_t& sigs, spdlog::logger& log) {
   using namespace zfleet;
-  worker::TaskRunner runner(cfg.python.script_roots);
+  worker::TaskRunner runner(plan.cfg.python.script_roots, plan.output);
   // The I/O thread ended by itself (the broker's STOP, idle CPU): this
   // signal wakes the sigwaitinfo below so the rest stops as on SIGTERM.
   opts.on_self_stop = [] { kill(getpid(), SIGTERM); };
@@ -125,7 +125,7 @@ int main(int argc, char** argv) {
   int code = 0;
   try {
     worker::PythonRuntime python(plan.python);
-    code = serve(plan.worker, cfg, sigs, *log);
+    code = serve(plan.worker, plan, sigs, *log);
     // Threads that tasks left running would keep Py_Finalize (and so this
     // process) waiting for ever: leave without it then.
     if (!python.finalize(kFinalizeLimit, code)) {

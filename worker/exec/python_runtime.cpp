@@ -12,6 +12,7 @@
 
 #include "worker/exec/exec_log.h"
 #include "worker/exec/fork_guard.h"
+#include "worker/exec/output_capture.h"
 #include "worker/exec/py_visibility.h"
 
 namespace py = pybind11;
@@ -150,6 +151,7 @@ PythonRuntime::PythonRuntime(const PythonOptions& options) {
     // Imported once here so no task pays for it.
     py::module_::import("importlib.util");
     py::module_::import("traceback");
+    install_output_capture(options.log_level);
   } catch (const std::exception& e) {
     failure = e.what();  // copy: `e` may hold Python objects that must die before Py_Finalize
   }

@@ -14,7 +14,9 @@
 // ahead of the first site-packages (or dist-packages) entry, the script
 // roots are appended to sys.path (so task scripts can import helper modules
 // next to them; those helpers are imported normally and are NOT
-// hot-reloaded), and the modules the executor needs are imported.
+// hot-reloaded), the modules the executor needs are imported, and
+// sys.stdout, sys.stderr and the root logger are pointed at the worker's
+// log (install_output_capture, output_capture.h).
 // Then it RELEASES the GIL so pool threads can take it. The destructor takes
 // the GIL back and finalizes: every thread that ran Python (pool threads,
 // TaskRunner's watchdog) must be joined and every TaskRunner destroyed first.
@@ -46,6 +48,7 @@ struct PythonOptions {
   std::vector<std::string> script_roots;  // appended to sys.path
   std::vector<std::string> path;          // ahead of site-packages on sys.path
   std::string venv;                       // "" = none
+  std::string log_level = "info";         // the worker's logging.level: task code's root logger
 };
 
 // The major.minor of the libpython this process runs (Py_Version); callable
