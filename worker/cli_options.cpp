@@ -16,7 +16,8 @@ constexpr const char* kFooter = R"(
 Exit codes: 0 stopped cleanly; 1 failed at start; 2 bad command line or
 configuration, unknown pool, missing script root, python path or venv, or a
 venv of another Python version; 70 a serving thread died; 75 recycled because
-a task was stuck; 76 recycled because it burned CPU with no task.
+a task was stuck; 76 recycled because it burned CPU with no task; 77 recycled
+after --max-tasks tasks or past --max-rss-mb.
 )";
 
 // CURVE options from --key and --server-key (or --server-public-key, which
@@ -106,6 +107,8 @@ WorkerPlan plan_worker(const Flags& f) {
   if (f.threads) pool.threads = *f.threads;
   if (f.capture_output) pool.capture_output = true;
   if (f.max_output_bytes) pool.max_output_bytes = *f.max_output_bytes;
+  if (f.max_tasks) pool.max_tasks_per_process = *f.max_tasks;
+  if (f.max_rss_mb) pool.max_rss_mb = *f.max_rss_mb;
   cfg.python.script_roots = pool.script_roots;
   cfg.python.venv = pool.venv;
   cfg.python.path = pool.path;
@@ -126,6 +129,8 @@ WorkerPlan plan_worker(const Flags& f) {
   if (f.idle_cpu_percent) o.idle_cpu_percent = *f.idle_cpu_percent;
   if (f.idle_cpu_window_ms) o.idle_cpu_window_ms = *f.idle_cpu_window_ms;
   o.parent_pid = f.parent_pid;
+  o.max_tasks = pool.max_tasks_per_process;
+  o.max_rss_mb = pool.max_rss_mb;
   char host[256] = {};
   gethostname(host, sizeof host - 1);
   o.id = !f.id.empty() ? f.id : std::string(f.type) + "-" + host + "-" + std::to_string(getpid());
@@ -156,6 +161,14 @@ void add_flags(CLI::App& app, Flags& f) {
   app.add_option("--max-output-bytes", f.max_output_bytes,
                  "output kept per task for its result; the rest is cut and marked "
                  "(workers.<pool>.max_output_bytes, default 65536)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 30));
+  app.add_option("--max-tasks", f.max_tasks,
+                 "recycle (exit 77, to be restarted) after starting this many tasks: unstarted "
+                 "ones go back to the broker, running ones finish; 0 = never "
+                 "(workers.<pool>.max_tasks_per_process)");
+  app.add_option("--max-rss-mb", f.max_rss_mb,
+                 "recycle the same way once resident memory passes this many MiB; 0 = never "
+                 "(workers.<pool>.max_rss_mb)")
       ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 30));
   app.add_option("--id", f.id, "worker id (default TYPE-HOST-PID)");
   app.add_option("--log-level", f.level, "logging.level");

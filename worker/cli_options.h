@@ -38,6 +38,7 @@ struct Flags {
   std::optional<std::string> venv;
   bool capture_output = false;
   std::optional<uint64_t> max_output_bytes;
+  std::optional<uint64_t> max_tasks, max_rss_mb;
   long parent_pid = 0;
   std::string key, server_key, server_public_key;  // CURVE
 };
