@@ -60,6 +60,11 @@ void Dispatcher::on_worker_message(const std::string& rid, common::LinkCmd cmd,
       }
       return lifecycle_.on_result(w, std::move(*r), now);
     }
+    case common::LinkCmd::returned: {
+      auto d = common::decode_return(f, 1);
+      if (d) lifecycle_.returned(w, *d, now);
+      return;
+    }
     case common::LinkCmd::gone:
       lifecycle_.worker_lost(w, "exiting", now, /*exiting=*/true);
       send_to_worker(rid, common::encode_simple(common::LinkCmd::gone_ack));

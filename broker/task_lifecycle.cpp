@@ -304,6 +304,23 @@ void TaskLifecycle::worker_lost(WorkerEntry* w, const char* why, uint64_t now_us
   }
 }
 
+void TaskLifecycle::returned(WorkerEntry* w, uint64_t dispatch, uint64_t now_us) {
+  // The run took no time: keep the worker's average as it is.
+  const auto avg = static_cast<uint64_t>(std::max(0.0, w->avg_run_us));
+  if (!registry_.release(w, dispatch, avg)) return;  // not a slot it holds
+  auto it = running_.find(dispatch);
+  if (it == running_.end()) return;  // timed out or cancelled meanwhile: only the slot
+  Task* t = it->second.task;
+  run_ended(t);
+  if (t->attempts > 0) --t->attempts;
+  log()->debug("task {}: dispatch {} returned unstarted by {}", t->id, dispatch, w->info.id);
+  if (t->cancel_requested) {
+    return fail(t, TaskErrorCode::cancelled, "cancelled before it ran", w, 0, now_us);
+  }
+  set_phase(t, Phase::queued);
+  queues_.push_front(t);
+}
+
 common::CancelOutcome TaskLifecycle::cancel(std::string_view id, uint64_t now_us, std::string why) {
   using common::CancelOutcome;
   Task* t = st_.live.find(id);

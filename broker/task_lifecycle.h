@@ -6,6 +6,8 @@
 //   queued -> running (dispatch d)          dispatch_ready(): a worker has a slot
 //   running -> finished | retry_wait        on_result() for d; on_timers(): deadline
 //   running -> queued (head) | finished     worker_lost(): attempts + 1 / worker_lost
+//   running -> queued (head)                returned(): the worker gave d back unstarted
+//                                           (recycling itself): no attempt, no loss
 //   handed_off, queued, delayed,
 //     retry_wait -> finished (cancelled)    cancel()
 //   running -> running (cancel sent)        cancel(): failed `cancelled` when the
@@ -78,6 +80,12 @@ class TaskLifecycle {
   void on_timers(uint64_t now_us);
   // `exiting`: it said GONE, so its slots are freed too.
   void worker_lost(WorkerEntry* w, const char* why, uint64_t now_us, bool exiting);
+  // The worker gave dispatch d back without running it (RETURN: it is
+  // recycling itself and will take no more tasks): d's slot is freed and the
+  // task goes back to the head of its queue as if d had never been sent
+  // (its attempt given back, no loss counted), or ends `cancelled` if a
+  // cancel came meanwhile. A d that is no current run frees only its slot.
+  void returned(WorkerEntry* w, uint64_t dispatch, uint64_t now_us);
   // `why`: the message of a pending task's `cancelled` error (a client's
   // cancel says "cancelled before it ran"; recovery names a pool that is gone).
   common::CancelOutcome cancel(std::string_view id, uint64_t now_us,

@@ -94,6 +94,7 @@ std::optional<LinkCmd> link_command(const zmq::message_t& f) {
     case 'F': return LinkCmd::refuse;
     case 'A': return LinkCmd::bye_ack;
     case 'W': return LinkCmd::welcome;
+    case 'N': return LinkCmd::returned;
     default: return std::nullopt;
   }
 }
@@ -161,6 +162,8 @@ Frames encode_clear(const std::optional<std::string>& script) {
 }
 
 Frames encode_cancel(uint64_t dispatch) { return encode_command_uint(LinkCmd::cancel, dispatch); }
+
+Frames encode_return(uint64_t dispatch) { return encode_command_uint(LinkCmd::returned, dispatch); }
 
 Frames encode_welcome(uint64_t token) { return encode_command_uint(LinkCmd::welcome, token); }
 
@@ -281,6 +284,10 @@ std::expected<uint64_t, std::string> decode_command_uint(const Frames& f, std::s
 
 std::expected<uint64_t, std::string> decode_cancel(const Frames& f, std::size_t first) {
   return decode_command_uint(f, first, "CANCEL");
+}
+
+std::expected<uint64_t, std::string> decode_return(const Frames& f, std::size_t first) {
+  return decode_command_uint(f, first, "RETURN");
 }
 
 std::expected<uint64_t, std::string> decode_welcome(const Frames& f, std::size_t first) {

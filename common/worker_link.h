@@ -12,6 +12,8 @@
 //   B->W WELCOME ["W"][token]                          READY handled; token = msgpack uint that
 //                                                      every heartbeat must carry from now on
 //   W->B GONE    ["G"]                                 (worker exiting now: requeue its tasks)
+//   W->B RETURN  ["N"][dispatch]                       a TASK it will not run (it is recycling
+//                                                      itself): requeue it as if never sent
 //   B->W TASK    ["T"][task id][meta][payload]         meta = [dispatch, attempt, timeout_ms]
 //                                                      payload = codec's task payload, opaque
 //   B->W CLEAR   ["C"][script or nil]                  drop cached module(s)
@@ -47,7 +49,8 @@ namespace zfleet::common {
 
 enum class LinkCmd : char {
   ready = 'R', result = 'D', bye = 'B', gone = 'G', task = 'T', clear = 'C', resync = 'X',
-  stop = 'S', gone_ack = 'K', cancel = 'Z', bye_ack = 'A', welcome = 'W', refuse = 'F'
+  stop = 'S', gone_ack = 'K', cancel = 'Z', bye_ack = 'A', welcome = 'W', refuse = 'F',
+  returned = 'N'
 };
 
 struct WorkerInfo {
@@ -112,6 +115,7 @@ Frames encode_result(const ResultMessage& r);
 Frames encode_clear(const std::optional<std::string>& script);
 Frames encode_simple(LinkCmd cmd);  // RESYNC, STOP
 Frames encode_cancel(uint64_t dispatch);
+Frames encode_return(uint64_t dispatch);
 Frames encode_welcome(uint64_t token);
 Frames encode_refuse(std::string_view reason);
 Frames encode_heartbeat(const Heartbeat& hb);
@@ -123,6 +127,7 @@ std::expected<ResultMessage, std::string> decode_result(const Frames& f, std::si
 std::expected<std::optional<std::string>, std::string> decode_clear(const Frames& f,
                                                                    std::size_t first = 0);
 std::expected<uint64_t, std::string> decode_cancel(const Frames& f, std::size_t first = 0);
+std::expected<uint64_t, std::string> decode_return(const Frames& f, std::size_t first = 0);
 std::expected<uint64_t, std::string> decode_welcome(const Frames& f, std::size_t first = 0);
 std::expected<std::string, std::string> decode_refuse(const Frames& f, std::size_t first = 0);
 std::expected<Heartbeat, std::string> decode_heartbeat(const Frames& f);

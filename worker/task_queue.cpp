@@ -17,7 +17,8 @@ void TaskQueue::push(std::vector<PendingTask>& tasks) {
   {
     std::lock_guard lock(mu_);
     for (auto& t : tasks) items_.push_back(std::move(t));
-    int uncovered = static_cast<int>(items_.size()) - free_awake();
+    // Held (recycling): nobody may take them; the I/O thread gives them back.
+    int uncovered = pops_left_ > 0 ? static_cast<int>(items_.size()) - free_awake() : 0;
     // Short tasks: one awake thread is enough. Long ones: a thread each.
     wake = wake_locked(short_tasks() ? std::min(uncovered, 1) : uncovered);
   }
@@ -34,9 +35,9 @@ std::optional<PendingTask> TaskQueue::pop(uint64_t last_run_us) {
                       ? last_run_us
                       : avg_run_us_ - avg_run_us_ / 8 + last_run_us / 8;
   }
-  if (items_.empty() && !closed_) {
+  if (!takeable() && !closed_) {
     ++sleepers_;
-    while (items_.empty() && !closed_) {
+    while (!takeable() && !closed_) {
       cv_.wait(lock);
       // Woken (or spuriously): no longer a signaled sleeper. If another
       // thread took the task first, this one sleeps again as a plain sleeper.
@@ -44,13 +45,15 @@ std::optional<PendingTask> TaskQueue::pop(uint64_t last_run_us) {
     }
     --sleepers_;
   }
-  if (items_.empty()) return std::nullopt;
+  if (!takeable()) return std::nullopt;
   PendingTask task = std::move(items_.front());
   items_.pop_front();
   ++running_;
+  if (pops_left_ != UINT64_MAX) --pops_left_;
+  popped_.fetch_add(1, std::memory_order_relaxed);
   // Long tasks left behind get threads of their own (push may have woken
   // fewer threads than there are tasks, e.g. while the average was short).
-  int wake = !items_.empty() && !short_tasks() ? wake_locked(static_cast<int>(items_.size()) - free_awake()) : 0;
+  int wake = takeable() && !short_tasks() ? wake_locked(static_cast<int>(items_.size()) - free_awake()) : 0;
   lock.unlock();
   for (int i = 0; i < wake; ++i) cv_.notify_one();
   return task;
@@ -60,7 +63,7 @@ bool TaskQueue::nudge(uint64_t now_us) {
   int wake = 0;
   {
     std::lock_guard lock(mu_);
-    if (items_.empty()) return false;
+    if (!takeable()) return false;
     if (free_awake() <= 0 && now_us > items_.front().received_us + kMaxLagUs) wake = wake_locked(1);
   }
   if (wake) cv_.notify_one();
@@ -85,6 +88,25 @@ std::size_t TaskQueue::discard() {
   return n;
 }
 
+std::vector<PendingTask> TaskQueue::take_all() {
+  std::lock_guard lock(mu_);
+  std::vector<PendingTask> out;
+  out.reserve(items_.size());
+  for (auto& t : items_) out.push_back(std::move(t));
+  items_.clear();
+  return out;
+}
+
+void TaskQueue::set_pop_limit(uint64_t max_pops) {
+  std::lock_guard lock(mu_);
+  pops_left_ = max_pops;
+}
+
+void TaskQueue::hold() {
+  std::lock_guard lock(mu_);
+  pops_left_ = 0;
+}
+
 void TaskQueue::close() {
   {
     std::lock_guard lock(mu_);
@@ -95,7 +117,7 @@ void TaskQueue::close() {
 
 bool TaskQueue::short_backlog() const {
   std::lock_guard lock(mu_);
-  return !items_.empty() && short_tasks();
+  return takeable() && short_tasks();
 }
 
 std::size_t TaskQueue::size() const {

@@ -24,11 +24,18 @@
 // discard() drops everything still queued (a drain that ran out of time:
 // nobody could send those results).
 //
+// Recycling (recycler.h): set_pop_limit(n) lets pop() hand out n tasks in
+// all, and hold() none from now on. Past that, pop() leaves queued tasks
+// where they are (take_all() gives them to the I/O thread, which returns
+// them to the broker) and waits for close(), then returns nullopt without
+// draining. popped() counts the tasks handed out so far.
+//
 // Thread safety: internally synchronized; push()/nudge()/remove_first()/
 // discard() from the I/O thread, pop() from the pool threads, size() from
 // anywhere.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -70,6 +77,11 @@ class TaskQueue {
   std::optional<PendingTask> remove_first(const std::function<bool(const PendingTask&)>& match);
   // Drops every queued task; returns how many.
   std::size_t discard();
+  // Removes and returns every queued task, oldest first.
+  std::vector<PendingTask> take_all();
+  void set_pop_limit(uint64_t max_pops);
+  void hold();
+  uint64_t popped() const { return popped_.load(std::memory_order_relaxed); }
   void close();
   std::size_t size() const;
   // True when short tasks are queued: a pool thread will be back for the
@@ -78,6 +90,8 @@ class TaskQueue {
 
  private:
   bool short_tasks() const { return avg_run_us_ < kShortTaskUs; }
+  // A task is there and pop() may hand it out.
+  bool takeable() const { return !items_.empty() && pops_left_ > 0; }
   // Threads awake and not running a task: they will pop without a wake-up.
   int free_awake() const { return consumers_ - (sleepers_ - signaled_) - running_; }
   int wake_locked(int n);  // marks up to n sleepers as signaled; returns how many
@@ -91,6 +105,8 @@ class TaskQueue {
   int running_ = 0;    // threads running a task
   uint64_t avg_run_us_ = UINT64_MAX;  // moving average; unknown (max) counts as long
   bool closed_ = false;
+  uint64_t pops_left_ = UINT64_MAX;  // set_pop_limit(), hold()
+  std::atomic<uint64_t> popped_{0};  // written under mu_, read anywhere
 };
 
 }  // namespace zfleet::worker

@@ -21,13 +21,6 @@ namespace {
 
 constexpr const char* kResultsEndpoint = "inproc://zfleet-worker-results";
 
-uint64_t rss_bytes() {
-  std::ifstream statm("/proc/self/statm");
-  uint64_t pages = 0, resident = 0;
-  statm >> pages >> resident;
-  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-}
-
 std::string hostname() {
   char buf[256] = {};
   gethostname(buf, sizeof buf - 1);
@@ -40,7 +33,9 @@ Worker::Worker(WorkerOptions opts, TaskRunner& runner)
     : opts_(std::move(opts)),
       runner_(runner),
       pool_(ctx_, runner, kResultsEndpoint, opts_.threads, opts_.max_result_bytes),
-      idle_cpu_(opts_.idle_cpu_percent, opts_.idle_cpu_window_ms * 1000) {
+      idle_cpu_(opts_.idle_cpu_percent, opts_.idle_cpu_window_ms * 1000),
+      recycler_(RecyclePolicy{opts_.max_tasks, opts_.max_rss_mb * 1024 * 1024}) {
+  if (opts_.max_tasks > 0) pool_.queue().set_pop_limit(opts_.max_tasks);
   info_.id = opts_.id;
   info_.pool = opts_.pool;
   info_.host = hostname();
@@ -176,6 +171,7 @@ void Worker::pass(uint64_t& next_hb) {
   zmq::poll(items, 2, std::chrono::milliseconds(wait_ms));
   if (items[0].revents & ZMQ_POLLIN) on_results();
   if (items[1].revents & ZMQ_POLLIN) on_backend();
+  maybe_recycle(now);
 }
 
 void Worker::on_backend() {
@@ -276,6 +272,37 @@ void Worker::check_idle_cpu(uint64_t now_us) {
   stopping_ = true;
 }
 
+void Worker::maybe_recycle(uint64_t now_us) {
+  if (!recycler_.enabled() || stopping_.load(std::memory_order_relaxed)) return;
+  uint64_t rss = 0;
+  if (recycler_.watches_rss() && now_us >= next_rss_check_us_) {
+    rss = rss_bytes();
+    next_rss_check_us_ = now_us + kRssCheckUs;
+  }
+  auto why = recycler_.check(pool_.queue().popped(), rss);
+  if (!why) return;
+  pool_.queue().hold();  // before anything else: no further task may start
+  exec_logger()->info("recycling this worker: {}; giving back {} task(s) not started, finishing "
+                      "{} running (exit code {})",
+                      *why, pool_.queue().size(), pool_.active.load(std::memory_order_relaxed),
+                      common::kExitRecycled);
+  recycling_ = true;
+  exit_code_ = common::kExitRecycled;
+  stopping_ = true;  // serve() ends; drain() says BYE and gives the rest back
+}
+
+// RETURN for every task still queued: the queue is held, so none of them
+// has started, and the broker runs them elsewhere.
+void Worker::return_queued() {
+  for (PendingTask& p : pool_.queue().take_all()) {
+    if (in_pool_ > 0) --in_pool_;
+    auto task = common::decode_task(p.message.frames, 0);
+    if (!task) continue;  // malformed: nothing the broker could run either
+    auto frames = common::encode_return(task->dispatch);
+    common::send_frames(backend_, frames);
+  }
+}
+
 void Worker::recycle() {
   exec_logger()->error(
       "a task is stuck more than {} ms past its timeout or cancel: recycling this worker",
@@ -304,6 +331,7 @@ bool Worker::parent_gone() const { return opts_.parent_pid > 0 && getppid() != o
 void Worker::drain() {
   if (refused_) return;  // never registered: no task held, nobody to say BYE to
   send_bye();
+  if (recycling_) return_queued();
   exec_logger()->info("stopping: said BYE, finishing {} held task(s)", in_pool_);
   const uint64_t deadline = common::now_us() + opts_.drain_timeout_ms * 1000;
   uint64_t next_hb = 0;  // heartbeat at once: a draining worker is alive, not lost
@@ -319,6 +347,7 @@ void Worker::drain() {
       break;
     }
     pass(next_hb);
+    if (recycling_) return_queued();  // TASKs the broker sent before it read our BYE
   }
   // Nobody will send these results: do not run them.
   if (std::size_t dropped = pool_.queue().discard()) {

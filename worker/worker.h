@@ -31,6 +31,15 @@
 //   the ones running.
 // - A task stuck past timeout + kill_grace_ms (or cancel + kill_grace_ms)
 //   makes the worker send GONE and exit with kRecycleExit.
+// - Recycling (recycler.h): once this process has started max_tasks tasks
+//   (the TaskQueue hands out no more), or its RSS passes max_rss_mb (read
+//   from /proc/self/statm at most every kRssCheckUs and on heartbeat
+//   ticks), it stops taking tasks (TaskQueue::hold) and drains as above,
+//   except that every task it holds but has not started, and every TASK
+//   still arriving before BYE_ACK, goes back to the broker at once (RETURN:
+//   requeued as never sent, no attempt or loss counted), instead of being
+//   run. Running tasks finish; then exit_code() is common::kExitRecycled and
+//   its supervisor starts a fresh process at once.
 // - A worker that, with no task, uses more than idle_cpu_percent of a core
 //   over idle_cpu_window_ms (a thread left behind by a task is looping;
 //   idle_cpu.h) stops itself: it drains as above and then exit_code() is
@@ -57,6 +66,7 @@
 #include "common/curve_keys.h"
 #include "common/worker_link.h"
 #include "worker/idle_cpu.h"
+#include "worker/recycler.h"
 #include "worker/thread_pool.h"
 
 namespace zfleet::worker {
@@ -85,6 +95,9 @@ struct WorkerOptions {
   // off) and the window it is measured over.
   uint32_t idle_cpu_percent = 50;
   uint64_t idle_cpu_window_ms = 2000;
+  // Recycling (recycler.h): 0 = off.
+  uint64_t max_tasks = 0;
+  uint64_t max_rss_mb = 0;
   // Called on the I/O thread when it ended by itself (the broker's STOP, or
   // idle CPU recycling), so that the owner (main, waiting for a signal)
   // stops the rest of the process.
@@ -103,7 +116,11 @@ class Worker {
 
   void start();
   void stop();  // graceful: the drain above, then the pool is joined
-  // After stop(): the process's exit code, 0 or kIdleCpuExit.
+  // How often, at most, RSS is read for max_rss_mb.
+  static constexpr uint64_t kRssCheckUs = 10'000;
+
+  // After stop(): the process's exit code, 0, kIdleCpuExit or
+  // common::kExitRecycled (or common::kExitUsage when refused).
   int exit_code() const { return exit_code_; }
 
  private:
@@ -122,6 +139,8 @@ class Worker {
   void send_ready();
   void send_bye();
   void check_idle_cpu(uint64_t now_us);
+  void maybe_recycle(uint64_t now_us);
+  void return_queued();
   [[noreturn]] void recycle();
 
   WorkerOptions opts_;
@@ -137,6 +156,9 @@ class Worker {
   bool refused_ = false;  // the broker sent REFUSE: exit without a drain
   int exit_code_ = 0;  // read by the owner after stop() has joined this thread
   IdleCpuMonitor idle_cpu_;
+  Recycler recycler_;
+  bool recycling_ = false;  // draining to recycle: unstarted tasks go back
+  uint64_t next_rss_check_us_ = 0;
   uint64_t tasks_finished_ = 0;  // done + failed at the last idle_cpu_ sample
   bool bye_sent_ = false;
   bool bye_acked_ = false;

@@ -104,12 +104,15 @@ SCRIPTS = {
             while True:
                 pass
 
+        # daemon=False said outright: a thread started from a pool thread
+        # (a threading._DummyThread, since the worker imports threading in
+        # its main thread at start) would be a daemon by default.
         def leave_sleeper():
-            threading.Thread(target=_sleep_forever, name="left-sleeper").start()
+            threading.Thread(target=_sleep_forever, name="left-sleeper", daemon=False).start()
             return "left"
 
         def leave_spinner():
-            threading.Thread(target=_spin_forever, name="left-spinner").start()
+            threading.Thread(target=_spin_forever, name="left-spinner", daemon=False).start()
             return "left"
 
         def block_exit():

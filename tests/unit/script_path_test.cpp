@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
+#include <chrono>
 
 #include "worker/exec/script_path.h"
 
@@ -154,17 +156,90 @@ TEST_SUITE("script_path") {
     CHECK(r.script->path == file.string());
   }
 
-  TEST_CASE("absolute names and .. are refused even if the broker let them through") {
+  TEST_CASE(".. and NUL are refused even if the broker let them through") {
     TempDir tmp;
-    fs::path file = tmp.write("root/a.py", "a = 1\n");
+    tmp.write("root/a.py", "a = 1\n");
     tmp.write("b.py", "b = 1\n");
     ScriptResolver resolver({(tmp.path() / "root").string()});
-    check_error(resolver.resolve(file.string()), TaskErrorCode::script_not_allowed, "a.py");
     check_error(resolver.resolve("../b.py"), TaskErrorCode::script_not_allowed, "../b.py");
     check_error(resolver.resolve("x/../../b.py"), TaskErrorCode::script_not_allowed, "b.py");
+    check_error(resolver.resolve((tmp.path() / "root/../b.py").string()),
+                TaskErrorCode::script_not_allowed, "b.py");
     check_error(resolver.resolve(""), TaskErrorCode::script_not_allowed, "");
+    check_error(resolver.resolve("/"), TaskErrorCode::script_not_allowed, "'/'");
     check_error(resolver.resolve(std::string("a.py\0x", 6)), TaskErrorCode::script_not_allowed,
                 "a.py");
+  }
+
+  TEST_CASE("an absolute name runs when it is inside a root, any root") {
+    TempDir tmp;
+    fs::path a = tmp.write("one/a.py", "a = 1\n");
+    fs::path b = tmp.write("two/sub/b.py", "b = 22\n");
+    ScriptResolver resolver({(tmp.path() / "one").string(), (tmp.path() / "two").string()});
+    Resolution r = resolver.resolve(a.string());
+    REQUIRE(r.script);
+    CHECK(r.script->path == a.string());
+    r = resolver.resolve(b.string());
+    REQUIRE(r.script);
+    CHECK(r.script->path == b.string());
+    CHECK(r.script->stamp.size == 7);
+    // Through a link inside a root to a file inside another: still inside.
+    fs::create_symlink(b, tmp.path() / "one" / "to_b.py");
+    r = resolver.resolve((tmp.path() / "one" / "to_b.py").string());
+    REQUIRE(r.script);
+    CHECK(r.script->path == b.string());
+  }
+
+  TEST_CASE("an absolute name outside every root is script_not_allowed naming the roots") {
+    TempDir tmp;
+    fs::path outside = tmp.write("outside/evil.py", "x = 1\n");
+    tmp.write("root/ok.py", "x = 1\n");
+    fs::create_symlink(outside, tmp.path() / "root" / "link.py");
+    const std::string root = (tmp.path() / "root").string();
+    ScriptResolver resolver({root});
+    Resolution r = resolver.resolve(outside.string());
+    check_error(r, TaskErrorCode::script_not_allowed, outside.string());
+    CHECK(r.error.message.find("outside every script root (" + root + ")") != std::string::npos);
+    // A link inside the root, named absolutely, that points out.
+    check_error(resolver.resolve(root + "/link.py"), TaskErrorCode::script_not_allowed, root);
+    // Missing: under a root as written -> not found; elsewhere -> not allowed.
+    check_error(resolver.resolve(root + "/gone.py"), TaskErrorCode::script_not_found, root);
+    check_error(resolver.resolve("/nowhere/gone.py"), TaskErrorCode::script_not_allowed, root);
+  }
+
+  TEST_CASE("script_not_found names the roots searched") {
+    TempDir tmp;
+    fs::create_directories(tmp.path() / "a");
+    fs::create_directories(tmp.path() / "b");
+    const std::string a = (tmp.path() / "a").string(), b = (tmp.path() / "b").string();
+    ScriptResolver resolver({a, b});
+    Resolution r = resolver.resolve("x.py");
+    check_error(r, TaskErrorCode::script_not_found, "'x.py'");
+    CHECK(r.error.message.find("(searched: " + a + ", " + b + ")") != std::string::npos);
+  }
+
+  TEST_CASE("the stamp changes with an edit of the same size and mtime, and with a rename over") {
+    TempDir tmp;
+    fs::path f = tmp.write("root/s.py", "v = 1\n");
+    ScriptResolver resolver({(tmp.path() / "root").string()});
+    Resolution first = resolver.resolve("s.py");
+    REQUIRE(first.script);
+    const auto mtime = fs::last_write_time(f);
+    // Same size, mtime put back: ctime still moves (it cannot be set back).
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::ofstream(f, std::ios::trunc) << "v = 2\n";
+    fs::last_write_time(f, mtime);
+    Resolution second = resolver.resolve("s.py");
+    REQUIRE(second.script);
+    CHECK(second.script->stamp.mtime_ns == first.script->stamp.mtime_ns);
+    CHECK(second.script->stamp.size == first.script->stamp.size);
+    CHECK_FALSE(second.script->stamp == first.script->stamp);
+    // A new file renamed over it: a new inode.
+    fs::path tmpfile = tmp.write("root/s.py.tmp", "v = 3\n");
+    fs::rename(tmpfile, f);
+    Resolution third = resolver.resolve("s.py");
+    REQUIRE(third.script);
+    CHECK(third.script->stamp.ino != second.script->stamp.ino);
   }
 
   // Issue 11, point 8: names and links a client could use to reach a file

@@ -312,6 +312,54 @@ TEST_SUITE("task_lifecycle") {
     CHECK(r.sender.tasks[0].attempt == 1);
   }
 
+  TEST_CASE("returned unstarted: back at the head, attempt given back, no loss, slot freed") {
+    Rig r;
+    auto* w1 = r.worker("w1", 2, 1);
+    r.submit("a", {.max_retries = 0});
+    r.submit("b", {.max_retries = 0});
+    r.submit("later");
+    r.step();
+    REQUIRE(r.sender.tasks.size() == 2);
+    r.life.returned(w1, r.sender.tasks[1].dispatch, r.now);  // b, never started
+    CHECK(r.state("b") == TaskState::pending);
+    CHECK(w1->inflight() == 1);
+    r.life.returned(w1, r.sender.tasks[1].dispatch, r.now);  // again: changes nothing
+    CHECK(w1->inflight() == 1);
+    r.registry.stopping(w1);  // it is recycling: no more tasks for it
+    auto* w2 = r.worker("w2", 1, 2);
+    r.step();
+    REQUIRE(r.sender.tasks.size() == 3);
+    CHECK(r.sender.tasks[2].id == "b");  // head of the queue, before "later"
+    CHECK(r.sender.tasks[2].worker == "w2");
+    CHECK(r.sender.tasks[2].attempt == 1);  // the returned run did not count
+    r.answer(w2, r.sender.tasks[2], true);
+    CHECK(r.state("b") == TaskState::done);
+    CHECK(r.record("b")->attempts == 1);
+    // Returned many times over: never worker_lost (max_retries 0 would say so).
+    r.answer(w1, r.sender.tasks[0], true);
+    CHECK(r.state("a") == TaskState::done);
+  }
+
+  TEST_CASE("returned after a cancel: cancelled; returned after the deadline: slot only") {
+    Rig r;
+    auto* w = r.worker("w", 2);
+    r.submit("c");
+    r.submit("late", {.timeout_ms = 5});
+    r.step();
+    REQUIRE(r.sender.tasks.size() == 2);
+    CHECK(r.life.cancel("c", r.now) == CancelOutcome::cancelling);
+    r.life.returned(w, r.sender.tasks[0].dispatch, r.now);
+    CHECK(r.state("c") == TaskState::failed);
+    CHECK(r.record("c")->error.code == TaskErrorCode::cancelled);
+    r.step(10'000);  // "late" times out, still holding its slot
+    CHECK(r.state("late") == TaskState::failed);
+    CHECK(w->inflight() == 1);
+    r.life.returned(w, r.sender.tasks[1].dispatch, r.now);
+    CHECK(w->inflight() == 0);
+    CHECK(r.state("late") == TaskState::failed);
+    CHECK(r.metric(r.st.metrics.running) == 0);
+  }
+
   TEST_CASE("100,000 delayed tasks cost no dispatch and cancel in O(log n) each") {
     Rig r;
     r.worker("w", 1);

@@ -198,4 +198,54 @@ TEST_SUITE("task_queue") {
     CHECK(q.pop(3));
     CHECK_FALSE(q.pop(3));
   }
+
+  TEST_CASE("a pop limit hands out that many tasks; the rest stay for take_all()") {
+    TaskQueue q(2);
+    q.set_pop_limit(3);
+    auto batch = tasks(5, 100);
+    q.push(batch);
+    std::vector<uint64_t> taken;
+    for (int i = 0; i < 3; ++i) {
+      auto t = q.pop(1);
+      REQUIRE(t);
+      taken.push_back(t->received_us);
+    }
+    CHECK(taken == std::vector<uint64_t>{100, 101, 102});
+    CHECK(q.popped() == 3);
+    CHECK_FALSE(q.nudge(1'000'000));  // nothing anyone may take: no wake-ups
+    CHECK_FALSE(q.short_backlog());
+    // A fourth pop() waits (nothing may be taken) until close(), then ends
+    // without draining: the rest belongs to take_all().
+    std::atomic<bool> ended{false};
+    std::thread blocked([&] {
+      CHECK_FALSE(q.pop(1));
+      ended = true;
+    });
+    std::this_thread::sleep_for(20ms);
+    CHECK_FALSE(ended.load());
+    auto rest = q.take_all();
+    REQUIRE(rest.size() == 2);
+    CHECK(rest[0].received_us == 103);
+    CHECK(rest[1].received_us == 104);
+    CHECK(q.size() == 0);
+    q.close();
+    blocked.join();
+    CHECK(ended.load());
+    CHECK(q.popped() == 3);
+  }
+
+  TEST_CASE("hold() stops pops at once; close() then ends them without draining") {
+    TaskQueue q(1);
+    auto first = tasks(1);
+    q.push(first);
+    REQUIRE(q.pop());
+    q.hold();
+    auto more = tasks(2, 50);
+    q.push(more);
+    CHECK(q.size() == 2);
+    q.close();
+    CHECK_FALSE(q.pop(1));
+    CHECK(q.take_all().size() == 2);
+    CHECK(q.popped() == 1);
+  }
 }

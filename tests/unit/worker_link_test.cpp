@@ -140,7 +140,8 @@ TEST_SUITE("worker_link") {
       auto code = static_cast<TaskErrorCode>(c);
       CAPTURE(to_string(code));
       ResultMessage m;
-      m.id = "e" + std::to_string(c);
+      m.id = "e";
+      m.id += std::to_string(c);  // not "e" + ...: GCC 12 warns falsely (-Wrestrict)
       m.attempt = 1;
       m.ok = false;
       m.run_us = 5;
@@ -318,6 +319,16 @@ TEST_SUITE("worker_link") {
     auto d = decode_cancel(routed(std::move(f)), 1);
     REQUIRE(d.has_value());
     CHECK(*d == 0xFFFF'FFFF'FFFFull);
+  }
+
+  TEST_CASE("RETURN round trip carries the dispatch number; garbage is refused") {
+    Frames f = encode_return(1234567);
+    CHECK(link_command(f[0]) == LinkCmd::returned);
+    auto d = decode_return(routed(std::move(f)), 1);
+    REQUIRE(d.has_value());
+    CHECK(*d == 1234567);
+    CHECK_FALSE(decode_return(frames_of({"N"})).has_value());
+    CHECK_FALSE(decode_return(frames_of({"N", mp([](MsgpackWriter& w) { w.str("1"); })})).has_value());
   }
 
   TEST_CASE("seeded fuzz: mutated link messages never throw out of a decoder") {

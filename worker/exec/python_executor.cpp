@@ -6,6 +6,7 @@
 #include "worker/exec/fork_guard.h"
 #include "worker/exec/gil.h"
 #include "worker/exec/module_cache.h"
+#include "worker/exec/output_capture.h"
 #include "worker/exec/py_error.h"
 #include "worker/exec/py_msgpack.h"
 #include "worker/exec/timeout_watchdog.h"
@@ -165,7 +166,8 @@ TaskOutput settle(PyState& py, const TaskInput& in, Attempt& attempt, Interrupt 
 
 }  // namespace
 
-PythonExecutor::PythonExecutor(const ScriptResolver& resolver) {
+PythonExecutor::PythonExecutor(const ScriptResolver& resolver, OutputPolicy output)
+    : output_(output) {
   {
     GilAcquire gil;
     py_ = std::make_unique<PyState>(resolver);
@@ -197,6 +199,8 @@ TaskOutput PythonExecutor::run(const TaskInput& in, const ResolvedScript& script
   // Cancelled between the pop and here: do not even take the GIL.
   if (in.cancel && in.cancel->requested()) return cancelled_output(in, "before it started");
   GilAcquire gil;
+  TaskOutputScope output(in.id, in.capture_output || output_.capture_all, output_.max_bytes);
+  TaskOutput out;
   try {
     ArmedTimeout armed(watchdog_.get(), deadline, in.cancel);
     Attempt outcome = attempt(state(py_), in, script, deadline);
@@ -204,11 +208,13 @@ TaskOutput PythonExecutor::run(const TaskInput& in, const ResolvedScript& script
     // traceback is Python code): a late async exception must not land there.
     const Interrupt fired = armed.disarm();
     const bool late = deadline && Clock::now() > *deadline;
-    return settle(state(py_), in, outcome, fired, late);
+    out = settle(state(py_), in, outcome, fired, late);
   } catch (const std::exception& e) {  // bad_alloc, a pybind11 wrapper failing
     PyErr_Clear();
-    return TaskOutput::failure(TaskErrorCode::exception, e.what(), "InternalError");
+    out = TaskOutput::failure(TaskErrorCode::exception, e.what(), "InternalError");
   }
+  out.output = output.finish();
+  return out;
 }
 
 }  // namespace zfleet::worker

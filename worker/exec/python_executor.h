@@ -35,6 +35,11 @@
 // `timeout` when the exception fired, or when it finished (ok, exception or
 // unserializable result) after the deadline.
 //
+// Output: while run() holds the GIL, a TaskOutputScope makes what the task
+// (its module load included) writes to sys.stdout/sys.stderr go to the log
+// tagged with in.id, and, when in.capture_output or the OutputPolicy says
+// so, come back in TaskOutput::output (output_capture.h).
+//
 // Cancel: when in.cancel is raised during run(), the watchdog raises
 // zfleet.TaskCancelled (also a BaseException, distinct from TaskTimeout) and
 // the task reports `cancelled`. Raised before the GIL is taken, the call is
@@ -65,7 +70,7 @@ class PythonExecutor {
   using Clock = std::chrono::steady_clock;
 
   // `resolver` must outlive the executor (request_clear resolves names).
-  explicit PythonExecutor(const ScriptResolver& resolver);
+  explicit PythonExecutor(const ScriptResolver& resolver, OutputPolicy output = {});
   ~PythonExecutor();
   PythonExecutor(const PythonExecutor&) = delete;
   PythonExecutor& operator=(const PythonExecutor&) = delete;
@@ -93,6 +98,7 @@ class PythonExecutor {
   };
 
  private:
+  OutputPolicy output_;
   std::unique_ptr<PyStateBase> py_;  // created and destroyed under the GIL
   std::unique_ptr<TimeoutWatchdog> watchdog_;
 };

@@ -12,6 +12,7 @@
 
 #include "worker/exec/exec_log.h"
 #include "worker/exec/fork_guard.h"
+#include "worker/exec/output_capture.h"
 #include "worker/exec/py_visibility.h"
 
 namespace py = pybind11;
@@ -81,25 +82,76 @@ void flush_python_output() {
   }
 }
 
+
+// The interpreter zfleet is built against (CMake's Python3_EXECUTABLE):
+// what tasks see as sys.executable outside a venv.
+#ifndef ZFLEET_PYTHON_EXECUTABLE
+#define ZFLEET_PYTHON_EXECUTABLE "/usr/bin/python3"
+#endif
+constexpr const char* kPythonProgram = ZFLEET_PYTHON_EXECUTABLE;
+
+// pybind11's default start-up (an isolated config that still reads the
+// environment), plus program_name: CPython's getpath derives
+// sys.executable from it and, from the pyvenv.cfg next to or above it,
+// sys.prefix and site-packages. No Python signal handlers: the main thread
+// never runs Python after start-up, so a Python SIGINT handler would
+// swallow the signal.
+std::unique_ptr<PythonRuntime::StateBase> start_interpreter(const std::string& program) {
+  PyConfig config;
+  PyConfig_InitIsolatedConfig(&config);
+  config.isolated = 0;
+  config.use_environment = 1;
+  config.install_signal_handlers = 0;
+  PyStatus status = PyConfig_SetBytesString(&config, &config.program_name, program.c_str());
+  if (PyStatus_Exception(status)) {
+    PyConfig_Clear(&config);
+    throw std::runtime_error(std::string("cannot set the program name: ") +
+                             (status.err_msg ? status.err_msg : "?"));
+  }
+  // pybind11 clears `config`, on failure too.
+  return std::make_unique<Held<py::scoped_interpreter>>(&config, 0, nullptr, false);
+}
+
+// `entries` go just ahead of the first site-packages / dist-packages entry
+// (the stdlib stays first, as with PYTHONPATH it would not), in order.
+void insert_before_site_packages(py::list& path, const std::vector<std::string>& entries) {
+  std::size_t at = path.size();
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    std::string s = py::str(path[i]);
+    if (s.ends_with("site-packages") || s.ends_with("dist-packages")) {
+      at = i;
+      break;
+    }
+  }
+  for (const auto& entry : entries) {
+    if (PyList_Insert(path.ptr(), static_cast<Py_ssize_t>(at++), py::str(entry).ptr()) != 0) {
+      throw py::error_already_set();
+    }
+  }
+}
 }  // namespace
 
-PythonRuntime::PythonRuntime(const std::vector<std::string>& script_roots) {
+PythonVersion embedded_python_version() {
+  return {static_cast<int>((Py_Version >> 24) & 0xff), static_cast<int>((Py_Version >> 16) & 0xff)};
+}
+
+PythonRuntime::PythonRuntime(const PythonOptions& options) {
   if (Py_IsInitialized()) throw std::runtime_error("a Python interpreter is already running");
   fork_guard::install();  // before any task code can fork
   std::string failure;
   try {
-    // No Python signal handlers: the main thread never runs Python after
-    // start-up, so a Python SIGINT handler would swallow the signal.
-    interpreter_ = std::make_unique<Held<py::scoped_interpreter>>(false, 0, nullptr, false);
+    interpreter_ = start_interpreter(options.venv.empty() ? kPythonProgram : venv_python(options.venv));
     py::module_ sys = py::module_::import("sys");
     // Tasks are reloaded on every edit; .pyc files keyed on whole-second
     // mtimes could hand back stale code, so never write them.
     sys.attr("dont_write_bytecode") = true;
     py::list path = sys.attr("path");
-    for (const auto& root : script_roots) path.append(root);
+    insert_before_site_packages(path, options.path);
+    for (const auto& root : options.script_roots) path.append(root);
     // Imported once here so no task pays for it.
     py::module_::import("importlib.util");
     py::module_::import("traceback");
+    install_output_capture(options.log_level);
   } catch (const std::exception& e) {
     failure = e.what();  // copy: `e` may hold Python objects that must die before Py_Finalize
   }
@@ -107,7 +159,9 @@ PythonRuntime::PythonRuntime(const std::vector<std::string>& script_roots) {
     interpreter_.reset();
     throw std::runtime_error("cannot start the Python interpreter: " + failure);
   }
-  exec_logger()->debug("python {} embedded, {} script root(s)", Py_GetVersion(), script_roots.size());
+  exec_logger()->debug("python {} embedded as {}, {} script root(s)", Py_GetVersion(),
+                       options.venv.empty() ? kPythonProgram : venv_python(options.venv),
+                       options.script_roots.size());
   released_ = std::make_unique<Held<py::gil_scoped_release>>();
 }
 

@@ -2,11 +2,21 @@
 // process (pybind11 scoped_interpreter) for the life of the process.
 //
 // Contract: construct once, in the main thread, before any pool thread
-// starts. Start-up (under the GIL): Python's own signal handlers are NOT
-// installed (the worker's main owns SIGINT/SIGTERM), sys.dont_write_bytecode
-// is set, the script roots are appended to sys.path (so task scripts can
-// import helper modules next to them; those helpers are imported normally
-// and are NOT hot-reloaded), and the modules the executor needs are imported.
+// starts. Start-up: the interpreter is configured (PyConfig) as if it were
+// `program` (options.venv's bin/python3, else the Python zfleet was built
+// with, /usr/bin/python3), so CPython's own path calculation finds the
+// venv's pyvenv.cfg: tasks see sys.executable = that program, sys.prefix =
+// the venv and its site-packages (and never the worker binary as
+// sys.executable, which multiprocessing's spawn would start). The venv must
+// already have passed check_venv() (venv.h). Python's own signal handlers
+// are NOT installed (the worker's main owns SIGINT/SIGTERM). Then, under the
+// GIL: sys.dont_write_bytecode is set, options.path goes on sys.path just
+// ahead of the first site-packages (or dist-packages) entry, the script
+// roots are appended to sys.path (so task scripts can import helper modules
+// next to them; those helpers are imported normally and are NOT
+// hot-reloaded), the modules the executor needs are imported, and
+// sys.stdout, sys.stderr and the root logger are pointed at the worker's
+// log (install_output_capture, output_capture.h).
 // Then it RELEASES the GIL so pool threads can take it. The destructor takes
 // the GIL back and finalizes: every thread that ran Python (pool threads,
 // TaskRunner's watchdog) must be joined and every TaskRunner destroyed first.
@@ -30,11 +40,24 @@
 #include <string>
 #include <vector>
 
+#include "worker/exec/venv.h"
+
 namespace zfleet::worker {
+
+struct PythonOptions {
+  std::vector<std::string> script_roots;  // appended to sys.path
+  std::vector<std::string> path;          // ahead of site-packages on sys.path
+  std::string venv;                       // "" = none
+  std::string log_level = "info";         // the worker's logging.level: task code's root logger
+};
+
+// The major.minor of the libpython this process runs (Py_Version); callable
+// before any interpreter exists.
+PythonVersion embedded_python_version();
 
 class PythonRuntime {
  public:
-  explicit PythonRuntime(const std::vector<std::string>& script_roots);
+  explicit PythonRuntime(const PythonOptions& options);
   ~PythonRuntime();
   PythonRuntime(const PythonRuntime&) = delete;
   PythonRuntime& operator=(const PythonRuntime&) = delete;

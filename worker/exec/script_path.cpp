@@ -25,12 +25,13 @@ bool inside(const std::string& path, const std::string& root) {
 
 bool is_control(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
 
-// Names the broker would have refused (empty, absolute, NUL, any `..`
-// part), and names with a control character: the broker lets newlines
-// through, but no task script needs one, and such a name could forge lines
-// in a log or in a message that quotes it.
+// Names the broker would have refused (empty, NUL, any `..` part), and
+// names with a control character: the broker lets newlines through, but no
+// task script needs one, and such a name could forge lines in a log or in a
+// message that quotes it. Absolute names pass here: resolve() accepts them
+// only inside a root.
 bool shape_allowed(std::string_view script) {
-  if (script.empty() || script.front() == '/') return false;
+  if (script.empty() || script == "/") return false;
   for (char c : script) {
     if (is_control(c)) return false;
   }
@@ -68,6 +69,14 @@ common::TaskError error(TaskErrorCode code, std::string message) {
   return common::TaskError{code, std::move(message), {}, {}};
 }
 
+// The file's stamp from its stat.
+FileStamp stamp_of(const struct stat& st) {
+  return FileStamp{int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec,
+                   int64_t{st.st_size},
+                   int64_t{st.st_ctim.tv_sec} * 1'000'000'000 + st.st_ctim.tv_nsec,
+                   static_cast<uint64_t>(st.st_ino)};
+}
+
 }  // namespace
 
 ScriptResolver::ScriptResolver(std::vector<std::string> roots) {
@@ -87,14 +96,23 @@ std::string ScriptResolver::real_path_of(const std::string& candidate, const std
   {
     std::shared_lock lock(known_mu_);
     auto it = known_.find(candidate);
-    if (it != known_.end() && it->second.dev == dev && it->second.ino == ino) return it->second.real;
+    if (it != known_.end() && it->second.dev == dev && it->second.ino == ino) {
+      return inside(it->second.real, root) ? it->second.real : std::string();
+    }
   }
   std::string real = real_path(candidate);
-  if (!real.empty() && !inside(real, root)) real.clear();
-  std::unique_lock lock(known_mu_);
-  if (known_.size() >= kMaxKnown) known_.clear();
-  known_[candidate] = KnownFile{dev, ino, real};
-  return real;
+  {
+    std::unique_lock lock(known_mu_);
+    if (known_.size() >= kMaxKnown) known_.clear();
+    known_[candidate] = KnownFile{dev, ino, real};
+  }
+  return inside(real, root) ? real : std::string();
+}
+
+std::string ScriptResolver::roots_list() const {
+  std::string out;
+  for (const auto& root : roots_) out += (out.empty() ? "" : ", ") + root;
+  return out.empty() ? "none" : out;
 }
 
 Resolution ScriptResolver::resolve(std::string_view script) const {
@@ -103,8 +121,9 @@ Resolution ScriptResolver::resolve(std::string_view script) const {
     return {std::nullopt,
             error(TaskErrorCode::script_not_allowed,
                   "script " + quoted +
-                      " is not a relative path inside a root (no '..', no control characters)")};
+                      " is not a path inside a script root (no '..', no control characters)")};
   }
+  if (script.front() == '/') return resolve_absolute(std::string(script), quoted);
   for (const auto& root : roots_) {
     const std::string candidate = root + (root == "/" ? "" : "/") + std::string(script);
     struct stat st{};
@@ -112,18 +131,46 @@ Resolution ScriptResolver::resolve(std::string_view script) const {
     std::string real = real_path_of(candidate, root, st.st_dev, st.st_ino);
     if (real.empty()) {
       return {std::nullopt, error(TaskErrorCode::script_not_allowed,
-                                  "script " + quoted + " resolves outside its script root")};
+                                  "script " + quoted + " resolves outside its script root " + root)};
     }
     if (!S_ISREG(st.st_mode)) {
       return {std::nullopt,
               error(TaskErrorCode::script_not_found, "script " + quoted + " is not a regular file")};
     }
-    FileStamp stamp{int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec,
-                    int64_t{st.st_size}};
-    return {ResolvedScript{std::move(real), stamp}, {}};
+    return {ResolvedScript{std::move(real), stamp_of(st)}, {}};
   }
-  return {std::nullopt,
-          error(TaskErrorCode::script_not_found, "script " + quoted + " not found in any script root")};
+  return {std::nullopt, error(TaskErrorCode::script_not_found,
+                              "script " + quoted + " not found in any script root (searched: " +
+                                  roots_list() + ")")};
+}
+
+// An absolute name runs when, symlinks followed, it is a file inside one of
+// the roots; a name that is not there at all is script_not_found if it lies
+// under a root as written, else script_not_allowed.
+Resolution ScriptResolver::resolve_absolute(const std::string& script, const std::string& quoted) const {
+  struct stat st{};
+  if (::stat(script.c_str(), &st) != 0) {
+    for (const auto& root : roots_) {
+      if (inside(script, root)) {
+        return {std::nullopt, error(TaskErrorCode::script_not_found,
+                                    "script " + quoted + " not found (script roots: " + roots_list() + ")")};
+      }
+    }
+    return {std::nullopt, error(TaskErrorCode::script_not_allowed,
+                                "script " + quoted + " is outside every script root (" + roots_list() + ")")};
+  }
+  for (const auto& root : roots_) {
+    std::string real = real_path_of(script, root, st.st_dev, st.st_ino);
+    if (real.empty()) continue;
+    if (!S_ISREG(st.st_mode)) {
+      return {std::nullopt,
+              error(TaskErrorCode::script_not_found, "script " + quoted + " is not a regular file")};
+    }
+    return {ResolvedScript{std::move(real), stamp_of(st)}, {}};
+  }
+  return {std::nullopt, error(TaskErrorCode::script_not_allowed,
+                              "script " + quoted + " resolves outside every script root (" +
+                                  roots_list() + ")")};
 }
 
 }  // namespace zfleet::worker

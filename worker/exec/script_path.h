@@ -4,11 +4,14 @@
 // Contract: roots are tried in order; the first root where `root/script`
 // exists wins. The winner is resolved with realpath() (symlinks followed) and
 // must lie inside that root's own real path, else `script_not_allowed`; no
-// root holding it -> `script_not_found`. The broker already rejects `..`,
-// NUL and absolute names; they are refused here too (`script_not_allowed`)
-// so the confinement never depends on it, as are names with any other
-// control character (newline included: the broker lets it through).
-// Messages name the script, control characters escaped.
+// root holding it -> `script_not_found`, naming the roots searched. An
+// absolute name is accepted when its real path lies inside one of the roots
+// (any of them), else `script_not_allowed` naming the roots (the broker
+// refuses absolute names today, PROTOCOL.md; a worker does not rely on it).
+// The broker already rejects `..` and NUL; they are refused here too
+// (`script_not_allowed`) so the confinement never depends on it, as are
+// names with any other control character (newline included: the broker lets
+// it through). Messages name the script, control characters escaped.
 //
 // Cost: every call stat()s the candidates (that is how an edited script is
 // noticed). realpath() walks every component with a syscall each, so its
@@ -33,10 +36,15 @@
 
 namespace zfleet::worker {
 
-// What identifies one version of a file for the module cache.
+// What identifies one version of a file for the module cache. ctime moves
+// on every write, rename and utime (and cannot be set back), and the inode
+// changes when a file is renamed over the old one, so two versions that
+// share mtime and size (an edit within one clock tick) still differ.
 struct FileStamp {
   int64_t mtime_ns = 0;
   int64_t size = 0;
+  int64_t ctime_ns = 0;
+  uint64_t ino = 0;
   bool operator==(const FileStamp&) const = default;
 };
 
@@ -65,7 +73,7 @@ class ScriptResolver {
  private:
   struct KnownFile {
     uint64_t dev = 0, ino = 0;
-    std::string real;  // "" = resolves outside its root
+    std::string real;  // its realpath ("" if that failed)
   };
   // Bounded: names are client-chosen ("x.py", "./x.py", ...), so the memo
   // starts over when it reaches this size.
@@ -73,6 +81,8 @@ class ScriptResolver {
 
   std::string real_path_of(const std::string& candidate, const std::string& root,
                            uint64_t dev, uint64_t ino) const;
+  Resolution resolve_absolute(const std::string& script, const std::string& quoted) const;
+  std::string roots_list() const;  // "r1, r2" for messages
 
   std::vector<std::string> roots_;  // real paths, no trailing '/' (except "/")
   mutable std::shared_mutex known_mu_;

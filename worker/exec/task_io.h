@@ -29,11 +29,20 @@ struct TaskInput {
   bool capture_output = false;      // the submit asked for its output ("output": true)
 };
 
+// Which tasks' output comes back in their results (output_capture.h):
+// every task's (the pool's capture_output, --capture-output) or only those
+// that asked ("output": true), and how much of it at most.
+struct OutputPolicy {
+  bool capture_all = false;
+  uint64_t max_bytes = 65536;
+};
+
 struct TaskOutput {
   bool ok = false;
   std::string result_msgpack;  // ok: msgpack bytes of the return value (nil for None)
   common::TaskError error;     // !ok: code, message; type + traceback for Python exceptions
-  std::string output;          // the task's stdout/stderr when captured ("" otherwise)
+  std::string output;          // the task's stdout/stderr when captured ("" otherwise),
+                               // cut at OutputPolicy::max_bytes and marked
 
   static TaskOutput success(std::string msgpack_bytes) {
     TaskOutput out;

@@ -8,9 +8,9 @@ namespace zfleet::worker {
 
 using common::TaskErrorCode;
 
-TaskRunner::TaskRunner(std::vector<std::string> script_roots)
+TaskRunner::TaskRunner(std::vector<std::string> script_roots, OutputPolicy output)
     : resolver_(std::move(script_roots)) {
-  if (Py_IsInitialized()) python_ = std::make_unique<PythonExecutor>(resolver_);
+  if (Py_IsInitialized()) python_ = std::make_unique<PythonExecutor>(resolver_, output);
 }
 
 TaskRunner::~TaskRunner() {

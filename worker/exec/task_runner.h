@@ -34,7 +34,7 @@ class TaskRunner {
   // `script_roots`: absolute directories, searched in order. When no Python
   // interpreter is running only builtins can run (Python tasks fail with
   // script_error).
-  explicit TaskRunner(std::vector<std::string> script_roots);
+  explicit TaskRunner(std::vector<std::string> script_roots, OutputPolicy output = {});
   ~TaskRunner();
   TaskRunner(const TaskRunner&) = delete;
   TaskRunner& operator=(const TaskRunner&) = delete;
