@@ -26,6 +26,10 @@ SCRIPTS = {
 
         def boom(msg):
             raise ValueError(msg)
+
+        def chatty(x):
+            print("chatty", x)
+            return x
         """,
     "gate.py": """
         import os, time
@@ -46,7 +50,8 @@ def uid(name):
 
 class PythonClient(FleetTestCase):
     FLEET = dict(scripts=SCRIPTS, workers={"io": {"processes": 1, "threads": 4},
-                                           "cpu": {"processes": 0}})
+                                           "cpu": {"processes": 0},
+                                           "pools": {"spare": {"processes": 1, "threads": 1}}})
 
     def make_client(self, **kwargs):
         kwargs.setdefault("timeout_ms", 15000)
@@ -72,6 +77,22 @@ class PythonClient(FleetTestCase):
         self.assertEqual(self.c.get(mine, wait_ms=WAIT_MS), 1024)
         self.assertEqual(self.c.get(self.c.submit("builtin:echo", [{"a": [1, b"x"]}]),
                                     wait_ms=WAIT_MS), {"a": [1, b"x"]})
+
+    def test_output_on_request_and_a_named_pool(self):
+        tid = self.c.submit("calc.py", [3], func="chatty", output=True)
+        res = self.c.result(tid, wait_ms=WAIT_MS)
+        self.assertEqual((res.state, res.value), ("done", 3), res.raw)
+        self.assertIn("chatty 3", res.output)
+        # Without output=True nothing comes back.
+        quiet = self.c.result(self.c.submit("calc.py", [4], func="chatty"), wait_ms=WAIT_MS)
+        self.assertIsNone(quiet.output, quiet.raw)
+        # type names a pool: "spare" has a worker of its own.
+        res = self.c.result(self.c.submit("calc.py", [5], type="spare"), wait_ms=WAIT_MS)
+        self.assertEqual(res.value, 25)
+        self.assertTrue(res.worker.startswith("spare-"), res.raw)
+        with self.assertRaises(zc.BadRequest) as cm:
+            self.c.submit("calc.py", [5], type="nosuch")
+        self.assertIn("spare", cm.exception.message)
 
     def test_submit_batch_with_one_bad_task(self):
         tasks = [{"script": "calc.py", "args": [i]} for i in range(4)]

@@ -57,6 +57,14 @@ describe("submit and get", () => {
     assert.deepEqual(await client.get(id, W), { sum: 2 });
   });
 
+  it("returns the task's output when asked", async () => {
+    const rec = await client.result(await client.submit(SCRIPT, { func: "chatty", args: [7], output: true }), W);
+    assert.equal(rec.value, 7);
+    assert.match(rec.output, /chatty 7/);
+    const quiet = await client.result(await client.submit(SCRIPT, { func: "chatty", args: [8] }), W);
+    assert.equal(quiet.output, undefined);
+  });
+
   it("maps JavaScript values to Python types and back", async () => {
     const bytes = Buffer.from([0, 1, 254, 255]);
     const args = [1, 2 ** 40, 2n ** 64n - 1n, -(2n ** 63n), 1.5, "ü✓", bytes, [1, [2]],

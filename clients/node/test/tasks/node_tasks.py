@@ -19,6 +19,11 @@ def describe(*args, **kwargs):
             "kwargs": kwargs}
 
 
+def chatty(x):
+    print("chatty", x)
+    return x
+
+
 def boom(message):
     raise ValueError(message)
 
