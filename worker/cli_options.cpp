@@ -13,11 +13,32 @@ using config::ConfigError;
 
 // Shown after the flags by --help.
 constexpr const char* kFooter = R"(
+Local workers are started by zfleet-broker with the flags of their pool.
+To run a worker on another host, copy the fleet's config file there and
+point it at the broker:
+
+  zfleet-worker -c fleet.yaml --type io
+
+broker.backend and broker.status in the file (or --backend/--status) must
+be the broker's address as this host reaches it, e.g. tcp://10.0.0.5:5556
+and tcp://10.0.0.5:5557 (the broker must bind them on an address other
+hosts can reach, which takes a security section or broker.allow_insecure).
+--type names the pool served: io, cpu or one of workers.pools;
+the broker must have that pool, or it refuses the worker (exit 2). The
+pool's keys (threads, script_roots, venv, path, capture_output,
+max_output_bytes, max_tasks_per_process, max_rss_mb) come from the file;
+flags override them. Its script roots, venv and python path must exist on
+this host (else exit 2, naming the path). When the broker has a security
+section, add --key worker.key (a pair from `zfleet keygen`, whose .pub is
+in security.workers) and --server-key broker.pub. Such a worker is not
+restarted by anyone: run it under systemd or similar. Without -c, the
+defaults apply (script root ./tasks, broker on 127.0.0.1).
+
 Exit codes: 0 stopped cleanly; 1 failed at start; 2 bad command line or
 configuration, unknown pool, missing script root, python path or venv, or a
 venv of another Python version; 70 a serving thread died; 75 recycled because
 a task was stuck; 76 recycled because it burned CPU with no task; 77 recycled
-after --max-tasks tasks or past --max-rss-mb.
+after --max-tasks tasks or past --max-rss-mb (restart it).
 )";
 
 // CURVE options from --key and --server-key (or --server-public-key, which
