@@ -111,6 +111,35 @@ void apply_python_flags(const Flags& f, config::PoolConfig& pool, StartPaths& pa
   paths.venv_from = origin(f, f.venv.has_value(), "--venv", pool, "venv", "--venv");
 }
 
+// The flags of a pool's Python: where scripts are, the venv and paths, task
+// output, recycling.
+void add_pool_flags(CLI::App& app, Flags& f) {
+  app.add_option("--script-root", f.roots,
+                 "folder task scripts are looked up in (repeatable; workers.<pool>.script_roots, "
+                 "python.script_roots; default: tasks in the current folder); must exist");
+  app.add_option("--python-path", f.python_path,
+                 "folder put on sys.path ahead of site-packages (repeatable; workers.<pool>.path, "
+                 "python.path); must exist");
+  app.add_option("--venv", f.venv,
+                 "virtualenv tasks run in, made by /usr/bin/python3 -m venv (workers.<pool>.venv, "
+                 "python.venv); must be of the worker's Python version");
+  app.add_flag("--capture-output", f.capture_output,
+               "return every task's print/stdout/stderr/logging output with its result, not only "
+               "of tasks submitted with \"output\": true (workers.<pool>.capture_output)");
+  app.add_option("--max-output-bytes", f.max_output_bytes,
+                 "output kept per task for its result; the rest is cut and marked "
+                 "(workers.<pool>.max_output_bytes, default 65536)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 30));
+  app.add_option("--max-tasks", f.max_tasks,
+                 "recycle (exit 77, to be restarted) after starting this many tasks: unstarted "
+                 "ones go back to the broker, running ones finish; 0 = never "
+                 "(workers.<pool>.max_tasks_per_process)");
+  app.add_option("--max-rss-mb", f.max_rss_mb,
+                 "recycle the same way once resident memory passes this many MiB; 0 = never "
+                 "(workers.<pool>.max_rss_mb)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 30));
+}
+
 }  // namespace
 
 WorkerPlan plan_worker(const Flags& f) {
@@ -167,30 +196,7 @@ void add_flags(CLI::App& app, Flags& f) {
                  "the pool served: io, cpu or a pool of workers.pools on the broker (default io)");
   app.add_option("--threads", f.threads, "executor threads (workers.<pool>.threads)");
   app.add_option("--heartbeat-ms", f.heartbeat_ms, "heartbeat interval (workers.heartbeat_ms)");
-  app.add_option("--script-root", f.roots,
-                 "folder task scripts are looked up in (repeatable; workers.<pool>.script_roots, "
-                 "python.script_roots; default: tasks in the current folder); must exist");
-  app.add_option("--python-path", f.python_path,
-                 "folder put on sys.path ahead of site-packages (repeatable; workers.<pool>.path, "
-                 "python.path); must exist");
-  app.add_option("--venv", f.venv,
-                 "virtualenv tasks run in, made by /usr/bin/python3 -m venv (workers.<pool>.venv, "
-                 "python.venv); must be of the worker's Python version");
-  app.add_flag("--capture-output", f.capture_output,
-               "return every task's print/stdout/stderr/logging output with its result, not only "
-               "of tasks submitted with \"output\": true (workers.<pool>.capture_output)");
-  app.add_option("--max-output-bytes", f.max_output_bytes,
-                 "output kept per task for its result; the rest is cut and marked "
-                 "(workers.<pool>.max_output_bytes, default 65536)")
-      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 30));
-  app.add_option("--max-tasks", f.max_tasks,
-                 "recycle (exit 77, to be restarted) after starting this many tasks: unstarted "
-                 "ones go back to the broker, running ones finish; 0 = never "
-                 "(workers.<pool>.max_tasks_per_process)");
-  app.add_option("--max-rss-mb", f.max_rss_mb,
-                 "recycle the same way once resident memory passes this many MiB; 0 = never "
-                 "(workers.<pool>.max_rss_mb)")
-      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 30));
+  add_pool_flags(app, f);
   app.add_option("--id", f.id, "worker id (default TYPE-HOST-PID)");
   app.add_option("--log-level", f.level, "logging.level");
   app.add_option("--key", f.key, "own CURVE key pair (.key from `zfleet keygen`), allowed in security.workers");
