@@ -13,6 +13,7 @@
 #include "common/curve_keys.h"
 #include "common/pools.h"
 #include "config/config_loader.h"
+#include "config/venv.h"
 #include "config/schema.h"
 
 namespace zfleet::config {
@@ -224,6 +225,12 @@ void check_local_python(const FleetConfig& cfg, const schema::LineOf& line_of) {
     if (!p->venv.empty() && !fs::is_regular_file(fs::path(p->venv) / "pyvenv.cfg", ec)) {
       std::string k = where(*p, "venv");
       throw ConfigError(cfg.source, line_of(k), k, p->venv + " (pool " + p->name + ") is not a venv: no pyvenv.cfg");
+    }
+    if (!p->venv.empty()) {
+      if (auto why = check_venv(p->venv, built_python_version())) {
+        std::string k = where(*p, "venv");
+        throw ConfigError(cfg.source, line_of(k), k, *why + " (pool " + p->name + ")");
+      }
     }
   }
 }

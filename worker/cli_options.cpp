@@ -13,11 +13,32 @@ using config::ConfigError;
 
 // Shown after the flags by --help.
 constexpr const char* kFooter = R"(
+Local workers are started by zfleet-broker with the flags of their pool.
+To run a worker on another host, copy the fleet's config file there and
+point it at the broker:
+
+  zfleet-worker -c fleet.yaml --type io
+
+broker.backend and broker.status in the file (or --backend/--status) must
+be the broker's address as this host reaches it, e.g. tcp://10.0.0.5:5556
+and tcp://10.0.0.5:5557 (the broker must bind them on an address other
+hosts can reach, which takes a security section or broker.allow_insecure).
+--type names the pool served: io, cpu or one of workers.pools;
+the broker must have that pool, or it refuses the worker (exit 2). The
+pool's keys (threads, script_roots, venv, path, capture_output,
+max_output_bytes, max_tasks_per_process, max_rss_mb) come from the file;
+flags override them. Its script roots, venv and python path must exist on
+this host (else exit 2, naming the path). When the broker has a security
+section, add --key worker.key (a pair from `zfleet keygen`, whose .pub is
+in security.workers) and --server-key broker.pub. Such a worker is not
+restarted by anyone: run it under systemd or similar. Without -c, the
+defaults apply (script root ./tasks, broker on 127.0.0.1).
+
 Exit codes: 0 stopped cleanly; 1 failed at start; 2 bad command line or
 configuration, unknown pool, missing script root, python path or venv, or a
 venv of another Python version; 70 a serving thread died; 75 recycled because
 a task was stuck; 76 recycled because it burned CPU with no task; 77 recycled
-after --max-tasks tasks or past --max-rss-mb.
+after --max-tasks tasks or past --max-rss-mb (restart it).
 )";
 
 // CURVE options from --key and --server-key (or --server-public-key, which
@@ -90,6 +111,35 @@ void apply_python_flags(const Flags& f, config::PoolConfig& pool, StartPaths& pa
   paths.venv_from = origin(f, f.venv.has_value(), "--venv", pool, "venv", "--venv");
 }
 
+// The flags of a pool's Python: where scripts are, the venv and paths, task
+// output, recycling.
+void add_pool_flags(CLI::App& app, Flags& f) {
+  app.add_option("--script-root", f.roots,
+                 "folder task scripts are looked up in (repeatable; workers.<pool>.script_roots, "
+                 "python.script_roots; default: tasks in the current folder); must exist");
+  app.add_option("--python-path", f.python_path,
+                 "folder put on sys.path ahead of site-packages (repeatable; workers.<pool>.path, "
+                 "python.path); must exist");
+  app.add_option("--venv", f.venv,
+                 "virtualenv tasks run in, made by /usr/bin/python3 -m venv (workers.<pool>.venv, "
+                 "python.venv); must be of the worker's Python version");
+  app.add_flag("--capture-output", f.capture_output,
+               "return every task's print/stdout/stderr/logging output with its result, not only "
+               "of tasks submitted with \"output\": true (workers.<pool>.capture_output)");
+  app.add_option("--max-output-bytes", f.max_output_bytes,
+                 "output kept per task for its result; the rest is cut and marked "
+                 "(workers.<pool>.max_output_bytes, default 65536)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 30));
+  app.add_option("--max-tasks", f.max_tasks,
+                 "recycle (exit 77, to be restarted) after starting this many tasks: unstarted "
+                 "ones go back to the broker, running ones finish; 0 = never "
+                 "(workers.<pool>.max_tasks_per_process)");
+  app.add_option("--max-rss-mb", f.max_rss_mb,
+                 "recycle the same way once resident memory passes this many MiB; 0 = never "
+                 "(workers.<pool>.max_rss_mb)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 30));
+}
+
 }  // namespace
 
 WorkerPlan plan_worker(const Flags& f) {
@@ -146,30 +196,7 @@ void add_flags(CLI::App& app, Flags& f) {
                  "the pool served: io, cpu or a pool of workers.pools on the broker (default io)");
   app.add_option("--threads", f.threads, "executor threads (workers.<pool>.threads)");
   app.add_option("--heartbeat-ms", f.heartbeat_ms, "heartbeat interval (workers.heartbeat_ms)");
-  app.add_option("--script-root", f.roots,
-                 "folder task scripts are looked up in (repeatable; workers.<pool>.script_roots, "
-                 "python.script_roots; default: tasks in the current folder); must exist");
-  app.add_option("--python-path", f.python_path,
-                 "folder put on sys.path ahead of site-packages (repeatable; workers.<pool>.path, "
-                 "python.path); must exist");
-  app.add_option("--venv", f.venv,
-                 "virtualenv tasks run in, made by /usr/bin/python3 -m venv (workers.<pool>.venv, "
-                 "python.venv); must be of the worker's Python version");
-  app.add_flag("--capture-output", f.capture_output,
-               "return every task's print/stdout/stderr/logging output with its result, not only "
-               "of tasks submitted with \"output\": true (workers.<pool>.capture_output)");
-  app.add_option("--max-output-bytes", f.max_output_bytes,
-                 "output kept per task for its result; the rest is cut and marked "
-                 "(workers.<pool>.max_output_bytes, default 65536)")
-      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 30));
-  app.add_option("--max-tasks", f.max_tasks,
-                 "recycle (exit 77, to be restarted) after starting this many tasks: unstarted "
-                 "ones go back to the broker, running ones finish; 0 = never "
-                 "(workers.<pool>.max_tasks_per_process)");
-  app.add_option("--max-rss-mb", f.max_rss_mb,
-                 "recycle the same way once resident memory passes this many MiB; 0 = never "
-                 "(workers.<pool>.max_rss_mb)")
-      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 30));
+  add_pool_flags(app, f);
   app.add_option("--id", f.id, "worker id (default TYPE-HOST-PID)");
   app.add_option("--log-level", f.level, "logging.level");
   app.add_option("--key", f.key, "own CURVE key pair (.key from `zfleet keygen`), allowed in security.workers");

@@ -1,13 +1,16 @@
 // zfleet-worker: one worker process. Started by zfleet-broker for local
-// workers, or by hand on another host:
-//   zfleet-worker --backend tcp://broker:5556 --status tcp://broker:5557
-//                 --type cpu --threads 1 --script-root /srv/tasks
+// workers, or by hand on another host (--help says how):
+//   zfleet-worker -c fleet.yaml --type cpu
+// Flags and the config file become options in worker/cli_options.h; the
+// paths tasks need are checked before anything starts (start_checks.h).
 // Exit codes: 0 stopped cleanly, 1 failed at start, 2 bad command line or
-// configuration, 70 a serving thread died (common/fail_loudly.h; restart
-// it), 75 recycled itself because a task was stuck (restart it), 76
-// recycled itself because it burned CPU with no task (worker/idle_cpu.h;
-// restart it). With --user (as root) it drops to that user before anything
-// else runs (worker/privileges.h).
+// configuration, a missing script root, python path or venv, or a venv of
+// another Python version (common::kExitUsage), 70 a serving thread died
+// (common/fail_loudly.h; restart it), 75 recycled itself because a task was
+// stuck (restart it), 76 recycled itself because it burned CPU with no task
+// (worker/idle_cpu.h; restart it), 77 recycled after max tasks or max RSS
+// (worker/recycler.h; common::kExitRecycled). With --user (as root) it drops
+// to that user before anything else runs (worker/privileges.h).
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>

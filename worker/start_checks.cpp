@@ -30,7 +30,7 @@ std::optional<std::string> check_start(const StartPaths& paths, PythonVersion em
     }
   }
   if (!paths.venv.empty()) {
-    if (auto why = check_venv(paths.venv, embedded)) return *why + " (" + paths.venv_from + ")";
+    if (auto why = config::check_venv(paths.venv, embedded)) return *why + " (" + paths.venv_from + ")";
   }
   return std::nullopt;
 }

@@ -11,7 +11,7 @@
 // returns nullopt when every path is usable, else one sentence naming the
 // first problem: the path, what is wrong, and `where` it came from. Script
 // roots and python-path entries must be folders; the venv must pass
-// check_venv() against `embedded` (venv.h).
+// check_venv() against `embedded` (config/venv.h).
 //
 // Thread safety: functions only; call from main at start-up.
 #pragma once
@@ -20,9 +20,11 @@
 #include <string>
 #include <vector>
 
-#include "worker/exec/venv.h"
+#include "config/venv.h"
 
 namespace zfleet::worker {
+
+using config::PythonVersion;
 
 struct StartPaths {
   std::vector<std::string> script_roots;

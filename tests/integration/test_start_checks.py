@@ -80,6 +80,17 @@ class StartChecks(unittest.TestCase):
                            "python path entry %s does not exist" % os.path.join(self.tmp, "nolibs"),
                            "python.path", config)
 
+    def test_help_says_how_to_run_a_worker_on_another_host(self):
+        proc = subprocess.run([WORKER_BIN, "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              timeout=30)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        text = proc.stdout.decode()
+        for needle in ("zfleet-worker -c fleet.yaml --type io", "broker.backend", "--key",
+                       "--server-key", "the broker must have that pool", "--venv", "--python-path",
+                       "--capture-output", "--max-output-bytes", "--max-tasks", "--max-rss-mb",
+                       "77 recycled"):
+            self.assertIn(needle, text)
+
     def test_good_paths_pass_the_checks(self):
         # Passes every check, then waits for a broker that is not there: still
         # running after a second is the proof; stopped with SIGTERM, exit 0.

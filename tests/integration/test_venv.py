@@ -8,7 +8,8 @@ python.venv, workers.pools.NAME.venv, python.path, --venv, --python-path):
   binary as sys.executable) and cannot import the venv's package;
 - python.path entries come ahead of site-packages on sys.path;
 - a venv made with another Python version is refused at start, exit 2, with
-  a message naming the path and both versions (flag and config file).
+  a message naming the path and both versions (flag and config file), by a
+  hand-started worker and by a broker whose local pool has it.
 
 The package is a pure-Python wheel written here with zipfile (METADATA,
 WHEEL, RECORD) and installed with Debian's pip (`pip --python VENV_PYTHON
@@ -24,7 +25,7 @@ import sys
 import tempfile
 import zipfile
 
-from harness import WORKER_BIN, FleetTestCase
+from harness import BROKER_BIN, WORKER_BIN, FleetTestCase, free_ports
 
 PY_MM = "%d.%d" % sys.version_info[:2]   # /usr/bin/python3 is what the worker embeds
 PKG = "zfleet_venv_demo"
@@ -189,6 +190,21 @@ class VenvOfAnotherPython(FleetTestCase):
         self.assertIn("venv %s was made with Python 3.2.0" % venv, err)
         self.assertIn("embeds Python " + PY_MM, err)
         self.assertIn("workers.pools.old.venv", err)
+
+    def test_broker_with_a_local_pool_in_such_a_venv_does_not_start(self):
+        venv = fake_venv(self.tmp, "3.2.0")
+        config = os.path.join(self.tmp, "fleet.yaml")
+        ports = free_ports(4)
+        with open(config, "w") as f:
+            f.write("broker: {frontend: tcp://127.0.0.1:%d, results: tcp://127.0.0.1:%d, "
+                    "backend: tcp://127.0.0.1:%d, status: tcp://127.0.0.1:%d}\n" % tuple(ports))
+            f.write("workers:\n  pools:\n    old: {processes: 1, venv: %s}\n" % venv)
+        proc = subprocess.run([BROKER_BIN, "--config", config], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        err = proc.stderr.decode(errors="replace")
+        self.assertEqual(proc.returncode, 2, err)
+        self.assertIn("fleet.yaml:4: workers.pools.old.venv: venv %s was made with Python 3.2.0" % venv, err)
+        self.assertIn("embeds Python " + PY_MM, err)
 
     def test_folder_without_pyvenv_cfg_is_exit_2(self):
         code, err = self.run_worker("--script-root", self.tasks, "--venv", self.tasks)

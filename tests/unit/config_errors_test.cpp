@@ -6,6 +6,7 @@
 
 #include "config/schema.h"
 #include "tests/unit/config_test_support.h"
+#include "config/venv.h"
 
 #include <filesystem>
 
@@ -240,5 +241,25 @@ TEST_SUITE("config_errors") {
       CHECK(e.line() == k.line);
       CHECK(e.detail().find(k.detail) != std::string::npos);
     }
+  }
+
+  TEST_CASE("broker: a local pool's venv of another Python version stops the load at its key") {
+    TempDir dir;
+    dir.write("tasks/.keep", "");
+    dir.write("venvs/old/pyvenv.cfg", "home = /opt/py32/bin\nversion = 3.2.0\n");
+    dir.write("venvs/old/bin/python3", "");
+    const PythonVersion built = built_python_version();
+    dir.write("venvs/ok/pyvenv.cfg", "version = " + built.str() + ".1\n");
+    dir.write("venvs/ok/bin/python3", "");
+    const std::string yaml = "workers:\n  pools:\n    old: {processes: 1, venv: venvs/old}\n";
+    ConfigError e = error_loading(dir.write("old.yaml", yaml), Role::broker);
+    CHECK(e.key() == "workers.pools.old.venv");
+    CHECK(e.line() == 3);
+    CHECK(e.detail().find("venv " + dir.str() + "/venvs/old was made with Python 3.2.0") != std::string::npos);
+    CHECK(e.detail().find("embeds Python " + built.str()) != std::string::npos);
+    CHECK_NOTHROW(load_config_file(dir.write("ok.yaml", "python: {venv: venvs/ok}\n"), Role::broker));
+    // A pool of hand-started workers only: their own hosts check it.
+    CHECK_NOTHROW(load_config_file(
+        dir.write("hand.yaml", "workers:\n  pools:\n    old: {processes: 0, venv: venvs/old}\n"), Role::broker));
   }
 }

@@ -1,9 +1,12 @@
 // Unit tests of the module cache (worker/exec/module_cache.h) with real
 // script files in a temporary root and a real embedded interpreter: load
 // once, reload on every kind of edit, keep the old module when a reload
-// fails, remember the failure, clear one or all, single-flight loads.
+// fails or is not a finished edit (empty, does not compile, still being
+// written), remember the failure, clear one or all, single-flight loads.
 // Every edit sets the file's mtime explicitly, so no test depends on the
-// file system's timestamp granularity.
+// file system's timestamp granularity. An edit of a loaded script is
+// picked up by the next call once the file has been quiet for kSettle
+// (100 ms; that call waits for it), so tests of edits take that long each.
 
 #include <doctest/doctest.h>
 #include <unistd.h>
@@ -21,6 +24,7 @@
 #include "worker/exec/gil.h"
 #include "worker/exec/module_cache.h"
 #include "worker/exec/python_runtime.h"
+#include "worker/exec/script_file.h"
 #include "tests/unit/python_test_support.h"
 #include "worker/exec/task_runner.h"
 
@@ -75,6 +79,14 @@ class Scripts {
     msgpack::object_handle oh = msgpack::unpack(out.result_msgpack.data(), out.result_msgpack.size());
     return oh.get().as<int64_t>();
   }
+
+  // Writes the script without touching its times (as an editor would).
+  void write_raw(const std::string& name, const std::string& text) {
+    std::ofstream(root_ / name, std::ios::trunc) << text;
+  }
+
+  // Until the last write is older than kSettle: the file counts as finished.
+  static void let_settle() { std::this_thread::sleep_for(kSettle + std::chrono::milliseconds(20)); }
 
   TaskRunner& runner() { return *runner_; }
   const fs::path& root() const { return root_; }
@@ -143,26 +155,20 @@ TEST_SUITE("module_cache") {
     CHECK(s.runner().module_loads() == 3);
   }
 
-  TEST_CASE("a failed reload keeps the old module until a fixed edit") {
+  TEST_CASE("an edit that does not compile: the old module runs, no task fails") {
     Scripts s;
     s.write("f.py", kCounter);
     CHECK(s.call_int("f.py", "bump") == 1);
     s.write("f.py", "def bump(:\n    return 0\n");
-    TaskOutput out = s.call("f.py", "bump");
-    REQUIRE_FALSE(out.ok);
-    CHECK(out.error.code == TaskErrorCode::script_error);
-    CHECK(out.error.type == "SyntaxError");
-    CHECK_FALSE(out.error.message.empty());
-    CHECK(out.error.traceback.find("SyntaxError") != std::string::npos);
-    CHECK(out.error.traceback.find("f.py") != std::string::npos);
+    CHECK(s.call_int("f.py", "bump") == 2);  // waited for the edit, kept the good module
     const uint64_t loads = s.runner().module_loads();
     // Same broken file: the old module runs, the broken file is not retried.
-    CHECK(s.call_int("f.py", "bump") == 2);
     CHECK(s.call_int("f.py", "bump") == 3);
     CHECK(s.runner().module_loads() == loads);
-    // Another broken edit is tried (and fails) again.
+    // A module that raises while loading fails the task (it compiled: a
+    // finished edit), and the old module stays for the next ones.
     s.write("f.py", "import zfleet_no_such_module_xyz\n");
-    out = s.call("f.py", "bump");
+    TaskOutput out = s.call("f.py", "bump");
     CHECK(out.error.code == TaskErrorCode::script_error);
     CHECK(out.error.type == "ModuleNotFoundError");
     CHECK(s.runner().module_loads() == loads + 1);
@@ -172,9 +178,92 @@ TEST_SUITE("module_cache") {
     CHECK(s.call_int("f.py", "bump") == 1);
   }
 
+  TEST_CASE("a SyntaxError with no module to fall back on is the task's error") {
+    Scripts s;
+    s.write("f.py", "def bump(:\n    return 0\n");
+    Scripts::let_settle();
+    TaskOutput out = s.call("f.py", "bump");
+    REQUIRE_FALSE(out.ok);
+    CHECK(out.error.code == TaskErrorCode::script_error);
+    CHECK(out.error.type == "SyntaxError");
+    CHECK_FALSE(out.error.message.empty());
+    CHECK(out.error.traceback.find("SyntaxError") != std::string::npos);
+    CHECK(out.error.traceback.find("f.py") != std::string::npos);
+  }
+
+  TEST_CASE("an emptied script keeps its good module until it changes again") {
+    Scripts s;
+    s.write("e.py", kCounter);
+    CHECK(s.call_int("e.py", "bump") == 1);
+    s.write("e.py", "");
+    CHECK(s.call_int("e.py", "bump") == 2);
+    CHECK(s.call_int("e.py", "bump") == 3);
+    s.write("e.py", std::string(kCounter) + "# back\n");
+    CHECK(s.call_int("e.py", "bump") == 1);
+  }
+
+  TEST_CASE("an edit written in pieces is loaded only once finished") {
+    Scripts s;
+    s.write("p.py", "def main():\n    return 1\n");
+    Scripts::let_settle();
+    CHECK(s.call_int("p.py", "main") == 1);
+    // Truncated, then valid Python up to a cut (no main yet): a task now
+    // waits for the writer, and runs the finished file.
+    s.write_raw("p.py", "import os\n");
+    std::thread writer([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(40));
+      std::ofstream(s.root() / "p.py", std::ios::app) << "X = 2\n";
+      std::this_thread::sleep_for(std::chrono::milliseconds(40));
+      std::ofstream(s.root() / "p.py", std::ios::app) << "def main():\n    return X\n";
+    });
+    CHECK(s.call_int("p.py", "main") == 2);
+    writer.join();
+    CHECK(s.runner().module_loads() == 2);
+  }
+
+  TEST_CASE("while one task waits for an edit to settle, others run the old module") {
+    Scripts s;
+    s.write("w.py", "def main():\n    return 1\n");
+    Scripts::let_settle();
+    CHECK(s.call_int("w.py", "main") == 1);
+    s.write_raw("w.py", "def main():\n    return 2\n");
+    int64_t waited = 0;
+    std::thread settler([&] { waited = s.call_int("w.py", "main"); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));  // the settler waits by now
+    const int64_t meanwhile = s.call_int("w.py", "main");
+    settler.join();
+    CHECK(waited == 2);
+    // 1 if the settler was still waiting (the usual case), 2 if it had loaded.
+    CHECK((meanwhile == 1 || meanwhile == 2));
+    CHECK(s.call_int("w.py", "main") == 2);
+  }
+
+  TEST_CASE("a file that never stops changing: the old module after the limit, the new one later") {
+    Scripts s;
+    s.write("busy.py", "def main():\n    return 1\n");
+    Scripts::let_settle();
+    CHECK(s.call_int("busy.py", "main") == 1);
+    std::atomic<bool> stop{false};
+    std::atomic<int> writes{0};
+    std::thread writer([&] {
+      for (int i = 0; !stop; ++i) {
+        s.write_raw("busy.py", "def main():\n    return 2\n" + std::string(static_cast<std::size_t>(i % 3), '#'));
+        ++writes;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
+    while (writes == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    CHECK(s.call_int("busy.py", "main") == 1);  // gave up waiting after ~1 s
+    stop = true;
+    writer.join();
+    Scripts::let_settle();
+    CHECK(s.call_int("busy.py", "main") == 2);
+  }
+
   TEST_CASE("a script that never loaded keeps failing without retrying") {
     Scripts s;
     s.write("bad.py", "raise RuntimeError('no way')\n");
+    Scripts::let_settle();  // a finished file: its failure is remembered
     TaskOutput out = s.call("bad.py", "main");
     CHECK(out.error.code == TaskErrorCode::script_error);
     CHECK(out.error.type == "RuntimeError");
@@ -186,6 +275,14 @@ TEST_SUITE("module_cache") {
     CHECK(s.runner().module_loads() == 1);
     s.write("bad.py", "def main():\n    return 7\n");
     CHECK(s.call_int("bad.py", "main") == 7);
+  }
+
+  TEST_CASE("a first load of a file still being written is retried by the next task") {
+    Scripts s;
+    s.write("new.py", "def main(:\n");  // just written: may be half a file
+    CHECK(s.call("new.py", "main").error.type == "SyntaxError");
+    s.write_raw("new.py", "def main():\n    return 3\n");
+    CHECK(s.call_int("new.py", "main") == 3);
   }
 
   TEST_CASE("clear_cache drops one script or all of them") {

@@ -1,5 +1,5 @@
-// Unit tests of worker/exec/venv.h (pyvenv.cfg parsing and the version
-// check) and worker/start_checks.h, with real folders in a temp dir.
+// Unit tests of config/venv.h (pyvenv.cfg parsing and the version check)
+// and worker/start_checks.h, with real folders in a temp dir.
 
 #include <doctest/doctest.h>
 #include <unistd.h>
@@ -9,11 +9,13 @@
 #include <fstream>
 #include <string>
 
-#include "worker/exec/venv.h"
+#include "config/venv.h"
 #include "worker/start_checks.h"
 
 namespace fs = std::filesystem;
-using namespace zfleet::worker;
+using namespace zfleet::config;
+using zfleet::worker::check_start;
+using zfleet::worker::StartPaths;
 
 namespace {
 

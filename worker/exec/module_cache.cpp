@@ -1,16 +1,12 @@
 #include "worker/exec/module_cache.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <functional>
-#include <sstream>
 #include <utility>
 
 #include "worker/exec/exec_log.h"
-#include "worker/exec/fork_guard.h"
 #include "worker/exec/gil.h"
+#include "worker/exec/script_file.h"
 
 namespace zfleet::worker {
 
@@ -22,16 +18,12 @@ struct ModuleCache::Entry {
   std::string script;         // submitted name that created the entry, for clear by name
   py::object module;          // last good load; null until the first success
   FileStamp module_stamp;
-  bool has_failure = false;   // the file at failed_stamp failed to load
+  bool has_failure = false;   // the file at failed_stamp failed to load (or was declined)
   FileStamp failed_stamp;
   common::TaskError failed_error;
   bool loading = false;
-};
-
-struct ModuleCache::LoadResult {
-  py::object module;
-  common::TaskError error;
-  bool interrupted = false;
+  bool settling = false;      // a task waits for an edited file to be quiet
+  FileStamp warned_stamp;     // the last stamp "still running the old module" was logged for
 };
 
 namespace {
@@ -50,53 +42,38 @@ std::string module_name_for(const std::string& path) {
   return "zfleet_task_" + stem + "_" + hash;
 }
 
-bool read_file(const std::string& path, std::string& out, std::string& err) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    err = std::strerror(errno);
-    return false;
-  }
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) {
-    err = "read error";
-    return false;
-  }
-  out = std::move(buf).str();
-  return true;
-}
-
 }  // namespace
 
 ModuleCache::ModuleCache(const ScriptResolver& resolver, const PyErrorFormatter& errors,
                          PyObject* interrupt_type)
-    : resolver_(resolver), errors_(errors), interrupt_type_(interrupt_type) {
-  py::module_ util = py::module_::import("importlib.util");
-  compile_ = py::module_::import("builtins").attr("compile");
-  spec_from_file_location_ = util.attr("spec_from_file_location");
-  module_from_spec_ = util.attr("module_from_spec");
-  exec_mode_ = py::str("exec");
-}
+    : resolver_(resolver), loader_(errors, interrupt_type) {}
 
 ModuleCache::~ModuleCache() = default;
 
-std::unique_ptr<ModuleCache::Entry> ModuleCache::new_entry(const std::string& path,
-                                                           std::string_view submitted) {
-  auto entry = std::make_unique<Entry>();
-  entry->id = next_entry_id_++;
-  entry->module_name = module_name_for(path);
-  entry->script = std::string(submitted);
-  return entry;
+ModuleCache::Entry& ModuleCache::entry_locked(const std::string& path, std::string_view submitted) {
+  auto& slot = entries_[path];
+  if (!slot) {
+    slot = std::make_unique<Entry>();
+    slot->id = next_entry_id_++;
+    slot->module_name = module_name_for(path);
+    slot->script = std::string(submitted);
+  }
+  return *slot;
 }
 
-ModuleCache::Lookup ModuleCache::get(const ResolvedScript& script, std::string_view submitted,
+ModuleCache::Entry* ModuleCache::find_locked(const std::string& path, uint64_t id) {
+  auto it = entries_.find(path);
+  return it != entries_.end() && it->second->id == id ? it->second.get() : nullptr;
+}
+
+ModuleCache::Lookup ModuleCache::get(const ResolvedScript& resolved, std::string_view submitted,
                                      std::optional<Clock::time_point> deadline) {
   if (clear_pending_.load(std::memory_order_acquire)) apply_pending_clears();
+  ResolvedScript script = resolved;
+  bool settled = false;  // waited for this edit already: load what is there now
   for (;;) {
     std::unique_lock lock(mu_);
-    auto& slot = entries_[script.path];
-    if (!slot) slot = new_entry(script.path, submitted);
-    Entry& e = *slot;
+    Entry& e = entry_locked(script.path, submitted);
     if (e.module && e.module_stamp == script.stamp) return {e.module, {}, false};
     if (e.has_failure && e.failed_stamp == script.stamp) {
       // Same broken file as last time: run the old module if there is one.
@@ -112,21 +89,54 @@ ModuleCache::Lookup ModuleCache::get(const ResolvedScript& script, std::string_v
       }
       continue;
     }
+    // An edit in progress: one task waits for it to settle, the others run
+    // the module they had meanwhile.
+    if (e.module && e.settling) return {e.module, {}, false};
+    if (e.module && !settled && !quiet(script.stamp, wall_now_ns())) {
+      const uint64_t id = e.id;
+      e.settling = true;
+      lock.unlock();
+      std::optional<Lookup> kept = settle(script, id, deadline);
+      if (kept) return std::move(*kept);
+      settled = true;
+      continue;  // quiet now, at script.stamp: load it (unless another task did)
+    }
     e.loading = true;
     const uint64_t id = e.id;
     const std::string name = e.module_name;
     py::object previous = e.module;
     lock.unlock();
-    LoadResult result;
-    try {
-      result = load(name, script.path, previous);
-    } catch (const std::exception& ex) {  // bad_alloc, a pybind11 wrapper failing
-      PyErr_Clear();
-      result.module = py::object();
-      result.error = {TaskErrorCode::script_error, ex.what(), "InternalError", {}};
-    }
-    return finish_load(script, id, std::move(result));  // always clears `loading`
+    return load(script, id, name, previous);  // always clears `loading`
   }
+}
+
+std::optional<ModuleCache::Lookup> ModuleCache::settle(ResolvedScript& script, uint64_t id,
+                                                       std::optional<Clock::time_point> deadline) {
+  auto limit = kSettleLimit;
+  if (deadline) {
+    limit = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now()),
+                       std::chrono::milliseconds(0), kSettleLimit);
+  }
+  Settled settled;
+  {
+    GilRelease no_gil;
+    settled = wait_until_quiet(script.path, script.stamp, limit);
+  }
+  std::lock_guard lock(mu_);
+  Entry* e = find_locked(script.path, id);
+  if (!e) return std::nullopt;  // cleared meanwhile: start over
+  e->settling = false;
+  if (settled.quiet) {
+    script.stamp = settled.stamp;
+    return std::nullopt;
+  }
+  if (!(e->warned_stamp == settled.stamp)) {
+    e->warned_stamp = settled.stamp;
+    exec_logger()->warn("task script {} is still being changed after {} ms: running the module "
+                        "loaded before; it is loaded again once the file is quiet",
+                        script.path, limit.count());
+  }
+  return Lookup{e->module, {}, false};
 }
 
 bool ModuleCache::wait_for_load(const std::string& path,
@@ -144,112 +154,58 @@ bool ModuleCache::wait_for_load(const std::string& path,
   return loaded_.wait_until(lock, *deadline, done);
 }
 
-ModuleCache::LoadResult ModuleCache::load(const std::string& name, const std::string& path,
-                                          const py::object& previous) {
+ModuleCache::Lookup ModuleCache::load(const ResolvedScript& script, uint64_t id,
+                                      const std::string& name, const py::object& previous) {
   loads_.fetch_add(1, std::memory_order_relaxed);
-  std::string source;
-  std::string read_error;
-  bool read_ok = false;
-  {
-    GilRelease no_gil;
-    read_ok = read_file(path, source, read_error);
+  ModuleLoader::Result result;
+  try {
+    result = loader_.load(name, script.path, previous, script.stamp);
+  } catch (const std::exception& ex) {  // bad_alloc, a pybind11 wrapper failing
+    PyErr_Clear();
+    result = ModuleLoader::Result();
+    result.error = {TaskErrorCode::script_error, ex.what(), "InternalError", {}};
+    result.stamp = script.stamp;
   }
-  if (!read_ok) {
-    return {py::object(), {TaskErrorCode::script_error, "cannot read " + path + ": " + read_error,
-                           "OSError", {}}, false};
-  }
-  py::object path_obj = py::reinterpret_steal<py::object>(
-      PyUnicode_DecodeFSDefaultAndSize(path.data(), static_cast<Py_ssize_t>(path.size())));
-  py::object bytes = py::reinterpret_steal<py::object>(
-      PyBytes_FromStringAndSize(source.data(), static_cast<Py_ssize_t>(source.size())));
-  if (!path_obj || !bytes) return fail_load(name, previous);
-  // compile(source, path, "exec", flags=0, dont_inherit=True): no .pyc involved.
-  py::object code = py::reinterpret_steal<py::object>(PyObject_CallFunctionObjArgs(
-      compile_.ptr(), bytes.ptr(), path_obj.ptr(), exec_mode_.ptr(), py::int_(0).ptr(), Py_True,
-      nullptr));
-  if (!code) return fail_load(name, previous);
-  return execute(name, path_obj.ptr(), code.ptr(), previous);
+  return finish_load(script.path, id, std::move(result), previous);
 }
 
-ModuleCache::LoadResult ModuleCache::execute(const std::string& name, PyObject* path,
-                                             PyObject* code, const py::object& previous) {
-  py::object name_obj = py::reinterpret_steal<py::object>(
-      PyUnicode_FromStringAndSize(name.data(), static_cast<Py_ssize_t>(name.size())));
-  if (!name_obj) return fail_load(name, previous);
-  py::object spec = py::reinterpret_steal<py::object>(PyObject_CallFunctionObjArgs(
-      spec_from_file_location_.ptr(), name_obj.ptr(), path, nullptr));
-  if (!spec) return fail_load(name, previous);
-  if (spec.is_none()) {
-    return {py::object(), {TaskErrorCode::script_error, "importlib found no loader for " +
-                                                            std::string(name), "ImportError", {}},
-            false};
-  }
-  py::object module = py::reinterpret_steal<py::object>(
-      PyObject_CallFunctionObjArgs(module_from_spec_.ptr(), spec.ptr(), nullptr));
-  if (!module) return fail_load(name, previous);
-  // Registered before executing, as importlib does, so the module can find
-  // itself (dataclasses, pickle, self-imports) while its body runs.
-  if (PyDict_SetItem(PyImport_GetModuleDict(), name_obj.ptr(), module.ptr()) != 0) {
-    return fail_load(name, previous);
-  }
-  PyObject* globals = PyModule_GetDict(module.ptr());  // borrowed
-  if (PyDict_SetDefault(globals, py::str("__builtins__").ptr(), PyEval_GetBuiltins()) == nullptr) {
-    return fail_load(name, previous);
-  }
-  py::object result = py::reinterpret_steal<py::object>(PyEval_EvalCode(code, globals, globals));
-  // A module body that forked: its child must not go on into the worker (fork_guard.h).
-  fork_guard::exit_if_forked_child(!result);
-  if (!result) return fail_load(name, previous);
-  return {std::move(module), {}, false};
-}
-
-ModuleCache::LoadResult ModuleCache::fail_load(const std::string& name,
-                                               const py::object& previous) {
-  PyException exc = PyException::fetch();
-  // Put the module that keeps running back into sys.modules (or none).
-  PyObject* modules = PyImport_GetModuleDict();
-  py::object name_obj = py::str(name);
-  if (previous) {
-    PyDict_SetItem(modules, name_obj.ptr(), previous.ptr());
-  } else {
-    PyDict_DelItem(modules, name_obj.ptr());
-  }
-  PyErr_Clear();
-  LoadResult result;
-  result.interrupted = exc.matches(interrupt_type_);
-  result.error = errors_.describe(exc, TaskErrorCode::script_error);
-  if (result.interrupted) result.error.code = TaskErrorCode::timeout;
-  return result;
-}
-
-ModuleCache::Lookup ModuleCache::finish_load(const ResolvedScript& script, uint64_t entry_id,
-                                             LoadResult result) {
+ModuleCache::Lookup ModuleCache::finish_load(const std::string& path, uint64_t entry_id,
+                                             ModuleLoader::Result result, const py::object& previous) {
   py::object replaced;  // decref'd after mu_ is released
+  bool warn = !result.module && !result.interrupted;
   {
     std::lock_guard lock(mu_);
-    auto it = entries_.find(script.path);
     // A clear while loading dropped the entry: this task still uses what it
     // loaded, but nothing is cached.
-    if (it != entries_.end() && it->second->id == entry_id) {
-      Entry& e = *it->second;
-      e.loading = false;
+    if (Entry* e = find_locked(path, entry_id)) {
+      e->loading = false;
       if (result.module) {
-        replaced = std::move(e.module);
-        e.module = result.module;
-        e.module_stamp = script.stamp;
-        e.has_failure = false;
-      } else if (!result.interrupted) {
-        e.has_failure = true;
-        e.failed_stamp = script.stamp;
-        e.failed_error = result.error;
+        replaced = std::move(e->module);
+        e->module = result.module;
+        e->module_stamp = result.stamp;
+        e->has_failure = false;
+      } else if (!result.interrupted && !result.transient) {
+        e->has_failure = true;
+        e->failed_stamp = result.stamp;
+        e->failed_error = result.error;
+      }
+      if (result.declined) {
+        warn = !(e->warned_stamp == result.stamp);  // once per version of the file
+        e->warned_stamp = result.stamp;
       }
     }
   }
   loaded_.notify_all();
   if (result.module) {
-    exec_logger()->info("loaded task script {}", script.path);
-  } else if (!result.interrupted) {
-    exec_logger()->warn("task script {} failed to load: {}: {}", script.path, result.error.type,
+    exec_logger()->info("loaded task script {}", path);
+  } else if (result.declined) {
+    if (warn) {
+      exec_logger()->warn("task script {} not loaded: {}; still running the module loaded before, "
+                          "until the file changes again", path, result.error.message);
+    }
+    return {previous, {}, false};
+  } else if (warn) {
+    exec_logger()->warn("task script {} failed to load: {}: {}", path, result.error.type,
                         result.error.message);
   }
   return {std::move(result.module), std::move(result.error), result.interrupted};

@@ -1,21 +1,37 @@
 // ModuleCache: task scripts loaded as Python modules, keyed by resolved path,
-// never running stale code (DESIGN.md decision 5).
+// never running stale code (DESIGN.md decision 5), and never a half-written
+// edit in place of a good module.
 //
 // Contract:
-// - A script is loaded into a NEW module object (its own name per path,
-//   "zfleet_task_<stem>_<hash>", registered in sys.modules under that name):
-//   importlib.util.spec_from_file_location + module_from_spec, then the source
-//   is compiled with compile() and executed in the module's namespace. That is
-//   what the loader's exec_module does, minus its .pyc lookup: a .pyc written
-//   by anyone else records the source mtime in whole seconds and could hand
-//   back stale code. importlib.reload is never used.
-// - get() compares the stamp (mtime ns + size, taken by ScriptResolver just
-//   before) with the cached module's. Changed -> load anew and swap in. A load
-//   that raises (SyntaxError, ImportError, anything) fails THIS task with
-//   `script_error` (type, message, traceback) and leaves the old module in
-//   place and in sys.modules; the failed stamp is remembered, so further
-//   calls on the same broken file run the old module (or, with no old one,
-//   get the same error) without retrying; the next edit is tried again.
+// - Loads are done by ModuleLoader (module_loader.h): a fresh module object
+//   per load, from the file's bytes read once, never a .pyc, never
+//   importlib.reload.
+// - get() compares the stamp (mtime, size, ctime, inode; taken by
+//   ScriptResolver just before) with the cached module's. Unchanged -> the
+//   cached module. Changed -> load anew and swap in, except while the file
+//   may still be being written (issue 12, point 6; script_file.h):
+//   * Edited, a good module cached, and the file changed less than kSettle
+//     (100 ms) ago: ONE task waits (no GIL) until the file has been quiet
+//     for kSettle, for at most kSettleLimit (1 s) and never past its own
+//     deadline, then loads it and runs the new version, so a task
+//     submitted after an edit runs the edit. Tasks arriving meanwhile run
+//     the cached module without waiting. Still changing at the limit: that
+//     task runs the cached module too (warning logged once per stamp); a
+//     later task tries again.
+//   * The content read is checked before it replaces a good module: if it
+//     changed while being read or since it was found quiet, is empty, or
+//     does not compile, the good module stays and this task runs it (a
+//     warning once per stamp, no task error); such a version is not tried
+//     again until the file changes (a read that changed is retried at once).
+//   * A module that raises while loading (ImportError, an exception in its
+//     body) fails THIS task with `script_error` (type, message, traceback)
+//     and leaves the old module in place and in sys.modules; the failed
+//     stamp is remembered, so further calls on the same broken file run the
+//     old module (or, with no old one, get the same error) without
+//     retrying; the next edit is tried again.
+//   * A first load (no good module) does not wait; its failure is not
+//     remembered when the file may still be being written (ModuleLoader's
+//     `transient`), so the next task tries again.
 // - A load interrupted by the watchdog's exception (timeout or cancel) is not
 //   remembered as a failure (the next task retries it); get() reports it as
 //   `interrupted` (with code `timeout`; the executor tells a cancel apart).
@@ -52,6 +68,7 @@
 #include <vector>
 
 #include "common/protocol.h"
+#include "worker/exec/module_loader.h"
 #include "worker/exec/py_error.h"
 #include "worker/exec/script_path.h"
 
@@ -90,24 +107,23 @@ class ZFLEET_PY_HIDDEN ModuleCache {
 
  private:
   struct Entry;
-  struct LoadResult;
+  static constexpr std::chrono::milliseconds kSettleLimit{1000};
 
-  std::unique_ptr<Entry> new_entry(const std::string& path, std::string_view submitted);
+  Entry& entry_locked(const std::string& path, std::string_view submitted);  // mu_ held
+  Entry* find_locked(const std::string& path, uint64_t id);                  // mu_ held
+  // Waits for an edited file to be quiet. nullopt: load script (its stamp
+  // updated), or start over after a clear; else the cached module to run.
+  std::optional<Lookup> settle(ResolvedScript& script, uint64_t id,
+                               std::optional<Clock::time_point> deadline);
   bool wait_for_load(const std::string& path, std::optional<Clock::time_point> deadline);
-  LoadResult load(const std::string& name, const std::string& path, const py::object& previous);
-  LoadResult execute(const std::string& name, PyObject* path, PyObject* code,
+  Lookup load(const ResolvedScript& script, uint64_t id, const std::string& name,
+              const py::object& previous);
+  Lookup finish_load(const std::string& path, uint64_t entry_id, ModuleLoader::Result result,
                      const py::object& previous);
-  LoadResult fail_load(const std::string& name, const py::object& previous);
-  Lookup finish_load(const ResolvedScript& script, uint64_t entry_id, LoadResult result);
   void apply_pending_clears();
 
   const ScriptResolver& resolver_;
-  const PyErrorFormatter& errors_;
-  PyObject* interrupt_type_;
-  py::object compile_;
-  py::object spec_from_file_location_;
-  py::object module_from_spec_;
-  py::object exec_mode_;  // "exec"
+  ModuleLoader loader_;
   std::atomic<uint64_t> loads_{0};
 
   std::mutex mu_;

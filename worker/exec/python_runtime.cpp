@@ -140,7 +140,8 @@ PythonRuntime::PythonRuntime(const PythonOptions& options) {
   fork_guard::install();  // before any task code can fork
   std::string failure;
   try {
-    interpreter_ = start_interpreter(options.venv.empty() ? kPythonProgram : venv_python(options.venv));
+    interpreter_ = start_interpreter(options.venv.empty() ? kPythonProgram
+                                                          : config::venv_python(options.venv));
     py::module_ sys = py::module_::import("sys");
     // Tasks are reloaded on every edit; .pyc files keyed on whole-second
     // mtimes could hand back stale code, so never write them.
@@ -160,7 +161,7 @@ PythonRuntime::PythonRuntime(const PythonOptions& options) {
     throw std::runtime_error("cannot start the Python interpreter: " + failure);
   }
   exec_logger()->debug("python {} embedded as {}, {} script root(s)", Py_GetVersion(),
-                       options.venv.empty() ? kPythonProgram : venv_python(options.venv),
+                       options.venv.empty() ? kPythonProgram : config::venv_python(options.venv),
                        options.script_roots.size());
   released_ = std::make_unique<Held<py::gil_scoped_release>>();
 }

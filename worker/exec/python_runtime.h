@@ -8,7 +8,7 @@
 // venv's pyvenv.cfg: tasks see sys.executable = that program, sys.prefix =
 // the venv and its site-packages (and never the worker binary as
 // sys.executable, which multiprocessing's spawn would start). The venv must
-// already have passed check_venv() (venv.h). Python's own signal handlers
+// already have passed check_venv() (config/venv.h). Python's own signal handlers
 // are NOT installed (the worker's main owns SIGINT/SIGTERM). Then, under the
 // GIL: sys.dont_write_bytecode is set, options.path goes on sys.path just
 // ahead of the first site-packages (or dist-packages) entry, the script
@@ -40,9 +40,11 @@
 #include <string>
 #include <vector>
 
-#include "worker/exec/venv.h"
+#include "config/venv.h"
 
 namespace zfleet::worker {
+
+using config::PythonVersion;
 
 struct PythonOptions {
   std::vector<std::string> script_roots;  // appended to sys.path

@@ -69,15 +69,15 @@ common::TaskError error(TaskErrorCode code, std::string message) {
   return common::TaskError{code, std::move(message), {}, {}};
 }
 
-// The file's stamp from its stat.
-FileStamp stamp_of(const struct stat& st) {
+
+}  // namespace
+
+FileStamp file_stamp(const struct stat& st) {
   return FileStamp{int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec,
                    int64_t{st.st_size},
                    int64_t{st.st_ctim.tv_sec} * 1'000'000'000 + st.st_ctim.tv_nsec,
                    static_cast<uint64_t>(st.st_ino)};
 }
-
-}  // namespace
 
 ScriptResolver::ScriptResolver(std::vector<std::string> roots) {
   roots_.reserve(roots.size());
@@ -137,7 +137,7 @@ Resolution ScriptResolver::resolve(std::string_view script) const {
       return {std::nullopt,
               error(TaskErrorCode::script_not_found, "script " + quoted + " is not a regular file")};
     }
-    return {ResolvedScript{std::move(real), stamp_of(st)}, {}};
+    return {ResolvedScript{std::move(real), file_stamp(st)}, {}};
   }
   return {std::nullopt, error(TaskErrorCode::script_not_found,
                               "script " + quoted + " not found in any script root (searched: " +
@@ -166,7 +166,7 @@ Resolution ScriptResolver::resolve_absolute(const std::string& script, const std
       return {std::nullopt,
               error(TaskErrorCode::script_not_found, "script " + quoted + " is not a regular file")};
     }
-    return {ResolvedScript{std::move(real), stamp_of(st)}, {}};
+    return {ResolvedScript{std::move(real), file_stamp(st)}, {}};
   }
   return {std::nullopt, error(TaskErrorCode::script_not_allowed,
                               "script " + quoted + " resolves outside every script root (" +

@@ -23,6 +23,8 @@
 // its own lock) and never touches Python.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <optional>
 #include <mutex>
@@ -47,6 +49,9 @@ struct FileStamp {
   uint64_t ino = 0;
   bool operator==(const FileStamp&) const = default;
 };
+
+// The stamp of the file `st` describes.
+FileStamp file_stamp(const struct stat& st);
 
 struct ResolvedScript {
   std::string path;  // realpath of the file, inside a root

@@ -1,4 +1,4 @@
-#include "worker/exec/venv.h"
+#include "config/venv.h"
 
 #include <cctype>
 #include <charconv>
@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace zfleet::worker {
+namespace zfleet::config {
 namespace {
 
 std::string_view trim(std::string_view s) {
@@ -93,8 +93,8 @@ std::optional<std::string> check_venv(const std::string& dir, PythonVersion embe
            (cfg->version.empty() ? "missing" : cfg->version) + ")";
   }
   if (!(*version == embedded)) {
-    return "venv " + dir + " was made with Python " + cfg->version + " (pyvenv.cfg), but this "
-           "worker embeds Python " + embedded.str() + ": make it again with /usr/bin/python3 -m venv " +
+    return "venv " + dir + " was made with Python " + cfg->version + " (pyvenv.cfg), but "
+           "zfleet-worker embeds Python " + embedded.str() + ": make it again with /usr/bin/python3 -m venv " +
            dir;
   }
   if (!fs::exists(venv_python(dir), ec)) {
@@ -103,4 +103,8 @@ std::optional<std::string> check_venv(const std::string& dir, PythonVersion embe
   return std::nullopt;
 }
 
-}  // namespace zfleet::worker
+PythonVersion built_python_version() {
+  return {ZFLEET_PYTHON_MAJOR, ZFLEET_PYTHON_MINOR};
+}
+
+}  // namespace zfleet::config

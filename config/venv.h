@@ -1,5 +1,8 @@
-// Venv: what the worker needs to know about a virtualenv before it starts
-// the embedded interpreter in it (--venv, python.venv, workers.<pool>.venv).
+// Venv: what a worker needs to know about a virtualenv before it starts
+// the embedded interpreter in it (--venv, python.venv, workers.<pool>.venv),
+// and what the broker checks of its local pools' venvs when it loads its
+// config (validate.cpp), so that a wrong venv stops the broker at start
+// instead of making its local workers exit 2 in a loop.
 //
 // A venv made by `/usr/bin/python3 -m venv DIR` holds DIR/pyvenv.cfg
 // ("key = value" lines: home, include-system-site-packages, version, ...)
@@ -22,7 +25,7 @@
 #include <string>
 #include <string_view>
 
-namespace zfleet::worker {
+namespace zfleet::config {
 
 struct PythonVersion {
   int major = 0;
@@ -50,4 +53,9 @@ std::string venv_python(const std::string& dir);
 // nullopt when `dir` is a venv `embedded` can run in; else why not.
 std::optional<std::string> check_venv(const std::string& dir, PythonVersion embedded);
 
-}  // namespace zfleet::worker
+// The Python zfleet was built against (CMake's Python3 major.minor): what
+// its workers embed. A worker asks its libpython instead
+// (worker/exec/python_runtime.h, embedded_python_version()).
+PythonVersion built_python_version();
+
+}  // namespace zfleet::config
