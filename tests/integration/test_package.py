@@ -20,9 +20,11 @@ already, so it takes seconds) into a temp dir, then checks:
     its local worker started from the installed zfleet-worker; a worker
     started with the template unit's own ExecStart line for pool `mine`;
     the installed CLI and Python client talking to them; a clean SIGTERM
-    stop of both.
-Not checked here: a real `dpkg -i` (postinst creating the user on this
-machine) and the units running under systemd (no systemd as PID 1 here).
+    stop of both;
+  * a real dpkg -i / reinstall / -r / -P, maintainer scripts included, in an
+    overlay of / in a private mount namespace (as root; skipped elsewhere).
+Not checked here: the units running under systemd (no systemd as PID 1 on
+the test machine), so the sandbox's effect on a running fleet is untested.
 """
 import importlib.util
 import os
@@ -393,6 +395,61 @@ class PackageTest(unittest.TestCase):
                     stop_process(p, signal.SIGKILL)
             for pid in workers_of(broker.pid):
                 kill_quietly(pid)
+
+    def test_dpkg_install_remove_purge(self):
+        """A real dpkg -i, reinstall, -r and -P, maintainer scripts included,
+        in a throw-away copy of this machine: an overlay over / in a private
+        mount namespace, chrooted into. Nothing reaches the real system."""
+        if os.geteuid() != 0 or not shutil.which("unshare") or not os.path.isdir("/dev/shm"):
+            self.skipTest("needs root, unshare and /dev/shm")
+        # The overlay's upper layer must not lie on the root file system.
+        ov = tempfile.mkdtemp(prefix="zfleet-it-overlay-", dir="/dev/shm")
+        try:
+            for d in ("upper", "work", "merged"):
+                os.mkdir(os.path.join(ov, d))
+            shutil.copy(self.deb, os.path.join(ov, "zfleet.deb"))
+            inside = r"""
+                say() { echo "$1=$2"; }
+                dpkg -i /tmp/zfleet.deb >/dev/null 2>&1; say install $?
+                say user "$(getent passwd zfleet | cut -d: -f6,7)"
+                say tasks "$(stat -c %U:%a /srv/zfleet/tasks)"
+                say client "$(cd / && /usr/bin/python3 -c 'import zfleet_client; print(zfleet_client.__file__)')"
+                zfleet --help >/dev/null; say cli $?
+                echo '# mine' >> /etc/zfleet/fleet.yaml
+                dpkg -i /tmp/zfleet.deb >/dev/null 2>&1; say reinstall $?
+                say edit_kept "$(tail -n 1 /etc/zfleet/fleet.yaml)"
+                dpkg -r zfleet >/dev/null 2>&1; say remove $?
+                say removed "$(ls /usr/bin/zfleet-broker /usr/lib/python3/dist-packages/zfleet_client.py \
+                                  /usr/lib/python3/dist-packages/__pycache__/zfleet_client* 2>/dev/null | wc -l)"
+                say conf_after_remove "$(test -f /etc/zfleet/fleet.yaml && echo yes)"
+                dpkg -P zfleet >/dev/null 2>&1; say purge $?
+                say conf_after_purge "$(test -e /etc/zfleet && echo yes || echo no)"
+                say user_after_purge "$(getent passwd zfleet >/dev/null && echo yes)"
+            """
+            merged = os.path.join(ov, "merged")
+            outside = """
+                set -e
+                mount -t overlay overlay -o lowerdir=/,upperdir={ov}/upper,workdir={ov}/work {m}
+                mount --bind /proc {m}/proc
+                mount --bind /dev {m}/dev
+                mount -t tmpfs tmpfs {m}/run
+                mount -t tmpfs tmpfs {m}/tmp
+                cp {ov}/zfleet.deb {m}/tmp/
+                exec chroot {m} /bin/sh -c "$1"
+            """.format(ov=ov, m=merged)
+            r = run(["unshare", "--mount", "--propagation", "private", "sh", "-c", outside,
+                     "sh", inside])
+            if r.returncode != 0 and "install=" not in r.stdout:
+                self.skipTest("no overlay here: " + r.stderr.strip()[-300:])
+            got = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
+            self.assertEqual(got, {
+                "install": "0", "user": "/var/lib/zfleet:/usr/sbin/nologin", "tasks": "root:755",
+                "client": "/usr/lib/python3/dist-packages/zfleet_client.py", "cli": "0",
+                "reinstall": "0", "edit_kept": "# mine", "remove": "0", "removed": "0",
+                "conf_after_remove": "yes", "purge": "0", "conf_after_purge": "no",
+                "user_after_purge": "yes"}, r.stderr)
+        finally:
+            shutil.rmtree(ov, ignore_errors=True)
 
     @staticmethod
     def log(run_dir, name):
