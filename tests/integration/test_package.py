@@ -326,59 +326,81 @@ class PackageTest(unittest.TestCase):
             self.assertEqual(r.returncode, 0, b + r.stderr)
             self.assertIn("Usage", r.stdout, b)
 
+    def installed_client(self):
+        """The zfleet_client module as installed (not clients/python's)."""
+        spec = importlib.util.spec_from_file_location("zfleet_client", self.rooted(CLIENT))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    def start_installed_broker(self, run_dir, client_module):
+        """The broker's ExecStart, re-rooted, on the installed config with
+        free loopback ports, journal and script root in run_dir; one local io
+        worker is enough here. Returns (broker, config path, client)."""
+        tasks = os.path.join(run_dir, "tasks")
+        os.makedirs(tasks, exist_ok=True)
+        shutil.copy(self.rooted("usr/share/doc/zfleet/examples/tasks/hello.py"), tasks)
+        exec_start = shlex.split(dict(self.unit("zfleet-broker.service")["Service"])["ExecStart"])
+        with open(self.rooted(CONFIG)) as f:
+            installed_text = f.read()
+        for attempt in range(3):
+            text, ports = installed_text, free_ports(4)
+            for old, new in [("tcp://127.0.0.1:%d" % p, "tcp://127.0.0.1:%d" % q)
+                             for p, q in zip((5555, 5558, 5556, 5557), ports)] + [
+                    ("/var/lib/zfleet/journal", os.path.join(run_dir, "journal")),
+                    ("/srv/zfleet/tasks", tasks)]:
+                self.assertEqual(text.count(old), 1, old)
+                text = text.replace(old, new)
+            config = os.path.join(run_dir, "fleet.yaml")
+            with open(config, "w") as f:
+                f.write(text)
+            broker = start_process([self.rooted(exec_start[0]), "-c", config,
+                                    "--io-processes", "1", "--cpu-processes", "0"],
+                                   os.path.join(run_dir, "broker.log"))
+            register_broker(broker.pid)
+            client = client_module.Client("tcp://127.0.0.1:%d" % ports[0],
+                                          "tcp://127.0.0.1:%d" % ports[1])
+            ws = poll(lambda: self.live_workers(client, broker),
+                      lambda ws: ws is None or len(ws) >= 1, timeout_s=30)
+            if ws:
+                return broker, config, client
+            client.close()
+            # exit code 1: most likely a port taken since free_ports; try others
+            if ws is None and broker.returncode == 1 and attempt < 2:
+                continue
+            stop_process(broker, signal.SIGKILL)
+            self.fail("installed broker not serving" + self.log(run_dir, "broker.log"))
+
+    @staticmethod
+    def live_workers(client, broker):
+        """Live workers in the broker's status; None once the broker exited."""
+        if broker.poll() is not None:
+            return None
+        try:
+            return [w for w in client.status()["workers"] if w["alive"]]
+        except Exception:     # zfleet_client.Timeout while it starts
+            return []
+
     def test_installed_fleet_runs(self):
         """The installed broker on the installed config, a worker started as
         zfleet-worker@mine.service starts it, the installed CLI and client."""
         run_dir = os.path.join(self.tmp, "run")
-        tasks = os.path.join(run_dir, "tasks")
-        os.makedirs(tasks)
-        shutil.copy(self.rooted("usr/share/doc/zfleet/examples/tasks/hello.py"), tasks)
-        with open(self.rooted(CONFIG)) as f:
-            text = f.read()
-        ports = free_ports(4)
-        for old, new in [("tcp://127.0.0.1:%d" % p, "tcp://127.0.0.1:%d" % q)
-                         for p, q in zip((5555, 5558, 5556, 5557), ports)] + [
-                ("/var/lib/zfleet/journal", os.path.join(run_dir, "journal")),
-                ("/srv/zfleet/tasks", tasks)]:
-            self.assertEqual(text.count(old), 1, old)
-            text = text.replace(old, new)
-        config = os.path.join(run_dir, "fleet.yaml")
-        with open(config, "w") as f:
-            f.write(text)
-        frontend, results = "tcp://127.0.0.1:%d" % ports[0], "tcp://127.0.0.1:%d" % ports[1]
-
-        # The broker's ExecStart, re-rooted; one local io worker is enough here.
-        exec_start = shlex.split(dict(self.unit("zfleet-broker.service")["Service"])["ExecStart"])
-        broker_argv = [self.rooted(exec_start[0]), "-c", config,
-                       "--io-processes", "1", "--cpu-processes", "0"]
-        broker = start_process(broker_argv, os.path.join(run_dir, "broker.log"))
-        register_broker(broker.pid)
+        broker, config, c = self.start_installed_broker(run_dir, self.installed_client())
         worker = None
         try:
-            spec = importlib.util.spec_from_file_location("zfleet_client", self.rooted(CLIENT))
-            zfleet_client = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(zfleet_client)
-            with zfleet_client.Client(frontend, results, timeout_ms=2000) as c:
-                def live():
-                    try:
-                        return [w for w in c.status()["workers"] if w["alive"]]
-                    except zfleet_client.Timeout:
-                        return []
-                self.assertEqual(len(poll(live, lambda ws: len(ws) >= 1, timeout_s=30)), 1,
-                                 self.log(run_dir, "broker.log"))
-                self.assertEqual(c.get(c.submit("hello.py", ["ann"]), wait_ms=10000), "hello ann")
+            self.assertEqual(c.get(c.submit("hello.py", ["ann"]), wait_ms=10000), "hello ann")
 
-                exec_start = shlex.split(
-                    dict(self.unit("zfleet-worker@.service")["Service"])["ExecStart"])
-                argv = [a.replace("%i", "mine") for a in exec_start]
-                argv[0], argv[argv.index("-c") + 1] = self.rooted(argv[0]), config
-                worker = start_process(argv, os.path.join(run_dir, "worker.log"))
-                ws = poll(live, lambda ws: any(w["type"] == "mine" for w in ws), timeout_s=30)
-                self.assertTrue(any(w["type"] == "mine" for w in ws),
-                                self.log(run_dir, "worker.log"))
-                r = c.result(c.submit("hello.py", ["bob"], type="mine"), wait_ms=10000)
-                self.assertEqual((r.state, r.value), ("done", "hello bob"))
-                self.assertTrue(r.worker.startswith("mine-"), r.worker)
+            exec_start = shlex.split(dict(self.unit("zfleet-worker@.service")["Service"])["ExecStart"])
+            argv = [a.replace("%i", "mine") for a in exec_start]
+            argv[0], argv[argv.index("-c") + 1] = self.rooted(argv[0]), config
+            worker = start_process(argv, os.path.join(run_dir, "worker.log"))
+            ws = poll(lambda: self.live_workers(c, broker) or [],
+                      lambda ws: any(w["type"] == "mine" for w in ws), timeout_s=30)
+            self.assertTrue(any(w["type"] == "mine" for w in ws), self.log(run_dir, "worker.log"))
+            r = c.result(c.submit("hello.py", ["bob"], type="mine"), wait_ms=10000)
+            self.assertEqual((r.state, r.value), ("done", "hello bob"))
+            self.assertTrue(r.worker.startswith("mine-"), r.worker)
+            c.close()
 
             cli = run([self.rooted("usr/bin/zfleet"), "-c", config, "status"])
             self.assertEqual(cli.returncode, 0, cli.stderr)
@@ -390,6 +412,7 @@ class PackageTest(unittest.TestCase):
                              self.log(run_dir, "broker.log"))
             self.assertTrue(os.listdir(os.path.join(run_dir, "journal")))
         finally:
+            c.close()
             for p in (worker, broker):
                 if p is not None and p.poll() is None:
                     stop_process(p, signal.SIGKILL)
