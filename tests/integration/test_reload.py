@@ -53,14 +53,15 @@ class Reload(FleetTestCase):
         self.fleet.write_script(name, version(1))
         self.assertDone(self.client.run(name), 1)
 
-        # Issue 12: an edit that does not compile never replaces a good
-        # module (it may be half a file): v1 goes on running and the worker
-        # logs a warning; the broken file is not retried until it changes
-        # (worker/exec/module_cache.h).
+        # A finished edit that does not compile (quiet for the settle time,
+        # worker/exec/script_file.h) fails the task that loads it with
+        # script_error and its SyntaxError; it never replaces v1, which the
+        # next tasks run until the file changes again.
         self.fleet.write_script(name, "def main(:\n    return 2\n", bump_mtime=True)
+        err = self.assertFailed(self.client.run(name), "script_error")
+        self.assertEqual(err.get("type"), "SyntaxError", err)
         self.assertDone(self.client.run(name), 1)
-        self.assertDone(self.client.run(name), 1)
-        self.assertIn("%s not loaded: it does not compile: SyntaxError" % name, self.fleet.log_tail(200))
+        self.assertIn("%s failed to load: SyntaxError" % name, self.fleet.log_tail(200))
 
         # A finished edit that raises while loading fails the task that
         # loads it; v1 stays for the next ones.

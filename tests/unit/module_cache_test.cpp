@@ -155,14 +155,19 @@ TEST_SUITE("module_cache") {
     CHECK(s.runner().module_loads() == 3);
   }
 
-  TEST_CASE("an edit that does not compile: the old module runs, no task fails") {
+  TEST_CASE("a finished edit that does not compile fails one task; the old module runs on") {
     Scripts s;
     s.write("f.py", kCounter);
     CHECK(s.call_int("f.py", "bump") == 1);
     s.write("f.py", "def bump(:\n    return 0\n");
-    CHECK(s.call_int("f.py", "bump") == 2);  // waited for the edit, kept the good module
+    // The task waits until the file is quiet, then loads it: a settled
+    // SyntaxError is the task's error (PROTOCOL.md script_error).
+    TaskOutput broken = s.call("f.py", "bump");
+    CHECK(broken.error.code == TaskErrorCode::script_error);
+    CHECK(broken.error.type == "SyntaxError");
     const uint64_t loads = s.runner().module_loads();
-    // Same broken file: the old module runs, the broken file is not retried.
+    // Same broken file: the good module runs, the broken file is not retried.
+    CHECK(s.call_int("f.py", "bump") == 2);
     CHECK(s.call_int("f.py", "bump") == 3);
     CHECK(s.runner().module_loads() == loads);
     // A module that raises while loading fails the task (it compiled: a

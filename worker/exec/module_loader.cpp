@@ -48,15 +48,16 @@ ModuleLoader::Result ModuleLoader::load(const std::string& name, const std::stri
     if (changing) return declined("it changed while being read", true, snap.stamp);
     if (snap.bytes.empty()) return declined("it is empty", false, snap.stamp);
   }
-  Result r = compile_and_run(name, path, snap.bytes, previous);
+  const bool settled = !changing && quiet(snap.stamp, wall_now_ns());
+  Result r = compile_and_run(name, path, snap.bytes, previous, settled);
   r.stamp = snap.stamp;
-  if (!previous && !r.module) r.transient = changing || !quiet(snap.stamp, wall_now_ns());
+  if (!previous && !r.module) r.transient = !settled;
   return r;
 }
 
 ModuleLoader::Result ModuleLoader::compile_and_run(const std::string& name, const std::string& path,
                                                    const std::string& source,
-                                                   const py::object& previous) {
+                                                   const py::object& previous, bool settled) {
   py::object path_obj = py::reinterpret_steal<py::object>(
       PyUnicode_DecodeFSDefaultAndSize(path.data(), static_cast<Py_ssize_t>(path.size())));
   py::object bytes = py::reinterpret_steal<py::object>(
@@ -66,8 +67,10 @@ ModuleLoader::Result ModuleLoader::compile_and_run(const std::string& name, cons
   py::object code = py::reinterpret_steal<py::object>(PyObject_CallFunctionObjArgs(
       compile_.ptr(), bytes.ptr(), path_obj.ptr(), exec_mode_.ptr(), py::int_(0).ptr(), Py_True,
       nullptr));
-  if (!code && previous && !PyErr_ExceptionMatches(interrupt_type_)) {
-    // Half an edit, or a broken one: the good module goes on running.
+  if (!code && previous && !settled && !PyErr_ExceptionMatches(interrupt_type_)) {
+    // Maybe half an edit: the good module goes on running. A settled file
+    // that does not compile is a finished, broken edit: the task that
+    // loads it fails with script_error (PROTOCOL.md), as below.
     Result failed = fail(name, previous);
     return declined("it does not compile: " + failed.error.type + ": " + failed.error.message,
                     false, {});

@@ -15,7 +15,9 @@
 //   is declined (Result::declined, error says why) instead of loaded over
 //   it: the file changed while being read or since it was found quiet
 //   (`expected`) (transient), it is empty, or it does not compile
-//   (SyntaxError, or NUL bytes). The caller keeps running `previous`.
+//   (SyntaxError, or NUL bytes) while it is not yet quiet (script_file.h).
+//   The caller keeps running `previous`. A quiet file that does not
+//   compile is a finished but broken edit: loaded (and failed) as below.
 // - Otherwise: a load that raises (SyntaxError, ImportError, anything)
 //   returns the error (script_error; type, message, traceback) and puts
 //   `previous` (or nothing) back into sys.modules; one cut by the
@@ -60,7 +62,7 @@ class ZFLEET_PY_HIDDEN ModuleLoader {
 
  private:
   Result compile_and_run(const std::string& name, const std::string& path,
-                         const std::string& source, const py::object& previous);
+                         const std::string& source, const py::object& previous, bool settled);
   Result execute(const std::string& name, PyObject* path, PyObject* code,
                  const py::object& previous);
   Result fail(const std::string& name, const py::object& previous);
