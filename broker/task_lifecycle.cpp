@@ -282,7 +282,12 @@ void TaskLifecycle::on_deadline(Task* t, uint64_t now_us) {
 }
 
 void TaskLifecycle::worker_lost(WorkerEntry* w, const char* why, uint64_t now_us, bool exiting) {
-  log()->warn("worker {} lost ({}): {} tasks in flight", w->info.id, why, w->inflight());
+  if (w->stopping && w->inflight() == 0) {
+    // It said BYE (a clean stop or a recycle) and owes nothing: gone as announced.
+    log()->info("worker {} has left ({})", w->info.id, why);
+  } else {
+    log()->warn("worker {} lost ({}): {} tasks in flight", w->info.id, why, w->inflight());
+  }
   const std::vector<uint64_t> slots(w->ledger.begin(), w->ledger.end());
   registry_.mark_dead(w, now_us, exiting);
   for (uint64_t d : slots) {
