@@ -27,6 +27,8 @@ inline constexpr PoolId kCpuPool = 1;
 inline constexpr int kMaxPools = 64;
 // Longest pool name (config/validate.cpp checks the characters).
 inline constexpr std::size_t kMaxPoolNameBytes = 64;
+// What valid_pool_name() accepts, in words, for every error that refuses a name.
+inline constexpr const char* kPoolNameRule = "a pool name is 1..64 letters, digits, '_' or '-'";
 
 class PoolNames {
  public:

@@ -264,7 +264,7 @@ class Reader {
 
   void add_pool(const std::string& name, const std::string& path, int line) {
     if (!common::valid_pool_name(name))
-      fail(line, path, "a pool name is 1..64 letters, digits, '_' or '-'");
+      fail(line, path, common::kPoolNameRule);
     if (name == "io" || name == "cpu")
       fail(line, path, "io and cpu are configured as workers." + name + ", not under workers.pools");
     if (pools_.size() + 2 >= static_cast<std::size_t>(common::kMaxPools))

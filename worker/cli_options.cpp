@@ -60,7 +60,7 @@ common::CurveOptions curve_options(const Flags& f) {
 // name (the broker refuses one it does not have), with python.*'s values.
 config::PoolConfig& pool_of(const Flags& f, config::FleetConfig& cfg) {
   if (!common::valid_pool_name(f.type))
-    throw ConfigError("--type", 0, "", "a pool name is 1..64 letters, digits, '_' or '-'");
+    throw ConfigError("--type", 0, "", zfleet::common::kPoolNameRule);
   for (config::PoolConfig* p : cfg.workers.all()) {
     if (p->name == f.type) return *p;
   }
