@@ -29,9 +29,8 @@ int wait_signal(const sigset_t& set, long ms) {
 }
 
 uint64_t outstanding(const Metrics& m) {
-  uint64_t n = Metrics::get(m.running);
-  for (const auto& q : m.queue_depth) n += Metrics::get(q);
-  return n;
+  const auto t = m.totals();
+  return t.running + t.queue_depth;
 }
 
 }  // namespace

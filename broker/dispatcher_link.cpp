@@ -32,10 +32,16 @@ void Dispatcher::on_backend() {
   for (int n = 0; n < kBurst; ++n) {
     if (!common::recv_message(backend_, msg_, zmq::recv_flags::dontwait)) return;
     auto& f = msg_.frames;
-    if (f.size() < 2 || msg_.truncated()) continue;  // not our protocol: drop
+    if (f.size() < 2 || msg_.truncated()) {  // not our protocol: drop
+      st_.metrics.invalid_on(Endpoint::backend);
+      continue;
+    }
     std::string rid(common::view(f[0]));
     auto cmd = common::link_command(f[1]);
-    if (!cmd) continue;
+    if (!cmd) {
+      st_.metrics.invalid_on(Endpoint::backend);
+      continue;
+    }
     on_worker_message(rid, *cmd, f);
   }
 }
@@ -55,6 +61,7 @@ void Dispatcher::on_worker_message(const std::string& rid, common::LinkCmd cmd,
     case common::LinkCmd::result: {
       auto r = common::decode_result(f, 1);
       if (!r) {
+        st_.metrics.invalid_on(Endpoint::backend);
         log()->warn("bad RESULT from {}: {}", w->info.id, r.error());
         return;
       }
@@ -62,7 +69,8 @@ void Dispatcher::on_worker_message(const std::string& rid, common::LinkCmd cmd,
     }
     case common::LinkCmd::returned: {
       auto d = common::decode_return(f, 1);
-      if (d) lifecycle_.returned(w, *d, now);
+      if (d) return lifecycle_.returned(w, *d, now);
+      st_.metrics.invalid_on(Endpoint::backend);
       return;
     }
     case common::LinkCmd::gone:
@@ -88,6 +96,7 @@ void Dispatcher::on_worker_message(const std::string& rid, common::LinkCmd cmd,
 void Dispatcher::on_ready(const std::string& rid, const common::Frames& frames) {
   auto info = common::decode_ready(frames, 1);
   if (!info) {
+    st_.metrics.invalid_on(Endpoint::backend);
     log()->debug("bad READY: {}", info.error());  // garbage: debug only (a flood would fill the log)
     return;
   }
@@ -133,9 +142,15 @@ void Dispatcher::refuse(const std::string& rid, const common::WorkerInfo& info) 
 void Dispatcher::on_status() {
   for (int n = 0; n < kBurst; ++n) {
     if (!common::recv_message(status_, msg_, zmq::recv_flags::dontwait)) return;
-    if (msg_.truncated()) continue;
+    if (msg_.truncated()) {
+      st_.metrics.invalid_on(Endpoint::status);
+      continue;
+    }
     auto hb = common::decode_heartbeat(msg_.frames);
-    if (!hb) continue;
+    if (!hb) {
+      st_.metrics.invalid_on(Endpoint::status);
+      continue;
+    }
     // A worker we do not know as alive missed our restart or was declared
     // dead while hung: make it register again (at the route its heartbeat
     // names, or the one a refused READY came on). A forged one changes

@@ -71,6 +71,7 @@ void IntakeThread::on_request(common::Message& msg) {
   bool admitted = false;
   auto body = request_body(msg, st_.config.broker.max_message_bytes, &corr);
   if (!body) {
+    st_.metrics.invalid_on(Endpoint::frontend);
     reply = common::encode_error(body.error(), {}, corr);
   } else {
     try {
@@ -140,12 +141,12 @@ std::optional<common::WireError> IntakeThread::reserve(const common::TaskSpec& s
   const auto& b = st_.config.broker;
   const int type = spec.pool;
   const std::string pool(st_.pools.name(spec.pool));
-  auto& waiting = st_.metrics.waiting[type];
+  auto& waiting = st_.metrics.pool[type].waiting;
   if (!Metrics::reserve(waiting, b.max_queued)) {
     return full("the " + pool + " queue is full (broker.max_queued = " + std::to_string(b.max_queued) + ")");
   }
   if (spec.delay_ms == 0) return std::nullopt;
-  auto& held = st_.metrics.held_delayed[type];
+  auto& held = st_.metrics.pool[type].held_delayed;
   if (!Metrics::reserve(held, b.max_delayed)) {
     Metrics::sub(waiting);
     return full("the " + pool + " queue holds broker.max_delayed = " + std::to_string(b.max_delayed) +
@@ -161,23 +162,23 @@ std::expected<std::string, common::WireError> IntakeThread::admit(common::TaskSp
     return std::unexpected(common::WireError{ErrorCode::shutting_down, "the broker is shutting down"});
   if (auto refused = reserve(spec)) return std::unexpected(std::move(*refused));
   const int type = spec.pool;
-  Metrics::add(st_.metrics.queue_depth[type]);
+  Metrics::add(st_.metrics.pool[type].queue_depth);
   Task* t = new_task(std::move(spec), st_.config.broker, st_.ids);
   // "Live or cached" in one step (LiveTable::admit): a refused duplicate
   // never enters the table, where a parked get could have watched it.
   const uint64_t max_live = st_.config.broker.max_live;
   const auto admitted = st_.live.admit(t, st_.cache, t->accepted_us / 1000, max_live);
   if (admitted != LiveTable::Admission::inserted) {
-    Metrics::sub(st_.metrics.queue_depth[type]);
-    Metrics::sub(st_.metrics.waiting[type]);
-    if (t->delay_counted) Metrics::sub(st_.metrics.held_delayed[type]);
+    Metrics::sub(st_.metrics.pool[type].queue_depth);
+    Metrics::sub(st_.metrics.pool[type].waiting);
+    if (t->delay_counted) Metrics::sub(st_.metrics.pool[type].held_delayed);
     std::string id = std::move(t->id);
     delete t;
     if (admitted == LiveTable::Admission::full)
       return std::unexpected(full("the broker holds broker.max_live = " + std::to_string(max_live) + " live tasks"));
     return std::unexpected(common::WireError{ErrorCode::duplicate_id, "task id '" + id + "' is already known"});
   }
-  Metrics::add(st_.metrics.submitted);
+  Metrics::add(st_.metrics.pool[type].submitted);
   batch.push_back(t);
   // t is the dispatcher's from here on (a cancel may already finish it):
   // read nothing else of it. Its id bytes stay until the dispatcher has
@@ -187,8 +188,12 @@ std::expected<std::string, common::WireError> IntakeThread::admit(common::TaskSp
 
 std::string IntakeThread::handle(std::string_view body, bool& admitted) {
   auto req = common::decode_request(body, st_.codec_limits);
-  if (!req) return common::encode_error(req.error(), {}, common::recover_corr(body));
+  if (!req) {
+    st_.metrics.invalid_on(Endpoint::frontend);
+    return common::encode_error(req.error(), {}, common::recover_corr(body));
+  }
   if (req->op != common::Op::submit && req->op != common::Op::submit_batch) {
+    st_.metrics.invalid_on(Endpoint::frontend);
     return common::encode_error(
         {common::ErrorCode::bad_request,
          "op '" + std::string(common::to_string(req->op)) + "' is served on the results endpoint"},

@@ -162,11 +162,11 @@ RecoveryState::Restored RecoveryState::restore(BrokerState& st, uint64_t now_us,
       delete t;
       continue;
     }
-    Metrics::add(st.metrics.queue_depth[t->pool]);
-    Metrics::add(st.metrics.waiting[t->pool]);
+    Metrics::add(st.metrics.pool[t->pool].queue_depth);
+    Metrics::add(st.metrics.pool[t->pool].waiting);
     if (t->due_us) {  // counted like a delayed submit (never refused: it was acknowledged)
       t->delay_counted = true;
-      Metrics::add(st.metrics.held_delayed[t->pool]);
+      Metrics::add(st.metrics.pool[t->pool].held_delayed);
     }
     if (e->running && e->last_dispatch) out.runs.push_back({e->last_dispatch, t->id, t->attempts});
     out.tasks.push_back(t);

@@ -1,5 +1,6 @@
 #include "broker/broker_log.h"
 #include "broker/result_server.h"
+#include "broker/status_snapshot.h"
 
 #include <algorithm>
 
@@ -72,6 +73,7 @@ void ResultThread::on_request(common::Message& msg) {
   std::string corr;
   auto body = request_body(msg, st_.config.broker.max_message_bytes, &corr);
   if (!body) {
+    st_.metrics.invalid_on(Endpoint::results);
     auto envelope = take_envelope(msg);
     client_.reply(envelope, common::encode_error(body.error(), {}, corr));
     return;
@@ -80,6 +82,7 @@ void ResultThread::on_request(common::Message& msg) {
   bool parked = false;
   try {
     auto req = common::decode_request(*body, st_.codec_limits);
+    if (!req) st_.metrics.invalid_on(Endpoint::results);
     reply = req ? handle(*req, msg, parked)
                 : common::encode_error(req.error(), {}, common::recover_corr(*body));
   } catch (const std::exception& e) {
@@ -272,50 +275,7 @@ void ResultThread::on_expired() {
 }
 
 std::string ResultThread::status_reply(const common::Request& req) {
-  common::StatusSnapshot s;
-  uint64_t now = common::now_us();
-  s.version = std::string(common::kVersion);
-  s.uptime_ms = (now - st_.started_us) / 1000;
-  s.submitted = Metrics::get(st_.metrics.submitted);
-  s.done = Metrics::get(st_.metrics.done);
-  s.failed = Metrics::get(st_.metrics.failed);
-  s.retried = Metrics::get(st_.metrics.retried);
-  s.cancelled = Metrics::get(st_.metrics.cancelled);
-  s.stale_results = Metrics::get(st_.metrics.stale_results);
-  for (int t = 0; t < st_.pools.size(); ++t) {
-    common::QueueStatus q{std::string(st_.pools.name(static_cast<common::PoolId>(t))),
-                          Metrics::get(st_.metrics.queue_depth[t]), Metrics::get(st_.metrics.delayed[t])};
-    s.delayed += q.delayed;
-    s.queues.push_back(std::move(q));
-  }
-  s.running = Metrics::get(st_.metrics.running);
-  s.replies_dropped = Metrics::get(st_.metrics.replies_dropped);
-  s.live = st_.live.size();
-  s.waiters = Metrics::get(st_.metrics.waiters);
-  auto board = st_.board.read();
-  for (const auto& e : *board) {
-    s.workers.push_back(e.status);
-    s.workers.back().last_heartbeat_ms = now > e.heartbeat_us ? (now - e.heartbeat_us) / 1000 : 0;
-  }
-  s.local_workers = st_.local_board.read();
-  if (const auto* j = st_.journal.stats) {
-    s.journal = st_.journal.at_start;
-    s.journal->bytes = j->directory_bytes.load(std::memory_order_relaxed);
-    s.journal->records = j->records.load(std::memory_order_relaxed);
-    s.journal->fsyncs = j->fsyncs.load(std::memory_order_relaxed);
-    const uint64_t last = j->last_fsync_at_us.load(std::memory_order_relaxed);
-    s.journal->last_fsync_ms = last && now > last ? (now - last) / 1000 : 0;
-    s.journal->fsync_p99_us = j->fsync_latency.quantile_us(0.99);
-    s.journal->compactions = j->compactions.load(std::memory_order_relaxed);
-  }
-  auto c = st_.cache.stats();
-  s.cache_shards = c.shards;
-  s.cache_entries = c.entries;
-  s.cache_bytes = c.bytes;
-  s.cache_hits = c.hits;
-  s.cache_misses = c.misses;
-  s.cache_evictions = c.evictions;
-  return common::encode_status(s, req.corr);
+  return common::encode_status(gather_status(st_, common::now_us()), req.corr);
 }
 
 }  // namespace zfleet::broker

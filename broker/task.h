@@ -43,6 +43,7 @@ struct Task {
   std::string payload;      // worker-bound bytes from common::encode_task_payload
   uint64_t accepted_us = 0;
   uint64_t started_us = 0;  // when the current (or last) run was dispatched
+  uint64_t runnable_us = 0; // when it last became runnable (queued): its queue wait ends at dispatch
   uint64_t dispatch = 0;    // running: the current run's dispatch number; else 0
   uint64_t due_us = 0;      // the timer: run-after (delayed, retry_wait) or deadline (running)
   uint32_t timer_pos = kNoTimer;  // index in the TimerHeap, kNoTimer when not in it

@@ -42,8 +42,8 @@ void TaskFinisher::on_durable(uint64_t seq, uint64_t now_us) {
 void TaskFinisher::publish(Task& t, std::shared_ptr<const common::ResultRecord> rec,
                            uint64_t now_us) {
   const bool done = rec->state == common::TaskState::done;
-  Metrics::add(done ? st_.metrics.done : st_.metrics.failed);
-  if (!done && rec->error.code == common::TaskErrorCode::cancelled) Metrics::add(st_.metrics.cancelled);
+  PoolMetrics& m = st_.metrics.pool[t.pool];
+  Metrics::add(done ? m.done : m.failed_of(rec->error.code));
   uint64_t waiters = st_.live.finish(&t, st_.cache, rec, now_us / 1000);
   for (unsigned i = 0; waiters; ++i, waiters >>= 1) {
     if ((waiters & 1) && i < notices_.size()) notices_[i].records.push_back(rec);

@@ -16,12 +16,12 @@ std::atomic<uint64_t>* gauge(Metrics& m, const Task& t, Phase p) {
   switch (p) {
     case Phase::handed_off:
     case Phase::queued:
-      return &m.queue_depth[type];  // intake counted it at admission
+      return &m.pool[type].queue_depth;  // intake counted it at admission
     case Phase::delayed:
     case Phase::retry_wait:
-      return &m.delayed[type];
+      return &m.pool[type].delayed;
     case Phase::running:
-      return &m.running;
+      return &m.pool[type].running;
     case Phase::finishing:
     case Phase::finished:
       return nullptr;
@@ -40,7 +40,7 @@ bool waiting(Phase p) {
 void release_delay(Metrics& m, Task& t) {
   if (!t.delay_counted) return;
   t.delay_counted = false;
-  Metrics::sub(m.held_delayed[t.pool]);
+  Metrics::sub(m.pool[t.pool].held_delayed);
 }
 
 }  // namespace
@@ -79,7 +79,7 @@ void TaskLifecycle::set_phase(Task* t, Phase p) {
   if (auto* g = gauge(st_.metrics, *t, old)) Metrics::sub(*g);
   if (auto* g = gauge(st_.metrics, *t, p)) Metrics::add(*g);
   if (waiting(old) != waiting(p)) {
-    auto& w = st_.metrics.waiting[t->pool];
+    auto& w = st_.metrics.pool[t->pool].waiting;
     waiting(p) ? Metrics::add(w) : Metrics::sub(w);
   }
   t->phase = p;
@@ -112,11 +112,18 @@ void TaskLifecycle::accept(Task* t, uint64_t now_us, bool journaled) {
   if (t->due_us > now_us) {
     set_phase(t, Phase::delayed);
     timers_.schedule(t, t->due_us);
-    log()->debug("task {}: delayed {} ms", t->id, (t->due_us - now_us) / 1000);
+    log()->debug("task {}: accepted, pool {}, delayed {} ms", t->id, st_.pools.name(t->pool),
+                 (t->due_us - now_us) / 1000);
   } else {
-    set_phase(t, Phase::queued);
-    queues_.push(t);
+    enqueue(t, now_us, false);
+    log()->debug("task {}: accepted, pool {}, queued", t->id, st_.pools.name(t->pool));
   }
+}
+
+void TaskLifecycle::enqueue(Task* t, uint64_t now_us, bool front) {
+  set_phase(t, Phase::queued);
+  t->runnable_us = now_us;
+  front ? queues_.push_front(t) : queues_.push(t);
 }
 
 void TaskLifecycle::dispatch_ready(uint64_t now_us) {
@@ -141,6 +148,7 @@ void TaskLifecycle::dispatch(Task* t, WorkerEntry* w, uint64_t now_us) {
     return;
   }
   registry_.occupy(w, d, now_us);
+  if (now_us >= t->runnable_us) st_.metrics.pool[t->pool].queue_wait.record(now_us - t->runnable_us);
   running_.emplace(d, Run{t, w});
   t->dispatch = d;
   t->started_us = now_us;
@@ -159,7 +167,7 @@ void TaskLifecycle::run_ended(Task* t) {
 void TaskLifecycle::finish(Task* t, common::ResultRecord rec, uint64_t now_us) {
   timers_.cancel(t);
   if (auto* g = gauge(st_.metrics, *t, t->phase)) Metrics::sub(*g);
-  if (waiting(t->phase)) Metrics::sub(st_.metrics.waiting[t->pool]);
+  if (waiting(t->phase)) Metrics::sub(st_.metrics.pool[t->pool].waiting);
   release_delay(st_.metrics, *t);
   log()->debug("task {}: {} after {} attempt(s){}", t->id, common::to_string(rec.state),
                t->attempts,
@@ -196,7 +204,7 @@ void TaskLifecycle::to_retry_wait(Task* t, uint64_t now_us) {
   set_phase(t, Phase::retry_wait);
   timers_.schedule(t, due);
   fin_.journal().retry_waiting(*t, now_us);
-  Metrics::add(st_.metrics.retried);
+  Metrics::add(st_.metrics.pool[t->pool].retried);
   log()->debug("task {}: retry {} of {} in {} ms", t->id, t->retries_used, t->retries,
                static_cast<uint64_t>(ms));
 }
@@ -218,6 +226,7 @@ void TaskLifecycle::on_result(WorkerEntry* w, common::ResultMessage r, uint64_t 
   }
   Task* t = it->second.task;
   run_ended(t);
+  st_.metrics.pool[t->pool].run_time.record(r.run_us);
   if (r.ok && r.result.size() > opts_.max_result_bytes) {
     r.ok = false;
     r.error = {TaskErrorCode::unserializable_result,
@@ -253,8 +262,8 @@ void TaskLifecycle::on_timers(uint64_t now_us) {
     switch (t->phase) {
       case Phase::delayed:
       case Phase::retry_wait:
-        set_phase(t, Phase::queued);
-        queues_.push(t);
+        enqueue(t, now_us, false);
+        log()->debug("task {}: due, queued", t->id);
         break;
       case Phase::running:
         on_deadline(t, now_us);
@@ -271,6 +280,7 @@ void TaskLifecycle::on_deadline(Task* t, uint64_t now_us) {
   const WorkerEntry* w = running_.at(t->dispatch).worker;
   const uint64_t run_us = now_us - t->started_us;
   run_ended(t);
+  st_.metrics.pool[t->pool].run_time.record(run_us);
   if (t->cancel_requested) {
     fail(t, TaskErrorCode::cancelled, "cancelled; its worker did not stop it in time", w, run_us, now_us);
   } else if (retry_allowed(*t, TaskErrorCode::timeout)) {
@@ -302,9 +312,9 @@ void TaskLifecycle::worker_lost(WorkerEntry* w, const char* why, uint64_t now_us
            "worker " + w->info.id + " was lost after " + std::to_string(t->attempts) + " attempt(s)",
            w, 0, now_us);
     } else {
-      Metrics::add(st_.metrics.retried);
-      set_phase(t, Phase::queued);
-      queues_.push_front(t);
+      Metrics::add(st_.metrics.pool[t->pool].retried);
+      enqueue(t, now_us, true);
+      log()->debug("task {}: requeued, worker {} lost", t->id, w->info.id);
     }
   }
 }
@@ -322,8 +332,7 @@ void TaskLifecycle::returned(WorkerEntry* w, uint64_t dispatch, uint64_t now_us)
   if (t->cancel_requested) {
     return fail(t, TaskErrorCode::cancelled, "cancelled before it ran", w, 0, now_us);
   }
-  set_phase(t, Phase::queued);
-  queues_.push_front(t);
+  enqueue(t, now_us, true);
 }
 
 common::CancelOutcome TaskLifecycle::cancel(std::string_view id, uint64_t now_us, std::string why) {
@@ -334,6 +343,7 @@ common::CancelOutcome TaskLifecycle::cancel(std::string_view id, uint64_t now_us
   switch (p) {
     case Phase::running: {
       if (!t->cancel_requested) {
+        log()->debug("task {}: cancel sent to its worker", t->id);
         t->cancel_requested = true;
         sender_.send_cancel(*running_.at(t->dispatch).worker, t->dispatch);
         timers_.schedule(t, std::min(t->due_us, now_us + opts_.cancel_grace_us));

@@ -110,6 +110,8 @@ class TaskLifecycle {
 
   void dispatch(Task* t, WorkerEntry* w, uint64_t now_us);
   void set_phase(Task* t, Phase p);
+  // queued, at the back (or the front: a task that already waited its turn).
+  void enqueue(Task* t, uint64_t now_us, bool front);
   void finish(Task* t, common::ResultRecord rec, uint64_t now_us);
   void fail(Task* t, common::TaskErrorCode code, std::string message, const WorkerEntry* w,
             uint64_t run_us, uint64_t now_us);

@@ -152,6 +152,7 @@ std::vector<BoardEntry> WorkerRegistry::board() const {
     s.threads = w->info.threads;
     s.active = w->heartbeat.active;
     s.inflight = w->inflight();
+    s.capacity = w->capacity;
     s.done = w->done;
     s.failed = w->failed;
     s.alive = w->alive;

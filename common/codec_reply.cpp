@@ -20,9 +20,9 @@ void write_error(Writer& w, const WireError& e) {
 }
 
 void write_worker(Writer& w, const WorkerStatus& ws) {
-  w.map(12).kv("id", ws.id).kv("type", ws.type).kv("host", ws.host);
+  w.map(13).kv("id", ws.id).kv("type", ws.type).kv("host", ws.host);
   w.str("pid").i64(ws.pid).ku("threads", ws.threads).ku("active", ws.active);
-  w.ku("inflight", ws.inflight).ku("done", ws.done).ku("failed", ws.failed);
+  w.ku("inflight", ws.inflight).ku("capacity", ws.capacity).ku("done", ws.done).ku("failed", ws.failed);
   w.str("alive").boolean(ws.alive).ku("last_heartbeat_ms", ws.last_heartbeat_ms);
   w.ku("rss_bytes", ws.rss_bytes);
 }
@@ -135,7 +135,10 @@ std::string encode_status(const StatusSnapshot& s, std::string_view corr) {
   w.map((corr.empty() ? 11 : 12) + (s.journal ? 1 : 0)).kv("op", "status").kv("version", s.version);
   w.ku("uptime_ms", s.uptime_ms);
   w.str("queues").map(static_cast<uint32_t>(s.queues.size()));
-  for (const auto& q : s.queues) w.str(q.name).map(2).ku("depth", q.depth).ku("delayed", q.delayed);
+  for (const auto& q : s.queues) {
+    w.str(q.name).map(6).ku("depth", q.depth).ku("delayed", q.delayed).ku("running", q.running);
+    w.ku("submitted", q.submitted).ku("done", q.done).ku("failed", q.failed);
+  }
   w.str("tasks").map(8).ku("submitted", s.submitted).ku("done", s.done).ku("failed", s.failed);
   w.ku("retried", s.retried).ku("running", s.running).ku("cancelled", s.cancelled);
   w.ku("delayed", s.delayed).ku("stale_results", s.stale_results);

@@ -18,6 +18,7 @@ struct WorkerStatus {
   uint32_t threads = 0;
   uint32_t active = 0;     // tasks running now (worker's heartbeat)
   uint32_t inflight = 0;   // dispatched and not returned (broker's ledger)
+  uint32_t capacity = 0;   // most it may hold in flight: threads + prefetch granted (zfleet addition)
   uint64_t done = 0;       // results received back from this worker
   uint64_t failed = 0;
   bool alive = true;
@@ -54,11 +55,15 @@ struct JournalStatus {
   std::string damage;             // "" or what replay found and moved aside
 };
 
-// One entry of `queues`: a pool, in PoolId order.
+// One entry of `queues`: a pool, in PoolId order. Beyond PROTOCOL's
+// `depth`, zfleet adds the pool's own task counts (what `status --watch`
+// turns into rates).
 struct QueueStatus {
   std::string name;
   uint64_t depth = 0;    // runnable, waiting for a worker
   uint64_t delayed = 0;  // delayed or waiting for a retry
+  uint64_t running = 0;
+  uint64_t submitted = 0, done = 0, failed = 0;
 };
 
 struct StatusSnapshot {

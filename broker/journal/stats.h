@@ -8,31 +8,15 @@
 // of several fields is not an atomic snapshot.
 #pragma once
 
-#include <array>
 #include <atomic>
 #include <cstdint>
 
+#include "broker/latency_histogram.h"
+
 namespace zfleet::broker::journal {
 
-// Latency histogram with 4 buckets per power of two of microseconds (about
-// 19% resolution), from 0 us up to about 30 s (longer ones count in the last
-// bucket).
-class LatencyHistogram {
- public:
-  static constexpr int kBuckets = 96;
-
-  void record(uint64_t us);
-  uint64_t count() const;
-  // An upper bound of the p-th quantile (0 < p <= 1), in us: the upper edge
-  // of the bucket that holds it. 0 with no samples.
-  uint64_t quantile_us(double p) const;
-
-  static int bucket_of(uint64_t us);
-  static uint64_t bucket_upper_us(int bucket);  // exclusive upper edge
-
- private:
-  std::array<std::atomic<uint64_t>, kBuckets> buckets_{};
-};
+// The histogram type, under its old name here (tests use it as journal::).
+using LatencyHistogram = broker::LatencyHistogram;
 
 struct JournalStats {
   template <class T>

@@ -8,10 +8,12 @@ import zmq
 from harness import FleetTestCase, pack
 
 WORKER_KEYS = {"id": str, "type": str, "host": str, "pid": int, "threads": int, "active": int,
-               "inflight": int, "done": int, "failed": int, "alive": bool,
+               "inflight": int, "capacity": int, "done": int, "failed": int, "alive": bool,
                "last_heartbeat_ms": int}
 TASK_KEYS = ("submitted", "done", "failed", "retried", "running", "cancelled", "delayed",
              "stale_results")
+# PROTOCOL's `depth`, then zfleet's additions.
+QUEUE_KEYS = ("depth", "delayed", "running", "submitted", "done", "failed")
 CACHE_KEYS = ("shards", "entries", "bytes", "hits", "misses", "evictions")
 
 
@@ -34,9 +36,9 @@ class Status(FleetTestCase):
         self.assertCount(st["uptime_ms"])
         self.assertEqual(set(st["queues"]), {"io", "cpu"})
         for t in ("io", "cpu"):
-            self.assertEqual(set(st["queues"][t]), {"depth", "delayed"})
-            self.assertCount(st["queues"][t]["depth"])
-            self.assertCount(st["queues"][t]["delayed"])
+            self.assertEqual(set(st["queues"][t]), set(QUEUE_KEYS))
+            for k in QUEUE_KEYS:
+                self.assertCount(st["queues"][t][k], k)
         self.assertEqual(set(st["tasks"]), set(TASK_KEYS))
         for k in TASK_KEYS:
             self.assertCount(st["tasks"][k], k)
@@ -115,6 +117,12 @@ class Status(FleetTestCase):
                              "stale_results": 0})
         self.assertEqual(after["queues"]["io"]["depth"], 0)
         self.assertEqual(after["queues"]["cpu"]["depth"], 0)
+        # The per-pool counts (zfleet addition) split the same work by pool.
+        q = {t: {k: after["queues"][t][k] - before["queues"][t][k] for k in ("submitted", "done", "failed")}
+             for t in ("io", "cpu")}
+        self.assertEqual(q, {"io": {"submitted": n_ok + n_fail, "done": n_ok, "failed": n_fail},
+                             "cpu": {"submitted": 5, "done": 5, "failed": 0}})
+        self.assertEqual(after["queues"]["io"]["running"] + after["queues"]["cpu"]["running"], 0)
 
         def per_worker(st, key, type_=None):
             return sum(w[key] for w in st["workers"] if type_ in (None, w["type"]))

@@ -269,10 +269,10 @@ TEST_SUITE("codec") {
     StatusSnapshot s;
     s.version = "0.1.0";
     s.uptime_ms = 5;
-    s.queues = {{"io", 3, 0}, {"cpu", 4, 0}};
+    s.queues = {{"io", 3, 0, 2, 9, 5, 1}, {"cpu", 4, 0, 0, 1, 1, 0}};
     s.submitted = 10, s.done = 6, s.failed = 1, s.retried = 2, s.running = 1;
-    s.workers.push_back({"w1", "io", "h", 42, 8, 1, 2, 6, 1, true, 100, 1 << 20});
-    s.workers.push_back({"w2", "cpu", "h", 43, 1, 0, 0, 0, 0, false, 2000, 0});
+    s.workers.push_back({"w1", "io", "h", 42, 8, 1, 2, 40, 6, 1, true, 100, 1 << 20});
+    s.workers.push_back({"w2", "cpu", "h", 43, 1, 0, 0, 1, 0, 0, false, 2000, 0});
     s.cache_shards = 16, s.cache_entries = 7, s.cache_bytes = 700;
     s.cache_hits = 5, s.cache_misses = 2, s.cache_evictions = 1, s.replies_dropped = 9;
     s.live = 11, s.waiters = 12;
@@ -285,6 +285,10 @@ TEST_SUITE("codec") {
     const auto& q = at(m, "queues");
     CHECK(at(at(q, "io"), "depth").via.u64 == 3);
     CHECK(at(at(q, "cpu"), "depth").via.u64 == 4);
+    // zfleet's per-pool additions, what `status --watch` turns into rates.
+    uint64_t want_io[] = {2, 9, 5, 1};
+    int k = 0;
+    for (auto key : {"running", "submitted", "done", "failed"}) CHECK(at(at(q, "io"), key).via.u64 == want_io[k++]);
     const auto& t = at(m, "tasks");
     uint64_t want_tasks[] = {10, 6, 1, 2, 1};
     int i = 0;
@@ -304,6 +308,7 @@ TEST_SUITE("codec") {
     }
     CHECK(is_str(at(ws.via.array.ptr[0], "id"), "w1"));
     CHECK(at(ws.via.array.ptr[0], "inflight").via.u64 == 2);
+    CHECK(at(ws.via.array.ptr[0], "capacity").via.u64 == 40);
     CHECK(at(ws.via.array.ptr[0], "alive").via.boolean);
     CHECK(is_str(at(ws.via.array.ptr[1], "type"), "cpu"));
     CHECK_FALSE(at(ws.via.array.ptr[1], "alive").via.boolean);

@@ -92,11 +92,11 @@ struct Rig {
     }
     if (s.delay_ms) {  // intake's reservation under broker.max_delayed
       t->delay_counted = true;
-      broker::Metrics::add(st.metrics.held_delayed[0]);
+      broker::Metrics::add(st.metrics.pool[0].held_delayed);
     }
-    broker::Metrics::add(st.metrics.queue_depth[0]);
-    broker::Metrics::add(st.metrics.waiting[0]);
-    broker::Metrics::add(st.metrics.submitted);
+    broker::Metrics::add(st.metrics.pool[0].queue_depth);
+    broker::Metrics::add(st.metrics.pool[0].waiting);
+    broker::Metrics::add(st.metrics.pool[0].submitted);
     life.accept(t, now);
     return t;
   }

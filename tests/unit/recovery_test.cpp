@@ -127,7 +127,7 @@ TEST_SUITE("recovery") {
     auto rec = b.st.cache.get("f", now_us / 1000);
     REQUIRE(rec != nullptr);
     CHECK(rec->result == "\xa2ok");
-    CHECK(broker::Metrics::get(b.st.metrics.queue_depth[1]) == 5);
+    CHECK(broker::Metrics::get(b.st.metrics.pool[1].queue_depth) == 5);
     for (auto* t : out.tasks) {
       b.st.live.erase(t->id);
       delete t;

@@ -33,21 +33,21 @@ TEST_SUITE("task_lifecycle") {
     CHECK(r.sender.tasks[0].attempt == 1);
     CHECK(r.state("a") == TaskState::running);
     CHECK(w->inflight() == 1);
-    CHECK(r.metric(r.st.metrics.running) == 1);
-    CHECK(r.metric(r.st.metrics.queue_depth[0]) == 0);
-    CHECK(r.metric(r.st.metrics.waiting[0]) == 0);  // running: no longer counted by max_queued
+    CHECK(r.metric(r.st.metrics.pool[0].running) == 1);
+    CHECK(r.metric(r.st.metrics.pool[0].queue_depth) == 0);
+    CHECK(r.metric(r.st.metrics.pool[0].waiting) == 0);  // running: no longer counted by max_queued
     r.answer(w, r.sender.tasks[0], true);
     CHECK(r.state("a") == TaskState::done);
     CHECK(r.record("a")->attempts == 1);
     CHECK(w->inflight() == 0);
-    CHECK(r.metric(r.st.metrics.running) == 0);
-    CHECK(r.metric(r.st.metrics.done) == 1);
+    CHECK(r.metric(r.st.metrics.pool[0].running) == 0);
+    CHECK(r.metric(r.st.metrics.pool[0].done) == 1);
     // The same answer again is stale: nothing changes, it is counted.
     r.answer(w, r.sender.tasks[0], false);
     CHECK(r.state("a") == TaskState::done);
     CHECK(r.metric(r.st.metrics.stale_results) == 1);
-    CHECK(r.metric(r.st.metrics.done) == 1);
-    CHECK(r.metric(r.st.metrics.failed) == 0);
+    CHECK(r.metric(r.st.metrics.pool[0].done) == 1);
+    CHECK(r.st.metrics.pool[0].failed_total() == 0);
   }
 
   TEST_CASE("defect 1: an id reused after its timed-out record expired runs to its end") {
@@ -60,7 +60,7 @@ TEST_SUITE("task_lifecycle") {
     CHECK(r.state("x") == TaskState::failed);
     CHECK(r.record("x")->error.code == TaskErrorCode::timeout);
     CHECK(w->inflight() == 1);
-    CHECK(r.metric(r.st.metrics.running) == 0);
+    CHECK(r.metric(r.st.metrics.pool[0].running) == 0);
     // Its record leaves the cache (TTL, LRU): the id is free again.
     r.st.cache.erase("x");
     REQUIRE(r.submit("x") != nullptr);
@@ -71,7 +71,7 @@ TEST_SUITE("task_lifecycle") {
     CHECK(r.state("x") == TaskState::running);
     r.answer(w, r.sender.tasks[1], true);
     CHECK(r.state("x") == TaskState::done);
-    CHECK(r.metric(r.st.metrics.running) == 0);
+    CHECK(r.metric(r.st.metrics.pool[0].running) == 0);
     // The stuck first run returns at last: stale, its slot freed, no change.
     r.answer(w, r.sender.tasks[0], false);
     CHECK(r.state("x") == TaskState::done);
@@ -87,7 +87,7 @@ TEST_SUITE("task_lifecycle") {
     REQUIRE(r.sender.tasks.size() == 1);
     r.life.worker_lost(w, "no heartbeat", r.now, false);  // declared dead while hung
     CHECK(r.state("t") == TaskState::pending);
-    CHECK(r.metric(r.st.metrics.retried) == 1);
+    CHECK(r.metric(r.st.metrics.pool[0].retried) == 1);
     // The same process registers again: it keeps the slot of the run it still has.
     auto* back = r.worker("w", 2, 7);
     CHECK(back == w);
@@ -142,7 +142,7 @@ TEST_SUITE("task_lifecycle") {
     CHECK(r.state("t") == TaskState::failed);
     CHECK(r.record("t")->error.code == TaskErrorCode::worker_lost);
     CHECK(r.record("t")->attempts == 2);
-    CHECK(r.metric(r.st.metrics.running) == 0);
+    CHECK(r.metric(r.st.metrics.pool[0].running) == 0);
   }
 
   TEST_CASE("delayed: pending with run_after, no worker slot, runnable when its timer fires") {
@@ -155,17 +155,17 @@ TEST_SUITE("task_lifecycle") {
     REQUIRE(v.has_value());
     CHECK(v->state == TaskState::pending);
     CHECK(v->run_after_us == r.now + 500'000);
-    CHECK(r.metric(r.st.metrics.delayed[0]) == 1);
-    CHECK(r.metric(r.st.metrics.queue_depth[0]) == 0);
-    CHECK(r.metric(r.st.metrics.waiting[0]) == 1);  // delayed: still counted by max_queued
-    CHECK(r.metric(r.st.metrics.held_delayed[0]) == 1);  // and by max_delayed
+    CHECK(r.metric(r.st.metrics.pool[0].delayed) == 1);
+    CHECK(r.metric(r.st.metrics.pool[0].queue_depth) == 0);
+    CHECK(r.metric(r.st.metrics.pool[0].waiting) == 1);  // delayed: still counted by max_queued
+    CHECK(r.metric(r.st.metrics.pool[0].held_delayed) == 1);  // and by max_delayed
     CHECK(r.life.next_timer_us() == r.now + 500'000);
     r.step(499'000);
     CHECK(r.sender.tasks.empty());
     r.step(1'000);
     REQUIRE(r.sender.tasks.size() == 1);
-    CHECK(r.metric(r.st.metrics.delayed[0]) == 0);
-    CHECK(r.metric(r.st.metrics.held_delayed[0]) == 0);  // due: its max_delayed place is free
+    CHECK(r.metric(r.st.metrics.pool[0].delayed) == 0);
+    CHECK(r.metric(r.st.metrics.pool[0].held_delayed) == 0);  // due: its max_delayed place is free
     CHECK(r.state("d") == TaskState::running);
   }
 
@@ -174,15 +174,15 @@ TEST_SUITE("task_lifecycle") {
     auto* w = r.worker("w", 1);
     r.submit("d", {.delay_ms = 500});
     r.step();
-    CHECK(r.metric(r.st.metrics.held_delayed[0]) == 1);
+    CHECK(r.metric(r.st.metrics.pool[0].held_delayed) == 1);
     CHECK(r.life.cancel("d", r.now) == CancelOutcome::cancelled);
-    CHECK(r.metric(r.st.metrics.held_delayed[0]) == 0);
+    CHECK(r.metric(r.st.metrics.pool[0].held_delayed) == 0);
     r.submit("r", {.retries = 1, .backoff_ms = 1000});
     r.step();
     REQUIRE(r.sender.tasks.size() == 1);
     r.answer(w, r.sender.tasks[0], false);
-    CHECK(r.metric(r.st.metrics.delayed[0]) == 1);       // waiting for its retry
-    CHECK(r.metric(r.st.metrics.held_delayed[0]) == 0);  // never refused, never counted
+    CHECK(r.metric(r.st.metrics.pool[0].delayed) == 1);       // waiting for its retry
+    CHECK(r.metric(r.st.metrics.pool[0].held_delayed) == 0);  // never refused, never counted
   }
 
   TEST_CASE("retries: backoff doubles with +-20% jitter under the cap; last error and attempts kept") {
@@ -210,7 +210,7 @@ TEST_SUITE("task_lifecycle") {
     CHECK(r.state("r") == TaskState::failed);
     CHECK(r.record("r")->attempts == 3);
     CHECK(r.record("r")->error.message == "boom");
-    CHECK(r.metric(r.st.metrics.retried) == 2);
+    CHECK(r.metric(r.st.metrics.pool[0].retried) == 2);
   }
 
   TEST_CASE("retries: only codes in retry_on; the cap applies after the jitter; timeouts retried") {
@@ -236,11 +236,11 @@ TEST_SUITE("task_lifecycle") {
     CHECK(r.life.cancel("q", r.now) == CancelOutcome::cancelled);
     CHECK(r.state("q") == TaskState::failed);
     CHECK(r.record("q")->error.code == TaskErrorCode::cancelled);
-    CHECK(r.metric(r.st.metrics.queue_depth[0]) == 0);
+    CHECK(r.metric(r.st.metrics.pool[0].queue_depth) == 0);
     r.submit("d", {.delay_ms = 10'000});
     CHECK(r.life.cancel("d", r.now) == CancelOutcome::cancelled);
     CHECK(r.life.timed() == 0);
-    CHECK(r.metric(r.st.metrics.delayed[0]) == 0);
+    CHECK(r.metric(r.st.metrics.pool[0].delayed) == 0);
     CHECK(r.life.cancel("d", r.now) == CancelOutcome::too_late);
     CHECK(r.life.cancel("nope", r.now) == CancelOutcome::unknown);
     auto* w = r.worker("w", 1);
@@ -252,17 +252,17 @@ TEST_SUITE("task_lifecycle") {
     CHECK(r.life.cancel("rw", r.now) == CancelOutcome::cancelled);
     r.step(10'000'000);
     CHECK(r.sender.tasks.size() == 1);
-    CHECK(r.metric(r.st.metrics.cancelled) == 3);
+    CHECK(r.metric(r.st.metrics.pool[0].failed_of(zfleet::common::TaskErrorCode::cancelled)) == 3);
     // Not yet handed to the dispatcher: failed at once, freed on arrival.
     auto* t = new zfleet::broker::Task;
     t->id.assign(1, 'h');
     REQUIRE(r.st.live.insert(t, r.st.cache, r.now / 1000));
-    zfleet::broker::Metrics::add(r.st.metrics.queue_depth[0]);
-    zfleet::broker::Metrics::add(r.st.metrics.waiting[0]);
+    zfleet::broker::Metrics::add(r.st.metrics.pool[0].queue_depth);
+    zfleet::broker::Metrics::add(r.st.metrics.pool[0].waiting);
     CHECK(r.life.cancel("h", r.now) == CancelOutcome::cancelled);
     CHECK(r.state("h") == TaskState::failed);
     r.life.accept(t, r.now);  // deletes it
-    CHECK(r.metric(r.st.metrics.queue_depth[0]) == 0);
+    CHECK(r.metric(r.st.metrics.pool[0].queue_depth) == 0);
   }
 
   TEST_CASE("cancel while running: CANCEL sent; the worker's answer or the grace ends it") {
@@ -357,7 +357,7 @@ TEST_SUITE("task_lifecycle") {
     r.life.returned(w, r.sender.tasks[1].dispatch, r.now);
     CHECK(w->inflight() == 0);
     CHECK(r.state("late") == TaskState::failed);
-    CHECK(r.metric(r.st.metrics.running) == 0);
+    CHECK(r.metric(r.st.metrics.pool[0].running) == 0);
   }
 
   TEST_CASE("100,000 delayed tasks cost no dispatch and cancel in O(log n) each") {
@@ -373,6 +373,6 @@ TEST_SUITE("task_lifecycle") {
     r.step(2'000'000);
     CHECK(r.sender.tasks.size() == 1);  // one slot: the rest are queued, runnable
     CHECK(r.life.queued() == kTasks / 2 - 1);
-    CHECK(r.metric(r.st.metrics.delayed[0]) == 0);
+    CHECK(r.metric(r.st.metrics.pool[0].delayed) == 0);
   }
 }
