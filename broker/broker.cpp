@@ -10,6 +10,8 @@
 #include "broker/handoff.h"
 #include "broker/intake.h"
 #include "broker/journal_service.h"
+#include "broker/metrics_server.h"
+#include "broker/metrics_text.h"
 #include "broker/result_server.h"
 #include "broker/router_proxy.h"
 #include "broker/supervisor.h"
@@ -161,6 +163,12 @@ int Broker::serve(BrokerState& st, const sigset_t& sigs) {
       if (std::uncaught_exceptions() > 0) ctx.shutdown();
     }
   } guard{st.ctx};
+  // First: a metrics address in use stops the start before any endpoint
+  // is bound. It serves until the end, through the drain.
+  std::unique_ptr<MetricsServer> metrics;
+  if (!b.metrics.empty()) {
+    metrics = std::make_unique<MetricsServer>(b.metrics, [&st] { return render_metrics(st, common::now_us()); });
+  }
   threads.start(st);
   log()->info("zfleet-broker {} serving: frontend {}, results {}, backend {}, status {}",
               common::kVersion, b.frontend, b.results, b.backend, b.status);
@@ -169,7 +177,10 @@ int Broker::serve(BrokerState& st, const sigset_t& sigs) {
                         st.keys ? st.keys->server.public_z85 : std::string());
   supervisor.start_all();
   int sig = 0;
-  while (!(sig = wait_signal(sigs, 100))) supervisor.poll(common::now_us());
+  while (!(sig = wait_signal(sigs, 100))) {
+    supervisor.poll(common::now_us());
+    common::report_dropped_logs(*log());
+  }
 
   log()->info("signal {}: draining (new tasks refused, up to {} ms for running ones)", sig,
               b.drain_timeout_ms);

@@ -71,6 +71,7 @@ std::vector<std::string> Supervisor::worker_args(const Child& c) const {
       "--threads", std::to_string(p.threads),
       "--heartbeat-ms", std::to_string(cfg_.workers.heartbeat_ms),
       "--log-level", cfg_.logging.level,
+      "--log-format", cfg_.logging.format,
       "--parent-pid", std::to_string(getpid()),
       "--kill-grace-ms", std::to_string(cfg_.workers.kill_grace_ms),
       "--max-message-bytes", std::to_string(cfg_.broker.max_message_bytes),

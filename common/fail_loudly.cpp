@@ -1,5 +1,7 @@
 #include "common/fail_loudly.h"
 
+#include "common/log.h"
+
 #include <atomic>
 #include <cstdlib>
 #include <mutex>
@@ -36,8 +38,8 @@ void die(const std::shared_ptr<spdlog::logger>& log, std::string_view what) {
   if (log) {
     log->critical("{}: exiting (code {}) so that a supervisor restarts this process", what,
                   kThreadDiedExit);
-    log->flush();
   }
+  stop_logging(std::chrono::seconds(2));  // write what is queued, this line included
   std::_Exit(kThreadDiedExit);
 }
 

@@ -74,6 +74,7 @@ struct BrokerConfig {
   uint64_t max_retry_backoff_ms = 600000;         // >= 1, cap on a retry's backoff
   uint64_t max_delay_ms = 604800000;              // >= 0, largest submit delay_ms (7 days)
   bool allow_insecure = false;                    // without `security`, accept non-loopback endpoints
+  std::string metrics;                            // HOST:PORT of GET /metrics (Prometheus); "" = off
   JournalConfig journal;
 
   bool operator==(const BrokerConfig&) const = default;
@@ -162,6 +163,7 @@ struct SecurityConfig {
 
 struct LoggingConfig {
   std::string level = "info";  // trace debug info warn error critical off
+  std::string format = "text"; // text | json (one JSON object a line)
 
   bool operator==(const LoggingConfig&) const = default;
 };

@@ -105,7 +105,9 @@ void for_each_string(Cfg& c, Visit&& visit) {
   visit("broker.journal.fsync", c.broker.journal.fsync);
   visit("security.secret_key", c.security.secret_key);
   visit("security.worker_key", c.security.worker_key);
+  visit("broker.metrics", c.broker.metrics);
   visit("logging.level", c.logging.level);
+  visit("logging.format", c.logging.format);
   for_each_venv(c, visit);
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/curve_keys.h"
+#include "common/host_port.h"
 #include "common/pools.h"
 #include "config/config_loader.h"
 #include "config/venv.h"
@@ -89,13 +90,27 @@ void check_endpoints(const FleetConfig& cfg, const schema::LineOf& line_of) {
   });
 }
 
-void check_level(const FleetConfig& cfg, const schema::LineOf& line_of) {
+void check_logging(const FleetConfig& cfg, const schema::LineOf& line_of) {
+  const std::string& format = cfg.logging.format;
+  if (format != "text" && format != "json") {
+    throw ConfigError(cfg.source, line_of("logging.format"), "logging.format",
+                      "must be text or json (got \"" + format + "\")");
+  }
   for (std::string_view level : kLevels) {
     if (cfg.logging.level == level) return;
   }
   throw ConfigError(cfg.source, line_of("logging.level"), "logging.level",
                     "must be one of trace, debug, info, warn, error, critical, off (got \"" +
                         cfg.logging.level + "\")");
+}
+
+void check_metrics(const FleetConfig& cfg, const schema::LineOf& line_of) {
+  const std::string& m = cfg.broker.metrics;
+  std::string host;
+  int port = 0;
+  if (m.empty() || common::split_host_port(m, host, port)) return;
+  throw ConfigError(cfg.source, line_of("broker.metrics"), "broker.metrics",
+                    "must be HOST:PORT with a port in 1..65535, e.g. 127.0.0.1:9105 (got \"" + m + "\")");
 }
 
 void check_journal(const FleetConfig& cfg, const schema::LineOf& line_of) {
@@ -248,7 +263,8 @@ void schema::check_values(const FleetConfig& cfg, const LineOf& line_of, Role ro
   check_numbers(cfg, line_of);
   check_pools(cfg, line_of);
   check_endpoints(cfg, line_of);
-  check_level(cfg, line_of);
+  check_logging(cfg, line_of);
+  check_metrics(cfg, line_of);
   check_journal(cfg, line_of);
   check_worker_hwm(cfg, line_of);
   check_exposure(cfg, line_of);

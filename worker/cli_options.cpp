@@ -152,6 +152,7 @@ WorkerPlan plan_worker(const Flags& f) {
   if (f.kill_grace_ms) cfg.workers.kill_grace_ms = *f.kill_grace_ms;
   if (f.max_message_bytes) cfg.broker.max_message_bytes = *f.max_message_bytes;
   if (!f.level.empty()) cfg.logging.level = f.level;
+  if (!f.log_format.empty()) cfg.logging.format = f.log_format;
   auto& pool = pool_of(f, cfg);
   apply_python_flags(f, pool, plan.paths);
   if (f.threads) pool.threads = *f.threads;
@@ -198,7 +199,9 @@ void add_flags(CLI::App& app, Flags& f) {
   app.add_option("--heartbeat-ms", f.heartbeat_ms, "heartbeat interval (workers.heartbeat_ms)");
   add_pool_flags(app, f);
   app.add_option("--id", f.id, "worker id (default TYPE-HOST-PID)");
-  app.add_option("--log-level", f.level, "logging.level");
+  app.add_option("--log-level", f.level, "logging.level: trace debug info warn error critical off");
+  app.add_option("--log-format", f.log_format, "logging.format: text, or json (one object a line)")
+      ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--key", f.key, "own CURVE key pair (.key from `zfleet keygen`), allowed in security.workers");
   app.add_option("--server-key", f.server_key, "the broker's CURVE public key (.pub)");
   app.add_option("--server-public-key", f.server_public_key,

@@ -29,7 +29,7 @@
 namespace zfleet::worker {
 
 struct Flags {
-  std::string config, backend, status, type = "io", id, level, user;
+  std::string config, backend, status, type = "io", id, level, log_format, user;
   std::optional<int> threads, heartbeat_ms;
   std::optional<uint32_t> idle_cpu_percent;
   std::optional<uint64_t> idle_cpu_window_ms;

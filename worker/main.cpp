@@ -39,6 +39,8 @@ constexpr int kBrokerDied = SIGUSR1;
 // The longest an orderly exit waits for Python's finalization (atexit
 // handlers, __del__ of task code) before leaving without it.
 constexpr std::chrono::milliseconds kFinalizeLimit{2000};
+// How long the last log lines may take to be written at exit.
+constexpr std::chrono::milliseconds kLogStopLimit{2000};
 
 // --user: 0 when there is nothing to do or the switch held, else the exit code.
 int switch_user(const std::string& user) {
@@ -69,7 +71,7 @@ int serve(zfleet::worker::WorkerOptions opts, const zfleet::worker::WorkerPlan& 
     while (sig < 0) sig = sigwaitinfo(&sigs, &info);  // -1 only on EINTR
     if (sig == kBrokerDied) {
       log.warn("the broker that started this worker died: exiting now, running tasks dropped");
-      log.flush();
+      common::stop_logging(kLogStopLimit);
       std::_Exit(0);
     }
     if (info.si_pid != getpid()) log.info("signal {}: finishing running tasks", sig);
@@ -116,6 +118,7 @@ int main(int argc, char** argv) {
   }
   const config::FleetConfig& cfg = plan.cfg;
   common::set_log_level(cfg.logging.level);
+  common::set_log_format(cfg.logging.format);
   auto log = common::make_logger("worker");
 
   sigset_t sigs;
@@ -133,13 +136,16 @@ int main(int argc, char** argv) {
     // process) waiting for ever: leave without it then.
     if (!python.finalize(kFinalizeLimit, code)) {
       log->info("stopped");
-      log->flush();
+      common::stop_logging(kLogStopLimit);
       std::_Exit(code);
     }
   } catch (const std::exception& e) {
     std::cerr << "zfleet-worker: cannot start: " << e.what() << "\n";
-    return 1;
+    common::stop_logging(kLogStopLimit);
+    std::_Exit(1);
   }
   log->info("stopped");
+  // A stuck stderr must not keep a stopped worker alive (common/log.h).
+  if (!common::stop_logging(kLogStopLimit)) std::_Exit(code);
   return code;
 }

@@ -321,6 +321,7 @@ void Worker::recycle() {
     if (!(item.revents & ZMQ_POLLIN) || !common::recv_message(backend_, msg)) continue;
     if (!msg.frames.empty() && common::link_command(msg.frames[0]) == common::LinkCmd::gone_ack) break;
   }
+  common::stop_logging(std::chrono::seconds(1));
   std::_Exit(kRecycleExit);
 }
 

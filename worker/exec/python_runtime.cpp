@@ -36,7 +36,7 @@ class ExitDeadline {
           if (cv_.wait_for(lock, limit, [this] { return done_; })) return;
           exec_logger()->warn("Python finalization still runs after {} ms: exiting without it",
                               limit.count());
-          exec_logger()->flush();
+          common::stop_logging(std::chrono::seconds(1));
           std::_Exit(code);
         }) {}
   ~ExitDeadline() {
