@@ -182,6 +182,10 @@ plot::Figure scaling_figure(const Opts& o, const std::vector<ScalingRow>& rows) 
   int most = 1;
   for (const auto& row : rows) {
     double w = row.workers;
+    double x = row.r.tasks_per_s / rows.front().r.tasks_per_s;
+    p.notes.push_back({w, row.r.tasks_per_s,
+                       group_digits(static_cast<uint64_t>(row.r.tasks_per_s)) + "/s" +
+                           (&row == &rows.front() ? "" : fmt(" = %.2fx", x))});
     measured.emplace_back(w, row.r.tasks_per_s);
     linear.emplace_back(w, rows.front().r.tasks_per_s * w / rows.front().workers);
     p.x_tics.push_back(w);

@@ -71,6 +71,10 @@ void write_markers(std::string& out, const Panel& p) {
     out += "set label " + quoted(m.label) + " at " + num(m.x) +
            ", graph 0.97 rotate by 90 right offset -0.7,0 tc rgb '#444444'\n";
   }
+  for (const auto& n : p.notes)
+    if (drawable(n.x, p.x.log) && drawable(n.y, p.y.log))
+      out += "set label " + quoted(n.text) + " at " + num(n.x) + ", " + num(n.y) +
+             " offset 0.8,0.8\n";
 }
 
 std::string style_of(const Series& s) {

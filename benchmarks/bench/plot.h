@@ -45,6 +45,12 @@ struct Marker {
   std::string label;
 };
 
+// Text at a data point (x, y on the left axis), a little above and right of it.
+struct Note {
+  double x = 0, y = 0;
+  std::string text;
+};
+
 struct AxisSpec {
   std::string title;
   bool log = false;
@@ -56,6 +62,7 @@ struct Panel {
   AxisSpec x, y, y2;  // y2 is drawn only when a series uses Axis::kY2
   std::vector<Series> series;
   std::vector<Marker> markers;
+  std::vector<Note> notes;
   std::vector<double> x_tics;  // tics at exactly these x values; empty: automatic
 };
 
