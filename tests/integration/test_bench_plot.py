@@ -92,9 +92,9 @@ class PlotChecks:
         self.dir = tempfile.mkdtemp(prefix="zfleet-it-plot-")
         self.addCleanup(shutil.rmtree, self.dir, True)
 
-    def run_bench(self, args, env=None, expect_rc=0):
-        proc = subprocess.run([BENCH, "--no-progress", *args], capture_output=True, text=True,
-                              timeout=240, env=dict(os.environ, **(env or {})))
+    def run_bench(self, args, env=None, expect_rc=0, prefix=()):
+        proc = subprocess.run([*prefix, BENCH, "--no-progress", *args], capture_output=True,
+                              text=True, timeout=240, env=dict(os.environ, **(env or {})))
         self.assertEqual(proc.returncode, expect_rc, proc.stdout + proc.stderr)
         return proc
 
@@ -199,6 +199,16 @@ class BenchPlotSpawned(PlotChecks, unittest.TestCase):
         self.assertEqual(linear[0], measured[0])
         self.assertAlmostEqual(linear[1][1], 2 * measured[0][1], delta=1)
 
+    def test_suite_writes_one_file_per_figure(self):
+        proc = self.run_bench(["--scripts", TASKS_DIR, "--spawn-io", "1x2", "--spawn-cpu", "1",
+                               "--transport-count", "100", *self.plot_args("suite.png"), "suite",
+                               "--count", "400"])
+        for name in ("latency", "scaling"):
+            path = os.path.join(self.dir, "suite-%s.png" % name)
+            self.assertIn("plot: " + path, proc.stdout)
+            self.assertPlot(path, panels=1, min_share=0.003)
+        self.assertFalse(os.path.exists(self.png))
+
     def test_transport(self):
         self.run_bench([*self.plot_args(), "transport", "--count", "100"])
         self.assertLatencyBlocks(self.assertPlot(self.png, panels=1), 0, 100)
@@ -207,8 +217,9 @@ class BenchPlotSpawned(PlotChecks, unittest.TestCase):
 class BenchPlotRefused(PlotChecks, unittest.TestCase):
     """Problems found before the run: exit 2 at once, saying what is wrong."""
 
-    def refused(self, *args, env=None):
-        proc = self.run_bench(["--spawn", *args, "latency", "--count", "10"], env=env, expect_rc=2)
+    def refused(self, *args, env=None, as_user=()):
+        proc = self.run_bench(["--spawn", *args, "latency", "--count", "10"], env=env,
+                              expect_rc=2, prefix=as_user)
         self.assertEqual(proc.stdout, "")
         return proc.stderr
 
@@ -222,12 +233,22 @@ class BenchPlotRefused(PlotChecks, unittest.TestCase):
         err = self.refused("--plot", os.path.join(self.dir, "file", "x.png"))
         self.assertIn("is not a folder", err)
 
-    @unittest.skipIf(os.geteuid() == 0, "root writes in read-only folders")
     def test_read_only_folder(self):
+        # Root writes in read-only folders: run the bench as nobody then.
+        as_user = ()
+        if os.geteuid() == 0:
+            if not shutil.which("setpriv"):
+                self.skipTest("root, and no setpriv to run as another user")
+            as_user = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+            if subprocess.run([*as_user, BENCH, "--help"], capture_output=True).returncode != 0:
+                self.skipTest("root, and nobody cannot run %s" % BENCH)
+            os.chmod(self.dir, 0o755)
         folder = os.path.join(self.dir, "ro")
-        os.mkdir(folder, stat.S_IRUSR | stat.S_IXUSR)
-        err = self.refused("--plot", os.path.join(folder, "x.png"))
-        self.assertIn("cannot write in folder %s" % folder, err)
+        os.mkdir(folder)
+        os.chmod(folder, stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP |
+                 stat.S_IROTH | stat.S_IXOTH)
+        err = self.refused("--plot", os.path.join(folder, "x.png"), as_user=as_user)
+        self.assertIn("cannot write in folder %s: Permission denied" % folder, err)
 
     def test_no_gnuplot(self):
         err = self.refused("--plot", os.path.join(self.dir, "x.png"),
