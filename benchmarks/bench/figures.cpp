@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <initializer_list>
 
 #include "benchmarks/bench/progress.h"
 
@@ -80,13 +81,18 @@ Series cumulative_series(const Histogram& h) {
   return s;
 }
 
-// Tics at 1, 2, 5 x 10^k within [lo, hi].
-std::vector<double> tics_125(double lo, double hi) {
-  std::vector<double> t;
-  for (double d = 1; d <= hi; d *= 10)
-    for (double m : {1.0, 2.0, 5.0})
-      if (m * d >= lo && m * d <= hi) t.push_back(m * d);
-  return t;
+// Tics at 1, 2, 5 x 10^k within [lo, hi]; 1, 1.5, 2, 3, 5, 7 x 10^k when
+// that gives fewer than 4 (a range of about a decade).
+std::vector<double> log_tics(double lo, double hi) {
+  auto tics = [&](std::initializer_list<double> steps) {
+    std::vector<double> t;
+    for (double d = 1; d <= hi; d *= 10)
+      for (double m : steps)
+        if (m * d >= lo && m * d <= hi) t.push_back(m * d);
+    return t;
+  };
+  auto t = tics({1, 2, 5});
+  return t.size() >= 4 ? t : tics({1, 1.5, 2, 3, 5, 7});
 }
 
 // p50, p90, p99 and p99.9 on a log axis from lo to hi, as "p50 412 us".
@@ -132,7 +138,7 @@ plot::Panel latency_panel(const std::string& title, const Histogram& h) {
   p.x = {"microseconds (log scale)", true, lo, hi};
   p.y = {"% of tasks per bin (20 bins a decade)", false, 0, NAN};
   p.y2 = {"% of tasks at or below", false, 0, 100};
-  p.x_tics = tics_125(lo, hi);
+  p.x_tics = log_tics(lo, hi);
   p.markers = percentile_markers(h, lo, hi);
   return p;
 }

@@ -61,6 +61,12 @@ void write_axis(std::string& out, const char* name, const AxisSpec& a) {
   if (!a.title.empty()) out += std::string("set ") + name + "label " + quoted(a.title) + "\n";
   if (a.log) out += std::string("set logscale ") + name + " 10\nset format " + name + " '%g'\n";
   out += std::string("set ") + name + "range " + range(a) + "\n";
+  // An x end left to gnuplot fits the data, not the next tic (3.5 s for a
+  // 3 s run); y ends keep that room above the highest point.
+  if (std::string(name) == "x") {
+    if (std::isnan(a.min)) out += "set autoscale xfixmin\n";
+    if (std::isnan(a.max)) out += "set autoscale xfixmax\n";
+  }
 }
 
 void write_markers(std::string& out, const Panel& p) {

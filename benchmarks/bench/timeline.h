@@ -24,6 +24,7 @@ class Timeline {
     std::size_t i = static_cast<std::size_t>(t_us / bin_us_);
     if (i >= counts_.size()) counts_.resize(i + 1, 0);
     ++counts_[i];
+    end_us_ = std::max(end_us_, t_us + 1);
   }
   uint64_t events() const {
     uint64_t n = 0;
@@ -33,19 +34,23 @@ class Timeline {
 
   // (middle of the bin in seconds, events per second) for bins at least
   // `min_bin_us` wide, merged so that there are at most `max_points`. The
-  // last bin ends at the last event's fine bin, so it may be narrower; its
-  // rate is over its own width.
+  // recording ends inside its last bin, at the last event: that bin's rate
+  // is over the time up to that event (over its full width, it would show
+  // the rate collapsing at the end of every run), and a short last bin is
+  // merged into the one before, as a few events alone make a noisy rate.
   std::vector<std::pair<double, double>> rate_points(uint64_t min_bin_us,
                                                      std::size_t max_points) const {
     std::size_t per = std::max<std::size_t>(1, (min_bin_us + bin_us_ - 1) / bin_us_);
     if (max_points > 0) per = std::max(per, (counts_.size() + max_points - 1) / max_points);
     std::vector<std::pair<double, double>> out;
-    for (std::size_t first = 0; first < counts_.size(); first += per) {
-      std::size_t last = std::min(first + per, counts_.size());
+    for (std::size_t first = 0, last = 0; first < counts_.size(); first = last) {
+      last = std::min(first + per, counts_.size());
+      if (counts_.size() - last < per) last = counts_.size();
       uint64_t n = 0;
       for (std::size_t i = first; i < last; ++i) n += counts_[i];
       double start_s = static_cast<double>(first * bin_us_) / 1e6;
-      double width_s = static_cast<double>((last - first) * bin_us_) / 1e6;
+      uint64_t end_us = std::max(std::min<uint64_t>(last * bin_us_, end_us_), (first + 1) * bin_us_);
+      double width_s = static_cast<double>(end_us - first * bin_us_) / 1e6;
       out.emplace_back(start_s + width_s / 2, static_cast<double>(n) / width_s);
     }
     return out;
@@ -53,6 +58,7 @@ class Timeline {
 
  private:
   uint64_t bin_us_ = 10'000;
+  uint64_t end_us_ = 0;  // just after the last event
   std::vector<uint32_t> counts_;
 };
 
