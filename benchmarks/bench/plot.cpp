@@ -83,9 +83,11 @@ void write_markers(std::string& out, const Panel& p) {
              " offset 0.8,0.8\n";
 }
 
-std::string style_of(const Series& s) {
+// `points`: how many are drawn; a line through one point would not show.
+std::string style_of(const Series& s, std::size_t points) {
   std::string lc = s.color.empty() ? "" : " lc rgb " + quoted(s.color);
   std::string dt = s.dashed ? " dt 2" : "";
+  if (points == 1 && s.style != Style::kPoints) return "with points pt 7 ps 0.9" + lc;
   switch (s.style) {
     case Style::kLinesPoints: return "with linespoints lw 2 pt 7 ps 0.9" + lc + dt;
     case Style::kPoints: return "with points pt 7 ps 0.6" + lc;
@@ -104,10 +106,11 @@ void write_panel(std::string& out, const Panel& p, std::size_t index) {
   bool y2 = false;
   for (std::size_t i = 0; i < p.series.size(); ++i) {
     const Series& s = p.series[i];
-    if (kept_points(p, s).empty()) continue;
+    std::size_t n = kept_points(p, s).size();
+    if (n == 0) continue;
     y2 = y2 || s.axis == Axis::kY2;
     plots.push_back(block_name(index, i) + " using 1:2" +
-                    (s.axis == Axis::kY2 ? " axes x1y2 " : " ") + style_of(s) + " title " +
+                    (s.axis == Axis::kY2 ? " axes x1y2 " : " ") + style_of(s, n) + " title " +
                     quoted(s.title));
   }
   if (plots.empty()) {  // nothing to draw: say so rather than fail on an empty range

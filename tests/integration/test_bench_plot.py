@@ -157,6 +157,20 @@ class BenchPlotOnFleet(PlotChecks, FleetTestCase):
         self.assertEqual(offered, [(0.0, 500.0), (0.998, 500.0)])
         self.assertLatencyBlocks(blocks, 1, 500)
 
+    def test_no_result_draws_no_data(self):
+        # py-sleep on a fleet without sleepy.py: every task fails, so there
+        # is no latency to draw; the panel says so and the PNG is still made.
+        self.run_bench([*self.fleet_args(), *self.plot_args(), "rate", "--task", "py-sleep:1",
+                        "--rate", "500", "--count", "50"])
+        width, height, _ = read_png(self.png)
+        self.assertEqual((width, height), (W, 2 * H))
+        with open(self.png[:-4] + ".gp") as f:
+            script = f.read()
+        self.assertEqual(script.count("set label 'no data'"), 1)
+        blocks = data_blocks(script)
+        self.assertEqual(blocks["$d0_0"], [])         # no result of a done task
+        self.assertTrue(blocks["$d0_1"])              # the sends (0.1 s: one bin, a point)
+
     def test_throughput_with_json(self):
         proc = self.run_bench([*self.fleet_args(), "--json", *self.plot_args(), "throughput",
                                "--count", "300"])
