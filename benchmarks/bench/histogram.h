@@ -40,6 +40,13 @@ class Histogram {
     }
     return max_;
   }
+  // Calls f(lo, hi, n) for each non-empty bucket in increasing order: `n`
+  // values were recorded in lo..hi (inclusive). For plots of the shape.
+  template <class F>
+  void for_each_bucket(F&& f) const {
+    for (std::size_t i = 0; i < counts_.size(); ++i)
+      if (counts_[i]) f(lower(i), std::min(upper(i), max_), counts_[i]);
+  }
 
  private:
   static std::size_t index(uint64_t v) {
@@ -47,6 +54,11 @@ class Histogram {
     int exp = std::bit_width(v) - 1 - kSubBits;  // >= 0
     uint64_t sub = v >> exp;                      // in [128, 256)
     return static_cast<std::size_t>(((exp + 1) << kSubBits) + (sub - (1u << kSubBits)));
+  }
+  static uint64_t lower(std::size_t i) {
+    if (i < (1u << kSubBits)) return i;
+    int exp = static_cast<int>(i >> kSubBits) - 1;
+    return ((i & ((1u << kSubBits) - 1)) + (1u << kSubBits)) << exp;
   }
   static uint64_t upper(std::size_t i) {
     if (i < (1u << kSubBits)) return i;

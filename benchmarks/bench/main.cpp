@@ -10,6 +10,8 @@
 //        imply --spawn; DIR is the script root (default config/tasks).
 // Output: a table on stdout and a progress line on stderr when it is a terminal
 //   (--no-progress to hide it); --json prints one JSON object instead.
+//   --plot FILE.png [--plot-size WxH] [--plot-script] also draws the results
+//   with gnuplot (every scenario but balance; suite writes FILE-<name>.png).
 //   --vs-transport measures the transport limit first and reports every rate
 //   and latency also as a fraction of it.
 //
@@ -31,6 +33,7 @@
 #include <CLI/CLI.hpp>
 
 #include "benchmarks/bench/fleet.h"
+#include "benchmarks/bench/plot_output.h"
 #include "benchmarks/bench/scenarios.h"
 #include "config/config_loader.h"
 
@@ -57,6 +60,9 @@ void add_global_options(CLI::App& app, Opts& o) {
       ->default_str(bench::default_scripts_dir());
   app.add_flag("--json", o.json, "machine-readable output");
   app.add_flag("!--no-progress", o.progress, "no progress line on stderr");
+  app.add_option("--plot", o.plot, "also draw the results into this PNG (gnuplot)");
+  app.add_option("--plot-size", o.plot_size, "WxH pixels of each plot panel")->capture_default_str();
+  app.add_flag("--plot-script", o.plot_script, "keep the gnuplot script (with its data) as FILE.gp");
   app.add_flag("--vs-transport", o.vs_transport,
                "measure the transport limit first; report figures as fractions of it");
   app.add_option("--transport-count", o.transport_count, "one-at-a-time round trips of --vs-transport");
@@ -120,6 +126,13 @@ int run_on_fleet(const Opts& o, const Commands& c, const bench::TransportResult*
   return rc;
 }
 
+// Why --plot cannot work for this run, found before minutes of measuring.
+std::string plot_problem(const Opts& o, const Commands& c) {
+  if (o.plot.empty()) return "";
+  if (*c.balance) return "--plot: balance has nothing to plot (per-worker counts are a table)";
+  return bench::check_plot_target(o);
+}
+
 int run(const Opts& o, const Commands& c) {
   if (*c.transport) return bench::cmd_transport(o);
   if (*c.suite) return bench::cmd_suite(o);
@@ -145,6 +158,10 @@ int main(int argc, char** argv) {
   if (*c.forwarder) return bench::run_forwarder();
   if (*c.echo) return bench::run_echo(c.echo_backend.c_str());
   if (app.count("--spawn-io") || app.count("--spawn-cpu")) o.spawn = true;
+  if (std::string err = plot_problem(o, c); !err.empty()) {
+    std::cerr << "zfleet-bench: " << err << "\n";
+    return 2;
+  }
   try {
     return run(o, c);
   } catch (const config::ConfigError& e) {

@@ -92,6 +92,7 @@ void OpenLoop::send_due(uint64_t now) {
     std::string body = common::encode_submit(task_, corr_of(next_));
     front_.send(zmq::buffer(body), zmq::send_flags::none);
     last_send_us_ = common::now_us();
+    r_.sent.add(last_send_us_ - std::min(last_send_us_, t0_));
     r_.send_lag_us.record(last_send_us_ - std::min(last_send_us_, intended_us(next_)));
     ++next_;
   }
@@ -130,6 +131,7 @@ void OpenLoop::on_result(const zmq::message_t& m) {
   if (r->state == "done") {
     ++r_.done;
     r_.latency_us.record(now - std::min(now, intended_us(i)));
+    r_.completed.add(now - std::min(now, t0_));
   } else if (r->state == "failed") {
     ++r_.failed;
   } else if ((r->state == "pending" || r->state == "running") && now < deadline_us_) {

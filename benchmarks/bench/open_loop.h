@@ -25,6 +25,7 @@
 
 #include "benchmarks/bench/histogram.h"
 #include "benchmarks/bench/load_client.h"
+#include "benchmarks/bench/timeline.h"
 
 namespace zfleet::bench {
 
@@ -44,6 +45,7 @@ struct RateResult {
   double sent_per_s = 0;      // count / (last actual send - t0)
   double achieved_per_s = 0;  // done / (last result - t0)
   double seconds = 0;         // t0 -> last result
+  Timeline sent, completed;   // actual sends and results of done tasks, from t0 (--plot)
 };
 
 class OpenLoop {

@@ -25,6 +25,9 @@ struct Opts {
   std::string scripts;                              // script root of spawned fleets
   // Output.
   bool json = false, progress = true, vs_transport = false;
+  std::string plot;                   // --plot FILE.png: draw the results with gnuplot
+  bool plot_script = false;           // keep the gnuplot script as FILE.gp
+  std::string plot_size = "900x340";  // W x H of one panel (panels are stacked)
   // Transport measurement (transport, --vs-transport, suite).
   std::size_t transport_count = 2000, transport_window = 64;
   // Scenario.

@@ -2,6 +2,8 @@
 // with wait_ms; the round trip as the client sees it.
 #include <cstdio>
 
+#include "benchmarks/bench/figures.h"
+#include "benchmarks/bench/plot_output.h"
 #include "benchmarks/bench/report.h"
 #include "benchmarks/bench/scenarios.h"
 #include "common/clock.h"
@@ -38,7 +40,7 @@ int cmd_latency(const Opts& o, const Endpoints& ep, const TransportResult* ref) 
     print_latency("round trip", h);
     print_vs_transport(vs, ref);
   }
-  return r.errors == 0 ? 0 : 1;
+  return write_plots(o, r.errors == 0 ? 0 : 1, {{"", latency_figure(o, r)}});
 }
 
 }  // namespace zfleet::bench

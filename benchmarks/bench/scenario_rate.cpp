@@ -5,7 +5,9 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "benchmarks/bench/figures.h"
 #include "benchmarks/bench/open_loop.h"
+#include "benchmarks/bench/plot_output.h"
 #include "benchmarks/bench/progress.h"
 #include "benchmarks/bench/report.h"
 #include "benchmarks/bench/scenarios.h"
@@ -59,7 +61,7 @@ int cmd_rate(const Opts& o, const Endpoints& ep, const TransportResult* ref) {
     add_vs_transport(j, vs, ref);
     print_json(j);
   }
-  return r.lost == 0 && r.rejected == 0 ? 0 : 1;
+  return write_plots(o, r.lost == 0 && r.rejected == 0 ? 0 : 1, {{"", rate_figure(o, r)}});
 }
 
 }  // namespace zfleet::bench

@@ -5,7 +5,9 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "benchmarks/bench/figures.h"
 #include "benchmarks/bench/fleet.h"
+#include "benchmarks/bench/plot_output.h"
 #include "benchmarks/bench/progress.h"
 #include "benchmarks/bench/report.h"
 #include "benchmarks/bench/scenarios.h"
@@ -88,9 +90,10 @@ std::vector<ScalingRow> run_scaling(const Opts& o) {
 int cmd_scaling(const Opts& o, const TransportResult* ref) {
   auto rows = run_scaling(o);
   o.json ? print_json_rows(o, rows, ref) : print_table(o, rows, ref);
+  int rc = 0;
   for (const auto& row : rows)
-    if (row.r.out.lost || row.r.out.rejected) return 1;
-  return 0;
+    if (row.r.out.lost || row.r.out.rejected) rc = 1;
+  return write_plots(o, rc, {{"", scaling_figure(o, rows)}});
 }
 
 }  // namespace zfleet::bench

@@ -4,12 +4,16 @@
 // default) and, for CPU scaling, two more (1 and 2 cpu workers). --count N
 // sizes it (throughput runs of N tasks; the other runs are scaled from N).
 // The exit code says whether every run completed, not whether bars passed:
-// a failed bar is a finding, shown in the table and in JSON.
+// a failed bar is a finding, shown in the table and in JSON. With --plot
+// FILE.png it draws the idle latency (FILE-latency.png) and the CPU
+// scaling (FILE-scaling.png).
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "benchmarks/bench/figures.h"
 #include "benchmarks/bench/fleet.h"
+#include "benchmarks/bench/plot_output.h"
 #include "benchmarks/bench/progress.h"
 #include "benchmarks/bench/report.h"
 #include "benchmarks/bench/scenarios.h"
@@ -51,7 +55,8 @@ Opts variant(const Opts& o, const char* task, const char* type, std::size_t coun
 
 // Throughput and latency bars, against the transport limit `t`.
 void measure_fleet_bars(const Opts& o, const Endpoints& ep, const TransportResult& t,
-                        const FleetSpec& spec, std::vector<Bar>& bars, bool& complete) {
+                        const FleetSpec& spec, std::vector<Bar>& bars, bool& complete,
+                        std::vector<NamedFigure>& figs) {
   Progress progress(o.count, Progress::wanted(o.json, o.progress));
   (void)run_throughput(ep, variant(o, "echo", "io", o.count / 10), nullptr);  // warm-up
   progress.note("throughput, builtin:echo");
@@ -65,6 +70,7 @@ void measure_fleet_bars(const Opts& o, const Endpoints& ep, const TransportResul
                   py.tasks_per_s >= 50000});
   progress.note("latency, builtin:echo");
   auto lat = run_latency(ep, variant(o, "echo", "io", o.count / 10));
+  figs.push_back({"latency", latency_figure(variant(o, "echo", "io", o.count / 10), lat)});
   uint64_t p50 = lat.round_trip_us.percentile(0.5), p99 = lat.round_trip_us.percentile(0.99);
   double ratio = static_cast<double>(p50) / static_cast<double>(t.round_trip_us.percentile(0.5));
   bars.push_back({"latency p50, no-op, idle", fmt("%.2fx", ratio) + " (" + std::to_string(p50) + " us)",
@@ -88,12 +94,13 @@ void measure_fleet_bars(const Opts& o, const Endpoints& ep, const TransportResul
   complete = complete && lat.errors == 0 && bal.lost == 0;
 }
 
-Bar cpu_scaling_bar(const Opts& o, bool& complete) {
+Bar cpu_scaling_bar(const Opts& o, bool& complete, std::vector<NamedFigure>& figs) {
   Opts s = variant(o, "py-cpu:20000", "cpu", o.count / 40);
   s.workers = {1, 2};
   s.threads = 1;
   s.warmup = 4;
   auto rows = run_scaling(s);
+  figs.push_back({"scaling", scaling_figure(s, rows)});
   for (const auto& r : rows) complete = complete && r.r.out.lost == 0;
   double x = rows[0].r.tasks_per_s > 0 ? rows[1].r.tasks_per_s / rows[0].r.tasks_per_s : 0;
   return {"CPU scaling, py-cpu, 2 vs 1", fmt("%.2fx", x), ">= 1.8x", x, x >= 1.8};
@@ -140,14 +147,15 @@ int cmd_suite(const Opts& o) {
   double load = load_average();
   TransportResult t = run_transport(o);
   std::vector<Bar> bars;
+  std::vector<NamedFigure> figs;
   bool complete = true;
   {
     SpawnedFleet fleet(spec);
-    measure_fleet_bars(o, {fleet.frontend(), fleet.results(), {}}, t, spec, bars, complete);
+    measure_fleet_bars(o, {fleet.frontend(), fleet.results(), {}}, t, spec, bars, complete, figs);
   }
-  bars.push_back(cpu_scaling_bar(o, complete));
+  bars.push_back(cpu_scaling_bar(o, complete, figs));
   print_suite(o, t, spec, bars, load);
-  return complete ? 0 : 1;
+  return write_plots(o, complete ? 0 : 1, figs);
 }
 
 }  // namespace zfleet::bench

@@ -2,6 +2,8 @@
 // then fetched with pipelined get_many + wait_ms; end-to-end tasks/s.
 #include <cstdio>
 
+#include "benchmarks/bench/figures.h"
+#include "benchmarks/bench/plot_output.h"
 #include "benchmarks/bench/progress.h"
 #include "benchmarks/bench/report.h"
 #include "benchmarks/bench/scenarios.h"
@@ -54,7 +56,8 @@ int cmd_throughput(const Opts& o, const Endpoints& ep, const TransportResult* re
     print_latency("run", r.run_us);
     print_vs_transport(vs, ref);
   }
-  return out.lost == 0 && out.rejected == 0 ? 0 : 1;
+  return write_plots(o, out.lost == 0 && out.rejected == 0 ? 0 : 1,
+                     {{"", throughput_figure(o, r)}});
 }
 
 }  // namespace zfleet::bench

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "benchmarks/bench/figures.h"
+#include "benchmarks/bench/plot_output.h"
 #include "benchmarks/bench/report.h"
 #include "benchmarks/bench/scenarios.h"
 
@@ -28,7 +30,7 @@ int cmd_transport(const Opts& o) {
     print_latency("round trip", r.round_trip_us);
     std::printf("pipelined (window %zu): %.0f round trips/s\n", o.transport_window, r.pipelined_per_s);
   }
-  return 0;
+  return write_plots(o, 0, {{"", transport_figure(r)}});
 }
 
 }  // namespace zfleet::bench

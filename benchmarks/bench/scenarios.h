@@ -1,8 +1,9 @@
 // The zfleet-bench scenarios, one source file each (scenario_<name>.cpp).
 //
 // cmd_* run one scenario end to end and print its table (or one JSON object
-// with --json); they return the process exit code: 0, or 1 when tasks were
-// lost or refused. `ref`, when set (--vs-transport), is the transport limit
+// with --json), then, all but balance, draw it with --plot (plot_output.h);
+// they return the process exit code: 0, or 1 when tasks were lost or
+// refused or a plot could not be drawn. `ref`, when set (--vs-transport), is the transport limit
 // measured earlier in the same run, and every rate and latency is also given
 // as a fraction of it. run_* measure without printing, for the scenarios
 // that combine others (scaling, suite).
