@@ -97,7 +97,7 @@ void TaskLifecycle::set_phase(Task* t, Phase p) {
 
 void TaskLifecycle::counted_ignore(const Task& t, const char* event) {
   ++ignored_;
-  log()->debug("task {}: {} does not apply in its current phase ({}), ignored", t.id, event,
+  log()->debug("{}: {} does not apply in its current phase ({}), ignored", common::task_ref(t.id), event,
                static_cast<int>(t.phase));
 }
 
@@ -112,11 +112,11 @@ void TaskLifecycle::accept(Task* t, uint64_t now_us, bool journaled) {
   if (t->due_us > now_us) {
     set_phase(t, Phase::delayed);
     timers_.schedule(t, t->due_us);
-    log()->debug("task {}: accepted, pool {}, delayed {} ms", t->id, st_.pools.name(t->pool),
+    log()->debug("{}: accepted, pool {}, delayed {} ms", common::task_ref(t->id), st_.pools.name(t->pool),
                  (t->due_us - now_us) / 1000);
   } else {
     enqueue(t, now_us, false);
-    log()->debug("task {}: accepted, pool {}, queued", t->id, st_.pools.name(t->pool));
+    log()->debug("{}: accepted, pool {}, queued", common::task_ref(t->id), st_.pools.name(t->pool));
   }
 }
 
@@ -155,7 +155,7 @@ void TaskLifecycle::dispatch(Task* t, WorkerEntry* w, uint64_t now_us) {
   set_phase(t, Phase::running);
   fin_.journal().dispatched(*t);
   timers_.schedule(t, now_us + uint64_t{t->timeout_ms} * 1000);
-  log()->debug("task {}: dispatch {} (attempt {}) to {}", t->id, d, t->attempts, w->info.id);
+  log()->debug("{}: dispatch {} (attempt {}) to {}", common::task_ref(t->id), d, t->attempts, w->info.id);
 }
 
 void TaskLifecycle::run_ended(Task* t) {
@@ -169,7 +169,7 @@ void TaskLifecycle::finish(Task* t, common::ResultRecord rec, uint64_t now_us) {
   if (auto* g = gauge(st_.metrics, *t, t->phase)) Metrics::sub(*g);
   if (waiting(t->phase)) Metrics::sub(st_.metrics.pool[t->pool].waiting);
   release_delay(st_.metrics, *t);
-  log()->debug("task {}: {} after {} attempt(s){}", t->id, common::to_string(rec.state),
+  log()->debug("{}: {} after {} attempt(s){}", common::task_ref(t->id), common::to_string(rec.state),
                t->attempts,
                rec.state == common::TaskState::failed
                    ? std::string(" (") + std::string(common::to_string(rec.error.code)) + ")"
@@ -205,7 +205,7 @@ void TaskLifecycle::to_retry_wait(Task* t, uint64_t now_us) {
   timers_.schedule(t, due);
   fin_.journal().retry_waiting(*t, now_us);
   Metrics::add(st_.metrics.pool[t->pool].retried);
-  log()->debug("task {}: retry {} of {} in {} ms", t->id, t->retries_used, t->retries,
+  log()->debug("{}: retry {} of {} in {} ms", common::task_ref(t->id), t->retries_used, t->retries,
                static_cast<uint64_t>(ms));
 }
 
@@ -263,7 +263,7 @@ void TaskLifecycle::on_timers(uint64_t now_us) {
       case Phase::delayed:
       case Phase::retry_wait:
         enqueue(t, now_us, false);
-        log()->debug("task {}: due, queued", t->id);
+        log()->debug("{}: due, queued", common::task_ref(t->id));
         break;
       case Phase::running:
         on_deadline(t, now_us);
@@ -314,7 +314,7 @@ void TaskLifecycle::worker_lost(WorkerEntry* w, const char* why, uint64_t now_us
     } else {
       Metrics::add(st_.metrics.pool[t->pool].retried);
       enqueue(t, now_us, true);
-      log()->debug("task {}: requeued, worker {} lost", t->id, w->info.id);
+      log()->debug("{}: requeued, worker {} lost", common::task_ref(t->id), w->info.id);
     }
   }
 }
@@ -328,7 +328,7 @@ void TaskLifecycle::returned(WorkerEntry* w, uint64_t dispatch, uint64_t now_us)
   Task* t = it->second.task;
   run_ended(t);
   if (t->attempts > 0) --t->attempts;
-  log()->debug("task {}: dispatch {} returned unstarted by {}", t->id, dispatch, w->info.id);
+  log()->debug("{}: dispatch {} returned unstarted by {}", common::task_ref(t->id), dispatch, w->info.id);
   if (t->cancel_requested) {
     return fail(t, TaskErrorCode::cancelled, "cancelled before it ran", w, 0, now_us);
   }
@@ -343,7 +343,7 @@ common::CancelOutcome TaskLifecycle::cancel(std::string_view id, uint64_t now_us
   switch (p) {
     case Phase::running: {
       if (!t->cancel_requested) {
-        log()->debug("task {}: cancel sent to its worker", t->id);
+        log()->debug("{}: cancel sent to its worker", common::task_ref(t->id));
         t->cancel_requested = true;
         sender_.send_cancel(*running_.at(t->dispatch).worker, t->dispatch);
         timers_.schedule(t, std::min(t->due_us, now_us + opts_.cancel_grace_us));

@@ -19,7 +19,7 @@ bool TaskLifecycle::recovered_answer(WorkerEntry* w, common::ResultMessage& r, u
   Task* t = st_.live.find(run.id);
   if (!t || t->phase != Phase::queued || t->attempts != run.attempts) return false;
   common::ResultRecord rec = record_of(*w, r);
-  log()->info("task {}: the answer to its run before the restart arrived: {}", t->id,
+  log()->info("{}: the answer to its run before the restart arrived: {}", common::task_ref(t->id),
               common::to_string(rec.state));
   finish(t, std::move(rec), now_us);
   queues_.tombstoned(t->pool);

@@ -111,9 +111,13 @@ common::ResultMessage ThreadPool::execute(const PendingTask& p, std::size_t slot
   uint64_t start = common::now_us();
   uint64_t deadline = in.timeout_ms ? start + uint64_t(in.timeout_ms) * 1000 : 0;
   in.cancel = &running_.begin(slot, task->dispatch, deadline);
+  exec_logger()->debug("{}: started, dispatch {} (attempt {}), {} {}", common::task_ref(in.id),
+                       task->dispatch, task->attempt, in.script, in.func);
   TaskOutput out = runner_.run(in);
   running_.end(slot);
   r.run_us = common::now_us() - start;
+  exec_logger()->debug("{}: {} in {} us{}{}", common::task_ref(in.id), out.ok ? "done" : "failed", r.run_us,
+                       out.ok ? "" : ", ", out.ok ? std::string_view() : common::to_string(out.error.code));
   r.ok = out.ok;
   r.result = std::move(out.result_msgpack);
   r.error = std::move(out.error);

@@ -66,14 +66,14 @@ def _yaml_value(v):
 class Fleet:
     """A broker with its local workers, in its own temp dir.
 
-    broker / workers / cache / python: dicts merged over the defaults below
+    broker / workers / cache / python / logging: dicts merged over the defaults below
     into the YAML sections of the same name (workers "pools" counts in the
     workers start() waits for). scripts: {relative path: source} written
     under <tmp>/tasks before the start.
     """
 
     def __init__(self, broker=None, workers=None, cache=None, scripts=None, name="fleet",
-                 broker_args=(), ready_workers=None, security=None, python=None):
+                 broker_args=(), ready_workers=None, security=None, python=None, logging=None):
         self.broker_args = list(broker_args)     # extra zfleet-broker flags, e.g. --worker-bin
         self.ready_workers = ready_workers       # live workers start() waits for (None: all local)
         self.host = "127.0.0.1"                  # address the broker binds (a subclass may change it)
@@ -95,6 +95,8 @@ class Fleet:
         self.cache_cfg = dict(cache or {})
         self.python_cfg = {"script_roots": ["tasks"]}
         self.python_cfg.update(python or {})
+        self.logging_cfg = {"level": "info"}
+        self.logging_cfg.update(logging or {})
         self.client_curve = None                  # CurveKeys of fleet.client() by default
         if security is True:
             security = self.standard_keys()
@@ -137,7 +139,7 @@ class Fleet:
         lines = ["broker: " + _yaml_value(broker),
                  "workers: " + _yaml_value(self.workers_cfg),
                  "python: " + _yaml_value(self.python_cfg),
-                 "logging: {level: info}"]
+                 "logging: " + _yaml_value(self.logging_cfg)]
         if self.cache_cfg:
             lines.append("cache: " + _yaml_value(self.cache_cfg))
         if self.security_cfg:

@@ -136,7 +136,7 @@ void install_output_capture(const std::string& log_level) {
 }
 
 TaskOutputScope::TaskOutputScope(std::string_view task_id, bool keep, uint64_t max_bytes)
-    : id_(escape_controls(task_id)), keep_(keep), kept_(keep ? max_bytes : 0), previous_(t_current) {
+    : id_(task_id), keep_(keep), kept_(keep ? max_bytes : 0), previous_(t_current) {
   t_current = this;
 }
 
@@ -161,7 +161,7 @@ std::string TaskOutputScope::finish() {
 }
 
 void TaskOutputScope::log_line(int stream, std::string_view line) const {
-  exec_logger()->info("task {} {}: {}", id_, kStreamNames[stream], escape_controls(line));
+  exec_logger()->info("{} {}: {}", common::task_ref(id_), kStreamNames[stream], escape_controls(line));
 }
 
 }  // namespace zfleet::worker

@@ -61,7 +61,7 @@ class TaskOutputScope {
  private:
   void log_line(int stream, std::string_view line) const;
 
-  std::string id_;  // escaped for the log
+  std::string id_;  // as the client gave it (common::task_ref quotes it in the log when needed)
   bool keep_;
   OutputBuffer kept_;
   LineSplitter lines_[2];
