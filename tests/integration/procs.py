@@ -50,12 +50,14 @@ def _die_with_parent():
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
 
 
-def _spawn(argv, log_path, pipes=False):
+def _spawn(argv, log_path, pipes=False, stderr=None):
     log = open(log_path, "ab")
     try:
-        # pipes: stdin and stdout are pipes to the caller (stderr still logged)
+        # pipes: stdin and stdout are pipes to the caller (stderr still logged,
+        # unless `stderr` says where it goes instead, e.g. subprocess.PIPE)
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE if pipes else subprocess.DEVNULL,
-                                stdout=subprocess.PIPE if pipes else log, stderr=log,
+                                stdout=subprocess.PIPE if pipes else log,
+                                stderr=log if stderr is None else stderr,
                                 preexec_fn=_die_with_parent, close_fds=True)
     finally:
         log.close()
@@ -90,9 +92,9 @@ def keep_sanitizer_reports(proc):
         shutil.copyfile(path, os.path.join(SANITIZER_LOGS, name))
 
 
-def start_process(argv, log_path, pipes=False):
+def start_process(argv, log_path, pipes=False, stderr=None):
     """Starts any helper process under the same hygiene (death signal, atexit sweep)."""
-    return _spawn(argv, log_path, pipes)
+    return _spawn(argv, log_path, pipes, stderr)
 
 
 def register_broker(pid):
