@@ -219,7 +219,7 @@ class PackageTest(unittest.TestCase):
 
     def test_control_depends_and_scripts(self):
         fields = {}
-        for name in ("Package", "Version", "Architecture", "Depends"):
+        for name in ("Package", "Version", "Architecture", "Depends", "Suggests"):
             fields[name] = run(["dpkg-deb", "-f", self.deb, name]).stdout.strip()
         self.assertEqual(fields["Package"], "zfleet")
         self.assertEqual(fields["Architecture"],
@@ -227,8 +227,9 @@ class PackageTest(unittest.TestCase):
         deps = deps_of(fields["Depends"])
         names = {alt[0] for alts in deps for alt in alts}
         for want in ("libzmq5", "libpython3.11", "libyaml-cpp0.7", "libstdc++6", "libc6",
-                     "python3", "python3-zmq", "python3-msgpack"):
+                     "libcpp-httplib0.11", "python3", "python3-zmq", "python3-msgpack"):
             self.assertIn(want, names, fields["Depends"])
+        self.assertEqual(fields["Suggests"], "gnuplot-nox")   # zfleet-bench --plot
         # The binaries run here, so every dependency must be met by what is
         # installed here (a real Debian package, or one a package Provides,
         # at a version that satisfies the constraint).
