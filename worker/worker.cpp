@@ -159,6 +159,7 @@ void Worker::pass(uint64_t& next_hb) {
     next_hb = now + uint64_t(opts_.heartbeat_ms) * 1000;
     if (opts_.kill_grace_ms && pool_.has_stuck_task(now, opts_.kill_grace_ms * 1000)) recycle();
     check_idle_cpu(now);
+    common::report_dropped_logs(*exec_logger());
   }
   long wait_ms = static_cast<long>(std::min<uint64_t>((next_hb - now) / 1000 + 1, 100));
   // While tasks wait for a thread or results are held, look again every

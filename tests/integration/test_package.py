@@ -346,12 +346,17 @@ class PackageTest(unittest.TestCase):
             installed_text = f.read()
         for attempt in range(3):
             text, ports = installed_text, free_ports(4)
-            for old, new in [("tcp://127.0.0.1:%d" % p, "tcp://127.0.0.1:%d" % q)
-                             for p, q in zip((5555, 5558, 5556, 5557), ports)] + [
-                    ("/var/lib/zfleet/journal", os.path.join(run_dir, "journal")),
-                    ("/srv/zfleet/tasks", tasks)]:
+            swaps = [("tcp://127.0.0.1:%d" % p, "tcp://127.0.0.1:%d" % q)
+                     for p, q in zip((5555, 5558, 5556, 5557), ports)] + [
+                ("/var/lib/zfleet/journal", os.path.join(run_dir, "journal")),
+                ("/srv/zfleet/tasks", tasks)]
+            # Through placeholders: a free port may be one of the defaults
+            # (5556 for the frontend), which a later swap would take again.
+            for i, (old, _) in enumerate(swaps):
                 self.assertEqual(text.count(old), 1, old)
-                text = text.replace(old, new)
+                text = text.replace(old, "\0swap%d\0" % i)
+            for i, (_, new) in enumerate(swaps):
+                text = text.replace("\0swap%d\0" % i, new)
             config = os.path.join(run_dir, "fleet.yaml")
             with open(config, "w") as f:
                 f.write(text)
