@@ -33,7 +33,8 @@ uint64_t LatencyHistogram::count() const {
 
 uint64_t LatencyHistogram::count_below(uint64_t edge_us) const {
   uint64_t n = 0;
-  for (int b = 0; b < kBuckets && bucket_upper_us(b) <= edge_us; ++b) {
+  // The last bucket also holds everything longer: it is below no edge.
+  for (int b = 0; b < kBuckets - 1 && bucket_upper_us(b) <= edge_us; ++b) {
     n += buckets_[b].load(std::memory_order_relaxed);
   }
   return n;

@@ -26,7 +26,8 @@ class LatencyHistogram {
   // of the bucket that holds it. 0 with no samples.
   uint64_t quantile_us(double p) const;
   // Samples below `edge_us`, which must be a bucket edge (every power of
-  // two is one): the cumulative count of a Prometheus `le` bucket.
+  // two up to 2^24 us is one; the last bucket, from about 29 s up, is below
+  // none): the cumulative count of a Prometheus `le` bucket.
   uint64_t count_below(uint64_t edge_us) const;
 
   static int bucket_of(uint64_t us);

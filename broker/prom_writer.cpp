@@ -7,10 +7,10 @@ namespace zfleet::broker {
 namespace {
 
 // Bucket edges of the exported histograms: powers of two from 16 us to
-// 2^25 us (about 34 s). Every power of two is an edge of LatencyHistogram,
-// so each cumulative count is exact.
+// 2^24 us (about 17 s), then +Inf. Each is an edge of LatencyHistogram below
+// its overflow bucket, so each cumulative count is exact.
 constexpr int kFirstEdgeLog2 = 4;
-constexpr int kLastEdgeLog2 = 25;
+constexpr int kLastEdgeLog2 = 24;
 
 std::string format_double(double v) {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
