@@ -89,45 +89,32 @@ void workers(PromWriter& w, const StatusSnapshot& s) {
 }
 
 void cache_and_broker(PromWriter& w, const BrokerState& st, const StatusSnapshot& s) {
-  w.family("zfleet_cache_entries", "gauge", "Results held in the result cache.");
-  w.sample("zfleet_cache_entries", {}, s.cache_entries);
-  w.family("zfleet_cache_bytes", "gauge", "Bytes of results held in the result cache.");
-  w.sample("zfleet_cache_bytes", {}, s.cache_bytes);
-  w.family("zfleet_cache_hits_total", "counter", "Gets answered from the result cache.");
-  w.sample("zfleet_cache_hits_total", {}, s.cache_hits);
-  w.family("zfleet_cache_misses_total", "counter", "Gets for ids neither live nor cached.");
-  w.sample("zfleet_cache_misses_total", {}, s.cache_misses);
-  w.family("zfleet_cache_evictions_total", "counter", "Results evicted from the cache before their TTL.");
-  w.sample("zfleet_cache_evictions_total", {}, s.cache_evictions);
-  w.family("zfleet_live_tasks", "gauge", "Tasks queued, delayed, running or retrying (broker.max_live).");
-  w.sample("zfleet_live_tasks", {}, s.live);
-  w.family("zfleet_waiters", "gauge", "Long-poll gets parked now (broker.max_waiters).");
-  w.sample("zfleet_waiters", {}, s.waiters);
-  w.family("zfleet_replies_dropped_total", "counter", "Replies dropped because the client's queue was full or it had gone.");
-  w.sample("zfleet_replies_dropped_total", {}, s.replies_dropped);
-  w.family("zfleet_stale_results_total", "counter", "Worker results not for their task's current dispatch (ignored).");
-  w.sample("zfleet_stale_results_total", {}, s.stale_results);
+  w.single("zfleet_cache_entries", "gauge", "Results held in the result cache.", s.cache_entries);
+  w.single("zfleet_cache_bytes", "gauge", "Bytes of results held in the result cache.", s.cache_bytes);
+  w.single("zfleet_cache_hits_total", "counter", "Gets answered from the result cache.", s.cache_hits);
+  w.single("zfleet_cache_misses_total", "counter", "Gets for ids neither live nor cached.", s.cache_misses);
+  w.single("zfleet_cache_evictions_total", "counter", "Results evicted from the cache before their TTL.", s.cache_evictions);
+  w.single("zfleet_live_tasks", "gauge", "Tasks queued, delayed, running or retrying (broker.max_live).", s.live);
+  w.single("zfleet_waiters", "gauge", "Long-poll gets parked now (broker.max_waiters).", s.waiters);
+  w.single("zfleet_replies_dropped_total", "counter", "Replies dropped because the client's queue was full or it had gone.", s.replies_dropped);
+  w.single("zfleet_stale_results_total", "counter", "Worker results not for their task's current dispatch (ignored).", s.stale_results);
   static constexpr std::string_view kEndpointNames[kEndpoints] = {"frontend", "results", "backend", "status"};
   w.family("zfleet_invalid_messages_total", "counter", "Malformed messages dropped or refused, by endpoint.");
   for (int e = 0; e < kEndpoints; ++e)
     w.sample("zfleet_invalid_messages_total", {{"endpoint", kEndpointNames[e]}}, Metrics::get(st.metrics.invalid[e]));
-  w.family("zfleet_log_messages_dropped_total", "counter",
-           "Log lines dropped because the log output could not keep up (a stuck stderr).");
-  w.sample("zfleet_log_messages_dropped_total", {}, common::log_messages_dropped());
+  w.single("zfleet_log_messages_dropped_total", "counter",
+           "Log lines dropped because the log output could not keep up (a stuck stderr).",
+           common::log_messages_dropped());
 }
 
 void journal_figures(PromWriter& w, const BrokerState& st, const StatusSnapshot& s) {
   const auto* j = st.journal.stats;
   if (!j || !s.journal) return;
   constexpr auto r = std::memory_order_relaxed;
-  w.family("zfleet_journal_bytes", "gauge", "Bytes of the journal on disk (segments and snapshot).");
-  w.sample("zfleet_journal_bytes", {}, s.journal->bytes);
-  w.family("zfleet_journal_records_total", "counter", "Records written to the journal since start.");
-  w.sample("zfleet_journal_records_total", {}, j->records.load(r));
-  w.family("zfleet_journal_written_bytes_total", "counter", "Record bytes appended to journal segments since start.");
-  w.sample("zfleet_journal_written_bytes_total", {}, j->bytes_written.load(r));
-  w.family("zfleet_journal_compactions_total", "counter", "Journal compactions (snapshot + segment deletion).");
-  w.sample("zfleet_journal_compactions_total", {}, j->compactions.load(r));
+  w.single("zfleet_journal_bytes", "gauge", "Bytes of the journal on disk (segments and snapshot).", s.journal->bytes);
+  w.single("zfleet_journal_records_total", "counter", "Records written to the journal since start.", j->records.load(r));
+  w.single("zfleet_journal_written_bytes_total", "counter", "Record bytes appended to journal segments since start.", j->bytes_written.load(r));
+  w.single("zfleet_journal_compactions_total", "counter", "Journal compactions (snapshot + segment deletion).", j->compactions.load(r));
   w.family("zfleet_journal_fsync_seconds", "histogram", "Duration of each fsync of a journal segment.");
   w.histogram("zfleet_journal_fsync_seconds", {}, j->fsync_latency);
 }
@@ -139,8 +126,7 @@ std::string render_metrics(const BrokerState& st, uint64_t now_us) {
   PromWriter w;
   w.family("zfleet_build_info", "gauge", "Always 1; the version as a label.");
   w.sample("zfleet_build_info", {{"version", s.version}}, uint64_t{1});
-  w.family("zfleet_uptime_seconds", "gauge", "Time since the broker started.");
-  w.sample("zfleet_uptime_seconds", {}, static_cast<double>(s.uptime_ms) / 1000.0);
+  w.single("zfleet_uptime_seconds", "gauge", "Time since the broker started.", static_cast<double>(s.uptime_ms) / 1000.0);
   pool_tasks(w, st);
   workers(w, s);
   cache_and_broker(w, st, s);

@@ -28,6 +28,11 @@ class PromWriter {
   PromWriter& family(std::string_view name, std::string_view type, std::string_view help);
   PromWriter& sample(std::string_view name, Labels labels, double value);
   PromWriter& sample(std::string_view name, Labels labels, uint64_t value);
+  // A family of one unlabelled sample.
+  template <class V>
+  PromWriter& single(std::string_view name, std::string_view type, std::string_view help, V value) {
+    return family(name, type, help).sample(name, {}, value);
+  }
   // name_bucket{...,le=...}, name_sum, name_count, for a histogram in us.
   PromWriter& histogram(std::string_view name, Labels labels, const LatencyHistogram& h);
 
