@@ -1,8 +1,8 @@
 """`zfleet status --watch` (issue 13) on a real fleet, in a real terminal:
-tmux sessions of a fixed size (80x30, 60x30) whose screen is read back with
+tmux sessions of a fixed size (80x30, 60x20) whose screen is read back with
 `tmux capture-pane`. Checks that every line fits the width, that pools and
 workers (their pids and pools) are listed, that counts move as tasks are
-done, that s and r re-sort the worker rows, that q and Ctrl-C end the
+done, that s and r re-sort the worker rows, that q, Ctrl-C and SIGTERM end the
 program with exit code 0 and the terminal settings as they were, and that a
 broker stopped mid-watch gives a "no answer" line instead of an exit.
 Without a terminal: one table per refresh, no escapes; and the usage errors.
@@ -13,6 +13,7 @@ No timed assertions: screens are polled with generous deadlines.
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -73,6 +74,13 @@ class Tmux:
 
     def keys(self, *keys):
         self.tmux("send-keys", *keys)
+
+    def program_pid(self):
+        """The pid of the watch: the child of the pane's shell (the wrapper)."""
+        r = self.tmux("list-panes", "-F", "#{pane_pid}")
+        shell = r.stdout.decode().split()[0]
+        with open("/proc/%s/task/%s/children" % (shell, shell)) as f:
+            return int(f.read().split()[0])
 
     def alive(self):
         return self.tmux("has-session").returncode == 0
@@ -218,7 +226,7 @@ class StatusWatch(FleetTestCase):
         by_pid = dict(zip(column(rows, "PID"), column(rows, "POOL")))
         for w in workers:
             self.assertEqual(by_pid[str(w["pid"])], w["type"])
-        term.keys("q")
+        os.kill(term.program_pid(), signal.SIGTERM)   # ends it as q does
         self.assertEndsRestored(term)
 
     def test_broker_stopped_mid_watch(self):
