@@ -10,6 +10,7 @@
 #include "tools/cli/exit_codes.h"
 #include "tools/cli/json_value.h"
 #include "tools/cli/status_view.h"
+#include "tools/cli/watch.h"
 
 namespace zfleet::cli {
 namespace {
@@ -103,6 +104,7 @@ int do_cancel(zmq::context_t& ctx, const Options& o) {
 }
 
 int do_status(zmq::context_t& ctx, const Options& o) {
+  if (o.watch) return do_status_watch(ctx, o);
   Client results(ctx, o.results, ms(o.timeout_ms), o.curve);
   auto r = results.call(common::encode_status_request({}));
   if (!r) return no_answer(r.error());

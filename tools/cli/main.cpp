@@ -7,7 +7,8 @@
 //   zfleet get ID [--wait MS]
 //   zfleet wait ID... [--timeout-ms N]
 //   zfleet cancel ID...
-//   zfleet status [--json]
+//   zfleet status [--json | --watch [--interval S] [--sort COLUMN] [--count N]]
+//   zfleet top [--interval S] [--sort COLUMN] [--count N]   (status --watch)
 //   zfleet reload [--script S]           (`cache clear`: hidden deprecated alias)
 //   zfleet keygen PATH [--force]         writes PATH.key (0600) and PATH.pub
 // Every command but keygen takes --key FILE and --server-key FILE for CURVE.
@@ -20,6 +21,7 @@
 #include "tools/cli/commands.h"
 #include "tools/cli/exit_codes.h"
 #include "tools/cli/suggest.h"
+#include "tools/cli/watch_model.h"
 
 namespace {
 
@@ -45,6 +47,15 @@ void add_submit(CLI::App& app, Options& o) {
   s->add_flag("--output", a.output, "return the task's stdout/stderr with its result");
 }
 
+// The options of status --watch, also taken by its alias `top`.
+void add_watch_options(CLI::App* cmd, Options& o) {
+  cmd->add_option("--interval", o.interval_s, "--watch: seconds between refreshes (default 1)")
+      ->check(CLI::Range(0.1, 86400.0));
+  cmd->add_option("--sort", o.sort, "--watch: sort the workers by this column (default pool)")
+      ->check(CLI::IsMember(sort_key_names()));
+  cmd->add_option("--count", o.count, "--watch: stop after N refreshes (default: until q)");
+}
+
 void add_others(CLI::App& app, Options& o) {
   auto* batch = app.add_subcommand("submit-batch",
       "submit the tasks of FILE (or stdin): JSON lines, one submit object each; prints one line per task");
@@ -64,7 +75,12 @@ void add_others(CLI::App& app, Options& o) {
   cancel->add_option("id", o.ids, "task ids")->required();
 
   auto* status = app.add_subcommand("status", "show queues, tasks, result cache and workers");
-  status->add_flag("--json", o.json, "print the raw status reply as JSON");
+  auto* json = status->add_flag("--json", o.json, "print the raw status reply as JSON");
+  status->add_flag("--watch", o.watch, "refresh a table of pools and workers until q (keys: docs/cli.md)")
+      ->excludes(json);
+  add_watch_options(status, o);
+  auto* top = app.add_subcommand("top", "the same as status --watch");
+  add_watch_options(top, o);
 
   auto* reload = app.add_subcommand("reload",
       "make every worker reload its task scripts (drops loaded modules; results are untouched)");
@@ -147,7 +163,8 @@ int run(CLI::App& app, Options& o) {
   if (picked("get")) return do_get(ctx, o);
   if (picked("wait")) return do_wait(ctx, o);
   if (picked("cancel")) return do_cancel(ctx, o);
-  if (picked("status")) return do_status(ctx, o);
+  if (picked("top")) o.watch = true;
+  if (picked("status") || picked("top")) return do_status(ctx, o);
   if (picked("cache")) std::cerr << "zfleet: 'cache clear' is deprecated; use 'zfleet reload'\n";
   return do_reload(ctx, o);
 }

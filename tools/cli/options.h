@@ -33,8 +33,12 @@ struct Options {
   uint32_t chunk = 0;            // 0: broker.max_batch from the config (default 10000)
   // reload (and the deprecated `cache clear`)
   std::optional<std::string> reload_script;
-  // status
+  // status (and top, which is status --watch)
   bool json = false;
+  bool watch = false;
+  double interval_s = 1.0;       // --watch: seconds between refreshes
+  std::string sort = "pool";     // --watch: the worker column sorted by (watch_model.h)
+  uint64_t count = 0;            // --watch: stop after this many refreshes (0: never)
   // keygen
   std::string key_path;
   bool force = false;
