@@ -56,8 +56,10 @@ struct BrokerConfig {
   std::string results = "tcp://127.0.0.1:5558";   // clients get/status here
   std::string backend = "tcp://127.0.0.1:5556";   // workers connect here
   std::string status = "tcp://127.0.0.1:5557";    // worker heartbeats
-  int queue_threads = 4;                          // >= 1 (<= 64)
-  int result_threads = 2;                         // zfleet key: >= 1 (<= 64)
+  // 1 and 1 (PROTOCOL.md): each endpoint owned by its one serving thread,
+  // no proxy hop. More pay only where decoding is the bottleneck.
+  int queue_threads = 1;                          // >= 1 (<= 64)
+  int result_threads = 1;                         // zfleet key: >= 1 (<= 64)
   uint64_t max_queued = 1000000;                  // per task type, >= 1
   uint32_t max_batch = 10000;                     // >= 1
   uint64_t max_message_bytes = 16777216;          // 1024..2^30

@@ -231,7 +231,8 @@ class Garbage(FleetTestCase):
         self.assertServing()
 
 
-class GarbageDirect(Garbage):
-    """The same hostile traffic against one intake and one result thread
-    owning the public endpoints themselves (no proxy threads)."""
-    FLEET = dict(Garbage.FLEET, broker=dict(Garbage.FLEET["broker"], queue_threads=1, result_threads=1))
+class GarbageProxied(Garbage):
+    """The same hostile traffic against several intake and result threads
+    behind the proxies that own the public endpoints (the defaults, 1 and 1,
+    have none)."""
+    FLEET = dict(Garbage.FLEET, broker=dict(Garbage.FLEET["broker"], queue_threads=4, result_threads=2))

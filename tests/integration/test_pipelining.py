@@ -74,6 +74,7 @@ class Pipelining(FleetTestCase):
                 self.assertEqual(r["op"], "status", r)
 
 
-class PipeliningDirect(Pipelining):
-    """The same with the endpoints owned by their single serving threads."""
-    FLEET = dict(broker={"queue_threads": 1, "result_threads": 1})
+class PipeliningProxied(Pipelining):
+    """The same with several intake and result threads behind the proxies
+    that own the public endpoints (the defaults, 1 and 1, have none)."""
+    FLEET = dict(broker={"queue_threads": 4, "result_threads": 2})

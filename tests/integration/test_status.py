@@ -215,9 +215,9 @@ class RepliesDropped(FleetTestCase):
         self.assertServing()
 
 
-class RepliesDroppedDirect(RepliesDropped):
-    """The same with one intake and one result thread, which own the public
-    endpoints themselves (no proxy thread): the result thread drops and
-    counts instead of the proxy."""
+class RepliesDroppedProxied(RepliesDropped):
+    """The same with several intake and result threads behind the proxies
+    that own the public endpoints (the defaults, 1 and 1, have none): the
+    proxy drops and counts instead of the result thread."""
     FLEET = dict(RepliesDropped.FLEET,
-                 broker=dict(RepliesDropped.FLEET["broker"], queue_threads=1, result_threads=1))
+                 broker=dict(RepliesDropped.FLEET["broker"], queue_threads=4, result_threads=2))

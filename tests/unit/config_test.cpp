@@ -15,8 +15,8 @@ TEST_SUITE("config") {
     CHECK(c.broker.results == "tcp://127.0.0.1:5558");
     CHECK(c.broker.backend == "tcp://127.0.0.1:5556");
     CHECK(c.broker.status == "tcp://127.0.0.1:5557");
-    CHECK(c.broker.queue_threads == 4);
-    CHECK(c.broker.result_threads == 2);
+    CHECK(c.broker.queue_threads == 1);  // PROTOCOL.md's default: no proxy hop
+    CHECK(c.broker.result_threads == 1);
     CHECK(c.broker.max_queued == 1000000);
     CHECK(c.broker.max_batch == 10000);
     CHECK(c.broker.max_message_bytes == 16777216);
