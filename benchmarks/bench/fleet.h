@@ -56,6 +56,7 @@ class SpawnedFleet {
 
   const std::string& frontend() const { return frontend_; }
   const std::string& results() const { return results_; }
+  pid_t broker_pid() const { return pid_.load(); }
   // Stops the broker; idempotent. Returns its exit code (-1 if killed).
   int stop();
 

@@ -24,6 +24,8 @@
 //              one fleet per worker count, started by the bench
 //   transport  [--count 2000] [--window 64]                raw ZeroMQ limit
 //   suite      one spawned fleet, every DESIGN.md bar: value, bar, pass/fail
+//   cpu-per-task --task echo --count 200000 [--idle 3]     CPU us per task, all
+//              processes together (spawned fleet), and idle wake-ups/s
 // Tasks: echo, sleep:MS, spin:US, py-noop, py-sleep:MS, py-cpu:N (N loop
 // iterations; the py-* ones use config/tasks/math_ops.py and sleepy.py, which
 // must be under the fleet's script roots).
@@ -43,7 +45,7 @@ using namespace zfleet;
 using bench::Opts;
 
 struct Commands {
-  CLI::App *throughput, *latency, *rate, *balance, *scaling, *transport, *suite, *forwarder, *echo;
+  CLI::App *throughput, *latency, *rate, *balance, *scaling, *transport, *suite, *cpu, *forwarder, *echo;
   std::string echo_backend;
 };
 
@@ -97,6 +99,12 @@ Commands add_scenarios(CLI::App& app, Opts& o) {
   c.transport->add_option("--window", o.transport_window, "messages outstanding when pipelined");
   c.suite = app.add_subcommand("suite", "spawned fleet, every DESIGN.md bar: value, bar, pass/fail");
   c.suite->add_option("--count", o.count, "tasks per throughput run (the other runs scale with it)");
+  c.cpu = app.add_subcommand("cpu-per-task",
+                             "spawned fleet: CPU time of bench + broker + workers per task, and idle wake-ups");
+  add_task_options(c.cpu, o);
+  c.cpu->add_option("--batch", o.batch, "tasks per submit_batch (1 = plain submit)");
+  c.cpu->add_option("--window", o.window, "requests outstanding at once");
+  c.cpu->add_option("--idle", o.idle_s, "seconds of idle fleet to measure wake-ups over")->capture_default_str();
   c.forwarder = app.add_subcommand("transport-forwarder")->group("");
   c.echo = app.add_subcommand("transport-echo")->group("");
   c.echo->add_option("backend", c.echo_backend)->required();
@@ -130,12 +138,14 @@ int run_on_fleet(const Opts& o, const Commands& c, const bench::TransportResult*
 std::string plot_problem(const Opts& o, const Commands& c) {
   if (o.plot.empty()) return "";
   if (*c.balance) return "--plot: balance has nothing to plot (per-worker counts are a table)";
+  if (*c.cpu) return "--plot: cpu-per-task has nothing to plot (a table of CPU times)";
   return bench::check_plot_target(o);
 }
 
 int run(const Opts& o, const Commands& c) {
   if (*c.transport) return bench::cmd_transport(o);
   if (*c.suite) return bench::cmd_suite(o);
+  if (*c.cpu) return bench::cmd_cpu_per_task(o);
   std::optional<bench::TransportResult> ref;
   if (o.vs_transport) ref = bench::run_transport(o);
   if (*c.scaling) return bench::cmd_scaling(o, ref ? &*ref : nullptr);

@@ -37,6 +37,7 @@ struct Opts {
   double rate = 1000, duration_s = 0;  // rate: duration wins over count when given
   std::vector<int> workers{1, 2, 4};   // scaling
   int threads = 0;                     // scaling: threads per worker (0 = 1 for cpu, 8 for io)
+  double idle_s = 3;                   // cpu-per-task: seconds of idle fleet measured
   std::size_t warmup = 0;              // scaling: tasks run and discarded first (0 = count / 10)
 };
 

@@ -64,6 +64,23 @@ int cmd_scaling(const Opts& o, const TransportResult* ref);
 TransportResult run_transport(const Opts& o);
 int cmd_transport(const Opts& o);
 
+// cpu-per-task: a fleet of its own; the CPU time of every process of the
+// path (bench, broker, workers) over a throughput run, per task, and how
+// often each wakes up while the fleet is idle.
+struct CpuPerTaskResult {
+  struct Group {
+    std::string name;
+    double us_per_task = 0;
+    double idle_cpu_ms_per_s = 0, idle_wakeups_per_s = 0;
+  };
+  std::vector<Group> groups;  // bench, broker, workers
+  double us_per_task = 0;     // all of them together
+  double tasks_per_s = 0, idle_wakeups_per_s = 0;
+  ThroughputResult run;
+};
+CpuPerTaskResult run_cpu_per_task(const Opts& o);
+int cmd_cpu_per_task(const Opts& o);
+
 // suite: a fleet of its own, every DESIGN.md bar the bench can measure,
 // one summary table with value, bar and pass/fail.
 int cmd_suite(const Opts& o);
