@@ -23,11 +23,25 @@
 namespace zfleet::broker {
 namespace {
 
-// Waits up to `ms` for SIGINT/SIGTERM; returns the signal or 0.
+// Waits up to `ms` (< 0: for ever) for a signal of `set` (SIGINT, SIGTERM,
+// SIGCHLD); returns it, or 0.
 int wait_signal(const sigset_t& set, long ms) {
+  if (ms < 0) {
+    int sig = sigwaitinfo(&set, nullptr);
+    return sig > 0 ? sig : 0;
+  }
   timespec ts{ms / 1000, (ms % 1000) * 1'000'000};
   int sig = sigtimedwait(&set, nullptr, &ts);
   return sig > 0 ? sig : 0;
+}
+
+bool stop_signal(int sig) { return sig == SIGINT || sig == SIGTERM; }
+
+// Until the supervisor's next timed work, in ms for wait_signal.
+long until_due(const Supervisor& supervisor) {
+  const uint64_t due = supervisor.next_due_us(), now = common::now_us();
+  if (due == UINT64_MAX) return -1;
+  return due > now ? static_cast<long>((due - now + 999) / 1000) : 0;
 }
 
 uint64_t outstanding(const Metrics& m) {
@@ -44,6 +58,9 @@ int Broker::run() {
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
+  // A local worker's exit wakes the main thread (the supervisor), instead
+  // of a poll every 100 ms.
+  sigaddset(&sigs, SIGCHLD);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
   BrokerState st(cfg_);
@@ -140,7 +157,7 @@ void drain(BrokerState& st, const sigset_t& sigs, Supervisor& supervisor,
   control.send(zmq::buffer(kDrainCommand), zmq::send_flags::dontwait);
   uint64_t deadline = common::now_us() + st.config.broker.drain_timeout_ms * 1000;
   while (outstanding(st.metrics) > 0 && common::now_us() < deadline) {
-    if (wait_signal(sigs, 20)) {
+    if (stop_signal(wait_signal(sigs, 20))) {
       log()->warn("second signal: stopping now");
       break;
     }
@@ -177,10 +194,7 @@ int Broker::serve(BrokerState& st, const sigset_t& sigs) {
                         st.keys ? st.keys->server.public_z85 : std::string());
   supervisor.start_all();
   int sig = 0;
-  while (!(sig = wait_signal(sigs, 100))) {
-    supervisor.poll(common::now_us());
-    common::report_dropped_logs(*log());
-  }
+  while (!stop_signal(sig = wait_signal(sigs, until_due(supervisor)))) supervisor.poll(common::now_us());
 
   log()->info("signal {}: draining (new tasks refused, up to {} ms for running ones)", sig,
               b.drain_timeout_ms);

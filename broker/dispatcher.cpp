@@ -137,11 +137,15 @@ void Dispatcher::run() {
   }
 }
 
+// Only what must happen at a time of its own wakes the loop: a task's timer
+// and a worker's liveness deadline. The board, the cache sweep and the
+// periodic liveness pass ride on passes that happen anyway (a heartbeat, a
+// request); an idle broker sleeps between heartbeats (issue 14).
 long Dispatcher::poll_timeout_ms(uint64_t now_us) const {
-  uint64_t next = std::min({lifecycle_.next_timer_us(), next_liveness_check_us_, next_board_us_,
-                            next_sweep_us_});
+  const uint64_t next = std::min(lifecycle_.next_timer_us(), liveness_deadline_us_);
+  if (next == UINT64_MAX) return -1;
   if (next <= now_us) return 0;
-  return static_cast<long>(std::min<uint64_t>((next - now_us + 999) / 1000, 1000));
+  return static_cast<long>((next - now_us + 999) / 1000);
 }
 
 void Dispatcher::loop() {
@@ -179,9 +183,11 @@ void Dispatcher::loop() {
 // Everything that is due whatever woke the loop.
 void Dispatcher::pass(uint64_t now) {
   lifecycle_.on_timers(now);
-  if (now >= next_liveness_check_us_) {
+  if (now >= next_liveness_check_us_ || now >= liveness_deadline_us_) {
     check_liveness(now);
     next_liveness_check_us_ = now + uint64_t(st_.config.workers.heartbeat_ms) * 500;
+    liveness_deadline_us_ = registry_.next_deadline_us();
+    common::report_dropped_logs(*log());
   }
   lifecycle_.dispatch_ready(now);
   if (now >= next_board_us_) {

@@ -98,6 +98,9 @@ class Dispatcher final : private TaskSender {
   TaskFinisher finisher_;
   TaskLifecycle lifecycle_;
   uint64_t next_liveness_check_us_ = 0;
+  // registry_.next_deadline_us() at the last liveness pass, moved earlier
+  // when a worker joins: the only worker timer the poll waits for.
+  uint64_t liveness_deadline_us_ = UINT64_MAX;
   uint64_t next_board_us_ = 0;
   uint64_t next_sweep_us_ = 0;
   std::vector<Task*> adopted_;

@@ -52,6 +52,9 @@ class RestartPolicy {
   uint64_t recycled();
 
   bool crash_looping() const { return streak_ >= kCrashLoopStreak; }
+  // When running() next has something to say: the end of the current
+  // process's start-up window (UINT64_MAX once it is up).
+  uint64_t up_at_us() const { return up_ ? UINT64_MAX : started_us_ + kStartupWindowUs; }
   int streak() const { return streak_; }  // consecutive start-up deaths
 
  private:

@@ -52,9 +52,14 @@ void ResultThread::loop() {
   common::Message msg;
   while (!stopped_) {
     const uint64_t now = common::now_us();
-    uint64_t wait_us = waiters_.next_timeout_us(now, 1'000'000);
+    // No timer when nothing waits: an idle broker sleeps until a message
+    // (every wake-up has a reason: issue 14).
+    constexpr uint64_t kForever = UINT64_MAX;
+    uint64_t wait_us = waiters_.next_timeout_us(now, kForever);
     if (!ready_.empty() || !finished_.empty()) wait_us = std::min(wait_us, next_ready_us_ > now ? next_ready_us_ - now : 0);
-    zmq::poll(items, 2, std::chrono::milliseconds((wait_us + 999) / 1000));
+    const auto timeout = wait_us == kForever ? std::chrono::milliseconds(-1)
+                                             : std::chrono::milliseconds((wait_us + 999) / 1000);
+    zmq::poll(items, 2, timeout);
     if (items[0].revents & ZMQ_POLLIN) on_notice();
     if (stopped_) return;
     if (items[1].revents & ZMQ_POLLIN) {

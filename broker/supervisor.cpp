@@ -174,6 +174,12 @@ void Supervisor::poll(uint64_t now_us) {
   if (changed) publish();
 }
 
+uint64_t Supervisor::next_due_us() const {
+  uint64_t due = UINT64_MAX;
+  for (const auto& c : children_) due = std::min(due, c.pid > 0 ? c.policy.up_at_us() : c.next_start_us);
+  return due;
+}
+
 std::size_t Supervisor::running() const {
   return std::count_if(children_.begin(), children_.end(), [](const Child& c) { return c.pid > 0; });
 }

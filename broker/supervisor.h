@@ -34,8 +34,12 @@ class Supervisor {
   void start_all();
   // Reaps exited children, restarts those whose backoff has passed (at once
   // for a process that was up past its start-up window), and notes the
-  // running ones that outlived it. Call it often (the broker: every 100 ms).
+  // running ones that outlived it. Call it when a child exits (SIGCHLD) and
+  // at next_due_us().
   void poll(uint64_t now_us);
+  // When poll() next has timed work (a restart after its backoff, a start-up
+  // window ending); UINT64_MAX when only a child's exit can change anything.
+  uint64_t next_due_us() const;
   // SIGTERM to every child, then SIGKILL to those still running after
   // `grace_ms`. Returns when all have been reaped.
   void stop_all(uint64_t grace_ms);

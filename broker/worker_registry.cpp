@@ -124,6 +124,19 @@ std::vector<WorkerRegistry::Overdue> WorkerRegistry::overdue(uint64_t now_us) {
   return out;
 }
 
+uint64_t WorkerRegistry::next_deadline_us() const {
+  uint64_t due = UINT64_MAX;
+  for (const auto& [id, w] : workers_) {
+    if (w->alive) {
+      due = std::min(due, w->last_seen_us + opts_.liveness_us + 1);
+      if (w->inflight() > 0 && w->idle_since_us != 0) due = std::min(due, w->idle_since_us + opts_.liveness_us + 1);
+    } else {
+      due = std::min(due, w->died_us + opts_.dead_retention_us + 1);
+    }
+  }
+  return due;
+}
+
 bool WorkerRegistry::may_resync(const std::string& route, uint64_t now_us) {
   uint64_t& last = resync_sent_[route];
   if (last != 0 && now_us - last < opts_.resync_interval_us) return false;

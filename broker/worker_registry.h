@@ -82,6 +82,10 @@ class WorkerRegistry {
     const char* why;
   };
   std::vector<Overdue> overdue(uint64_t now_us);
+  // The earliest time overdue() could find something (a live worker's
+  // silence passing the liveness window, an unhealthy one's, a dead one's
+  // retention ending); UINT64_MAX with no worker. O(workers).
+  uint64_t next_deadline_us() const;
   // True when a RESYNC may be sent to `route` now (at most one per interval,
   // so a returning worker's backlog does not make it register many times).
   bool may_resync(const std::string& route, uint64_t now_us);

@@ -69,6 +69,7 @@ void Worker::start() {
 void Worker::stop() {
   if (!io_.joinable()) return;
   stopping_ = true;
+  wake_io();  // it may sleep until its next heartbeat
   io_.join();
   pool_.stop();
 }
@@ -161,7 +162,10 @@ void Worker::pass(uint64_t& next_hb) {
     check_idle_cpu(now);
     common::report_dropped_logs(*exec_logger());
   }
-  long wait_ms = static_cast<long>(std::min<uint64_t>((next_hb - now) / 1000 + 1, 100));
+  // Idle, it sleeps until the next heartbeat (stop() wakes it); draining,
+  // it looks at its deadline and its parent every 100 ms.
+  long wait_ms = static_cast<long>((next_hb - now) / 1000 + 1);
+  if (stopping_.load(std::memory_order_relaxed)) wait_ms = std::min(wait_ms, 100L);
   // While tasks wait for a thread or results are held, look again every
   // millisecond (TaskQueue::nudge, ResultOutbox::take_overdue).
   if (pool_.queue().nudge(now)) wait_ms = 1;
@@ -240,6 +244,21 @@ void Worker::on_cancel(uint64_t dispatch) {
   std::vector<common::Frames> one;
   one.push_back(std::move(*result));
   send_results(std::move(one));
+}
+
+// An empty message on the results PULL, from a socket of the calling
+// thread's own: the I/O thread wakes as for a result, and sees stopping_.
+void Worker::wake_io() {
+  try {
+    zmq::socket_t push = common::make_socket(ctx_, zmq::socket_type::push, {});
+    push.set(zmq::sockopt::linger, 1000);  // the wake must reach the PULL before the close
+    push.connect(kResultsEndpoint);
+    zmq::message_t wake;
+    push.send(wake, zmq::send_flags::dontwait);
+    push.close();
+  } catch (const zmq::error_t& e) {
+    exec_logger()->warn("cannot wake the I/O thread to stop: {}", e.what());
+  }
 }
 
 void Worker::on_results() {

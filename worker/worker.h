@@ -133,6 +133,7 @@ class Worker {
   void pass(uint64_t& next_hb);  // one turn of the I/O loop
   void on_backend();
   void on_results();
+  void wake_io();  // any thread: makes the I/O thread's poll return
   void on_cancel(uint64_t dispatch);
   void send_results(std::vector<common::Frames> results);
   void send_heartbeat();
