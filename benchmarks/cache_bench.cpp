@@ -1,4 +1,4 @@
-// Micro-benchmarks of broker/result_cache (DESIGN.md bar: at least 10M
+// Micro-benchmarks of broker/result_cache (bar, benchmarks/README.md: at least 10M
 // get/put per second from 2 threads; 16 shards beat 1 shard under
 // contention). Each case runs on a pre-filled cache with 1 or 16 shards and
 // 10k ids (hot set: mostly in the CPU caches) or 100k ids (random access

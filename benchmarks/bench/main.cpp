@@ -23,7 +23,8 @@
 //   scaling    --task py-cpu:20000 --type cpu --workers 1,2,4 --count 2000 [--threads T]
 //              one fleet per worker count, started by the bench
 //   transport  [--count 2000] [--window 64]                raw ZeroMQ limit
-//   suite      one spawned fleet, every DESIGN.md bar: value, bar, pass/fail
+//   suite      one spawned fleet, every bar of benchmarks/README.md ("Bars"):
+//              value, bar, pass/fail; exit 3 when a bar is not met
 //   cpu-per-task --task echo --count 200000 [--idle 3]     CPU us per task, all
 //              processes together (spawned fleet), and idle wake-ups/s
 // Tasks: echo, sleep:MS, spin:US, py-noop, py-sleep:MS, py-cpu:N (N loop
@@ -97,7 +98,8 @@ Commands add_scenarios(CLI::App& app, Opts& o) {
   c.transport = app.add_subcommand("transport", "raw ZeroMQ forwarding round trip (the transport limit)");
   c.transport->add_option("--count", o.transport_count, "one-at-a-time round trips (x10 pipelined)");
   c.transport->add_option("--window", o.transport_window, "messages outstanding when pipelined");
-  c.suite = app.add_subcommand("suite", "spawned fleet, every DESIGN.md bar: value, bar, pass/fail");
+  c.suite = app.add_subcommand(
+      "suite", "spawned fleet, every bar of benchmarks/README.md: value, bar, pass/fail (exit 3: one not met)");
   c.suite->add_option("--count", o.count, "tasks per throughput run (the other runs scale with it)");
   c.cpu = app.add_subcommand("cpu-per-task",
                              "spawned fleet: CPU time of bench + broker + workers per task, and idle wake-ups");

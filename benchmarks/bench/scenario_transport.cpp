@@ -1,5 +1,5 @@
 // transport: the raw ZeroMQ forwarding round trip, the limit every other
-// figure is a fraction of (DESIGN.md "Bars").
+// figure is a fraction of (benchmarks/README.md "Bars").
 #include <cstdio>
 #include <filesystem>
 

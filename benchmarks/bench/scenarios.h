@@ -81,8 +81,9 @@ struct CpuPerTaskResult {
 CpuPerTaskResult run_cpu_per_task(const Opts& o);
 int cmd_cpu_per_task(const Opts& o);
 
-// suite: a fleet of its own, every DESIGN.md bar the bench can measure,
-// one summary table with value, bar and pass/fail.
+// suite: a fleet of its own, every bar of benchmarks/README.md ("Bars")
+// the bench can measure, one summary table with value, bar and pass/fail;
+// exit 0 when all are met, 3 when one is not, 1 when tasks were lost.
 int cmd_suite(const Opts& o);
 
 }  // namespace zfleet::bench

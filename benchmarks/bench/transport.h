@@ -2,7 +2,7 @@
 // (producer DEALER -> forwarder ROUTER/ROUTER -> echo DEALER and back), in
 // three processes like a fleet, with no decoding, no queues and no Python.
 // zfleet's figures are reported as a fraction of it, measured in the same
-// run (DESIGN.md "Bars").
+// run (benchmarks/README.md "Bars").
 //
 // Thread safety: single-threaded functions; the forwarder and echo roles run
 // as child processes of the bench.

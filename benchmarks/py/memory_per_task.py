@@ -7,7 +7,7 @@ again, and prints one JSON line with the bytes per task. Stops the broker.
     /usr/bin/python3 benchmarks/py/memory_per_task.py [--count 1000000]
         [--delay-ms 0] [--broker build/bin/zfleet-broker]
 
-The bar (DESIGN.md): under 300 bytes of broker memory per queued small task.
+The bar (benchmarks/README.md, "Bars"): under 300 bytes of broker memory per queued small task.
 """
 import argparse
 import json

@@ -95,7 +95,8 @@ class PlotChecks:
     def run_bench(self, args, env=None, expect_rc=0, prefix=()):
         proc = subprocess.run([*prefix, BENCH, "--no-progress", *args], capture_output=True,
                               text=True, timeout=240, env=dict(os.environ, **(env or {})))
-        self.assertEqual(proc.returncode, expect_rc, proc.stdout + proc.stderr)
+        wanted = expect_rc if isinstance(expect_rc, tuple) else (expect_rc,)
+        self.assertIn(proc.returncode, wanted, proc.stdout + proc.stderr)
         return proc
 
     def plot_args(self, name="plot.png"):
@@ -216,7 +217,7 @@ class BenchPlotSpawned(PlotChecks, unittest.TestCase):
     def test_suite_writes_one_file_per_figure(self):
         proc = self.run_bench(["--scripts", TASKS_DIR, "--spawn-io", "1x2", "--spawn-cpu", "1",
                                "--transport-count", "100", *self.plot_args("suite.png"), "suite",
-                               "--count", "400"])
+                               "--count", "400"], expect_rc=(0, 3))  # 3: a bar not met (tiny run)
         for name in ("latency", "scaling"):
             path = os.path.join(self.dir, "suite-%s.png" % name)
             self.assertIn("plot: " + path, proc.stdout)
