@@ -168,13 +168,16 @@ void SpawnedFleet::write_config(const FleetSpec& spec) {
   results_ = ep(1);
   fs::path scripts = fs::absolute(spec.scripts_dir.empty() ? "." : spec.scripts_dir);
   std::ofstream f(config_path_);
-  // queue/result threads as in config/fleet.yaml, sized for 2 cores.
   f << "broker: {frontend: " << ep(0) << ", results: " << ep(1) << ", backend: " << ep(2)
-    << ", status: " << ep(3) << ", queue_threads: 1, result_threads: 1, drain_timeout_ms: "
-    << kDrainMs << "}\n"
-    << "workers: {io: {processes: " << spec.io.processes << ", threads: " << spec.io.threads
-    << "}, cpu: {processes: " << spec.cpu.processes << ", threads: " << spec.cpu.threads << "}}\n"
-    << "python: {script_roots: [" << yaml_quoted(scripts.lexically_normal().string()) << "]}\n"
+    << ", status: " << ep(3) << ", drain_timeout_ms: " << kDrainMs;
+  if (!spec.defaults) {
+    f << ", queue_threads: " << spec.queue_threads << ", result_threads: " << spec.result_threads << "}\n"
+      << "workers: {io: {processes: " << spec.io.processes << ", threads: " << spec.io.threads
+      << "}, cpu: {processes: " << spec.cpu.processes << ", threads: " << spec.cpu.threads << "}}\n";
+  } else {
+    f << "}\n";
+  }
+  f << "python: {script_roots: [" << yaml_quoted(scripts.lexically_normal().string()) << "]}\n"
     << "logging: {level: warn}\n";
   if (!f.flush()) throw std::runtime_error("cannot write " + config_path_);
 }

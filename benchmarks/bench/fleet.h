@@ -44,6 +44,10 @@ struct FleetSpec {
   WorkerGroup io{2, 8};   // as config/fleet.yaml
   WorkerGroup cpu{2, 1};
   std::string scripts_dir;  // python.script_roots (absolute or relative to the CWD)
+  int queue_threads = 1, result_threads = 1;  // as config/fleet.yaml
+  // The broker's own defaults for everything but endpoints and scripts: no
+  // workers, threads or queue keys written (io, cpu and the two above ignored).
+  bool defaults = false;
   std::string broker_bin;   // "" = zfleet-broker next to this executable
 };
 

@@ -30,6 +30,7 @@
 // Tasks: echo, sleep:MS, spin:US, py-noop, py-sleep:MS, py-cpu:N (N loop
 // iterations; the py-* ones use config/tasks/math_ops.py and sleepy.py, which
 // must be under the fleet's script roots).
+#include <cstdio>
 #include <iostream>
 #include <optional>
 
@@ -59,6 +60,19 @@ void add_global_options(CLI::App& app, Opts& o) {
   app.add_flag("--spawn", o.spawn, "start a fleet for the run (zfleet-broker next to this binary)");
   app.add_option("--spawn-io", o.spawn_io, "io workers of the spawned fleet: P[xT]")->capture_default_str();
   app.add_option("--spawn-cpu", o.spawn_cpu, "cpu workers of the spawned fleet: P[xT]")->capture_default_str();
+  app.add_option("--spawn-threads", o.spawn_threads, "Q,R: broker.queue_threads and result_threads of the spawned fleet")
+      ->capture_default_str()
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            int q = 0, r = 0;
+            char extra = 0;
+            if (std::sscanf(v.c_str(), "%d,%d%c", &q, &r, &extra) != 2 || q < 1 || r < 1 || q > 64 || r > 64)
+              return "wants Q,R with each in 1..64 (queue_threads, result_threads), got '" + v + "'";
+            return "";
+          },
+          "Q,R"));
+  app.add_flag("--spawn-defaults", o.spawn_defaults,
+               "spawned fleet on the broker's defaults (no worker or thread keys: 4 io x 10, 2 cpu x 1, 1,1)");
   app.add_option("--scripts", o.scripts, "script root of spawned fleets")
       ->default_str(bench::default_scripts_dir());
   app.add_flag("--json", o.json, "machine-readable output");
@@ -169,7 +183,7 @@ int main(int argc, char** argv) {
   }
   if (*c.forwarder) return bench::run_forwarder();
   if (*c.echo) return bench::run_echo(c.echo_backend.c_str());
-  if (app.count("--spawn-io") || app.count("--spawn-cpu")) o.spawn = true;
+  if (app.count("--spawn-io") || app.count("--spawn-cpu") || app.count("--spawn-threads") || o.spawn_defaults) o.spawn = true;
   if (std::string err = plot_problem(o, c); !err.empty()) {
     std::cerr << "zfleet-bench: " << err << "\n";
     return 2;

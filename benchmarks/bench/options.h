@@ -23,6 +23,8 @@ struct Opts {
   bool spawn = false;
   std::string spawn_io = "2x8", spawn_cpu = "2x1";  // as config/fleet.yaml
   std::string scripts;                              // script root of spawned fleets
+  std::string spawn_threads = "1,1";                // Q,R: queue_threads, result_threads
+  bool spawn_defaults = false;                      // the broker's defaults (no worker or thread keys)
   // Output.
   bool json = false, progress = true, vs_transport = false;
   std::string plot;                   // --plot FILE.png: draw the results with gnuplot

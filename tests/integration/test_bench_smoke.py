@@ -196,6 +196,18 @@ class BenchSpawnSmoke(unittest.TestCase):
         self.assertEqual(out["all_pass"], all(b["pass"] for b in out["bars"]))
         self.assertEqual(self.last_rc, 0 if out["all_pass"] else 3)
 
+    def test_spawn_defaults_and_threads(self):
+        # The broker's own defaults (4 io x 10, 2 cpu x 1): the bench waits for all 6.
+        out = self.spawned("--spawn-defaults", "throughput", "--count", "300")
+        self.assertEqual(out["done"], 300)
+        out = self.spawned("--spawn-io", "1x2", "--spawn-cpu", "0", "--spawn-threads", "3,2",
+                           "throughput", "--count", "300")
+        self.assertEqual(out["done"], 300)
+        bad = subprocess.run([BENCH, "--spawn-threads", "0,1", "throughput", "--count", "10"],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(bad.returncode, 2, bad.stderr)   # a usage error, before any fleet starts
+        self.assertIn("--spawn-threads", bad.stderr)
+
     def test_cpu_per_task(self):
         out = self.spawned("--spawn-io", "1x2", "--spawn-cpu", "1", "cpu-per-task", "--task", "echo",
                            "--count", "2000", "--idle", "0.3")
