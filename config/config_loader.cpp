@@ -9,19 +9,13 @@
 
 #include "config/config_loader.h"
 
-#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
-#include <cerrno>
 #include <charconv>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <map>
-#include <memory>
 #include <set>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -29,6 +23,7 @@
 
 #include "common/pools.h"
 #include "config/schema.h"
+#include "config/yaml_source.h"
 
 namespace zfleet::config {
 
@@ -277,75 +272,6 @@ class Reader {
   std::vector<std::string> pools_;  // workers.pools names, in file order
 };
 
-// Sees only where each document starts (see check_progress).
-class DocumentStarts final : public YAML::EventHandler {
- public:
-  void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-  YAML::Mark start;
-};
-
-// yaml-cpp 0.7's LoadAll never returns on some malformed text (a lone ","
-// is enough, found by tests/fuzz/fuzz_config): its parser reports an empty
-// document without consuming the token it cannot place, and LoadAll asks for
-// the next document forever, holding a new null node each time, until
-// memory runs out. So walk the documents' events first and refuse a stream
-// where a document starts where the previous one did.
-void check_progress(const std::string& text, const Reader& reader) {
-  std::istringstream in(text);
-  YAML::Parser parser(in);
-  DocumentStarts events;
-  int previous = -1;
-  while (parser.HandleNextDocument(events)) {
-    if (events.start.pos == previous) {
-      reader.fail(events.start.line + 1, "",
-                  "YAML syntax error: unexpected character at column " +
-                      std::to_string(events.start.column + 1));
-    }
-    previous = events.start.pos;
-  }
-}
-
-// All documents of `text`; a syntax error names the line.
-std::vector<YAML::Node> load_documents(const std::string& text, const Reader& reader) {
-  try {
-    check_progress(text, reader);
-    return YAML::LoadAll(text);
-  } catch (const YAML::Exception& e) {
-    int line = e.mark.is_null() ? 0 : e.mark.line + 1;
-    reader.fail(line, "", "YAML syntax error: " + e.msg);
-  }
-}
-
-std::string read_file(const std::string& path) {
-  auto cannot_read = [&path](int err) {
-    return ConfigError(path, 0, "",
-                       std::string("cannot read config file (") + std::strerror(err) + ")");
-  };
-  struct Closer {
-    void operator()(std::FILE* f) const { std::fclose(f); }
-  };
-  errno = 0;
-  std::unique_ptr<std::FILE, Closer> file(std::fopen(path.c_str(), "rb"));
-  if (!file) throw cannot_read(errno);
-  std::string text;
-  char buf[65536];
-  size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, file.get())) > 0) text.append(buf, n);
-  // glibc opens a directory for reading; the first read fails with EISDIR.
-  if (std::ferror(file.get())) throw cannot_read(errno != 0 ? errno : EIO);
-  return text;
-}
-
 }  // namespace
 
 std::string resolve_path(std::string_view path, const std::string& base_dir) {
@@ -372,7 +298,7 @@ FleetConfig parse_config(std::string_view yaml_text, const std::string& source_n
                          const std::string& base_dir, Role role) {
   fs::path base = base_dir.empty() ? fs::current_path() : fs::absolute(base_dir);
   Reader reader(source_name);
-  std::vector<YAML::Node> docs = load_documents(std::string(yaml_text), reader);
+  std::vector<YAML::Node> docs = load_documents(std::string(yaml_text), source_name);
   // A trailing "---" yields an empty extra document; only real content counts.
   for (size_t i = 1; i < docs.size(); ++i) {
     if (!docs[i].IsNull()) {
