@@ -121,8 +121,7 @@ void Dispatcher::on_ready(const std::string& rid, const common::Frames& frames) 
   const bool was_alive = old && old->alive && same_process;
   WorkerEntry* w = registry_.join(std::move(*info), rid, now, *pool);
   // Its silence is watched from now on (the poll's only worker timer).
-  liveness_deadline_us_ = std::min(liveness_deadline_us_, now + st_.config.workers.heartbeat_ms * uint64_t{1000} *
-                                                                    st_.config.workers.liveness + 1);
+  liveness_deadline_us_ = registry_.next_deadline_us();
   // Every READY is answered, so a worker that missed a WELCOME gets it again.
   send_to_worker(rid, common::encode_welcome(w->token));
   if (was_alive) return;  // a repeated READY (it answered several RESYNCs)

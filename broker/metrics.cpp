@@ -16,7 +16,7 @@ Metrics::Totals Metrics::totals(int pools) const {
     t.done += get(p.done);
     t.failed += p.failed_total();
     t.retried += get(p.retried);
-    t.cancelled += get(p.failed[static_cast<int>(common::TaskErrorCode::cancelled)]);
+    t.cancelled += get(p.failed_of(common::TaskErrorCode::cancelled));
     t.running += get(p.running);
     t.queue_depth += get(p.queue_depth);
     t.delayed += get(p.delayed);

@@ -47,6 +47,7 @@ struct PoolMetrics {
   LatencyHistogram run_time;    // a run's time as its worker measured it (or until its deadline)
 
   Counter& failed_of(common::TaskErrorCode c) { return failed[static_cast<int>(c)]; }
+  const Counter& failed_of(common::TaskErrorCode c) const { return failed[static_cast<int>(c)]; }
   uint64_t failed_total() const;
 };
 

@@ -33,7 +33,7 @@ void pool_tasks(PromWriter& w, const BrokerState& st) {
   }
   per_pool("zfleet_tasks_cancelled_total", "counter", "Tasks failed `cancelled` (also in failed), by pool.",
            [](const PoolMetrics& p) {
-             return Metrics::get(p.failed[static_cast<int>(common::TaskErrorCode::cancelled)]);
+             return Metrics::get(p.failed_of(common::TaskErrorCode::cancelled));
            });
   per_pool("zfleet_tasks_retried_total", "counter",
            "Re-dispatches after a lost worker and retries after a failure, by pool.",

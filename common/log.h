@@ -7,7 +7,7 @@
 // Formats (logging.format): text, "2026-12-03 12:00:00.123 info  [broker 42]
 // message"; or json, one object a line: {"time", "level", "component",
 // "pid", "task" (when the line is about a task), "msg"}. A line is about a
-// task when its message starts with task_prefix(id): "task <id>: ...";
+// task when its message starts with task_ref(id): "task <id>: ...";
 // task_ref() writes an id that holds a space, ':' or '"' as a JSON string
 // so the JSON formatter reads it back exactly.
 //
