@@ -64,7 +64,10 @@ class MaxTasks(FleetTestCase):
         st = poll(self.client.status, lambda s: s["local_workers"][0]["restarts"] >= 9, timeout_s=30)
         (lw,) = st["local_workers"]
         self.assertEqual(lw["last_exit"], RECYCLED, lw)
-        log = self.fleet.log_tail(2000)
+        # A recycled worker is logged as having left once the broker stops
+        # hearing from it (its liveness deadline), which may come after the
+        # last restart on a fast run: wait for that line, do not race it.
+        log = poll(lambda: self.fleet.log_tail(2000), lambda l: " has left (" in l, timeout_s=30)
         self.assertIn("recycling this worker: started 5 tasks (max_tasks_per_process 5)", log)
         self.assertIn("was recycled (max_tasks_per_process or max_rss_mb); restarting now", log)
         # A recycled worker said BYE and left with nothing in flight: when the
