@@ -8,11 +8,12 @@
 
 #include "broker/dispatcher.h"
 #include "broker/handoff.h"
-#include "broker/intake.h"
+#include "broker/inline_clients.h"
+#include "broker/intake_thread.h"
 #include "broker/journal_service.h"
 #include "broker/metrics_server.h"
 #include "broker/metrics_text.h"
-#include "broker/result_server.h"
+#include "broker/result_thread.h"
 #include "broker/router_proxy.h"
 #include "broker/supervisor.h"
 #include "broker/zap_handler.h"
@@ -100,15 +101,16 @@ struct ServingThreads {
       restored = journal->recover();
       journal->start();
     }
-    auto max_bytes = static_cast<int64_t>(b.max_message_bytes);
-    PublicEndpoint front_pub{b.frontend, b.client_hwm, max_bytes, "frontend", st.curve_for("frontend")};
-    PublicEndpoint results_pub{b.results, b.client_hwm, max_bytes, "results", st.curve_for("results")};
+    const PublicEndpoint front_pub = frontend_endpoint(st), results_pub = results_endpoint(st);
     auto direct = [](int threads, const PublicEndpoint& pub) {
       return threads == 1 ? std::optional<PublicEndpoint>(pub) : std::nullopt;
     };
+    // With one intake and one result thread the dispatcher serves both
+    // endpoints itself (inline_clients.h).
+    const bool separate = !serves_clients_inline(b);
     // Result threads bind the notice endpoints the dispatcher connects to;
     // the frontend is bound last, once tasks can be dispatched.
-    for (int i = 0; i < b.result_threads; ++i) {
+    for (int i = 0; i < b.result_threads && separate; ++i) {
       results.push_back(std::make_unique<ResultThread>(st, static_cast<unsigned>(i),
                                                        direct(b.result_threads, results_pub)));
       results.back()->start();
@@ -116,7 +118,7 @@ struct ServingThreads {
     dispatcher = std::make_unique<Dispatcher>(st);
     dispatcher->adopt(std::move(restored.tasks), std::move(restored.runs));
     dispatcher->start();
-    for (int i = 0; i < b.queue_threads; ++i) {
+    for (int i = 0; i < b.queue_threads && separate; ++i) {
       intake.push_back(std::make_unique<IntakeThread>(st, static_cast<unsigned>(i),
                                                       direct(b.queue_threads, front_pub)));
       intake.back()->start();

@@ -102,16 +102,24 @@ void Dispatcher::bind_sockets() {
   intake_.bind(kDispatchEndpoint);
   control_ = common::make_socket(st_.ctx, zmq::socket_type::pull, inproc_opts);
   control_.bind(kControlEndpoint);
-  for (int i = 0; i < st_.config.broker.result_threads; ++i) {
+  const bool inline_clients = serves_clients_inline(st_.config.broker);
+  for (int i = 0; i < st_.config.broker.result_threads && !inline_clients; ++i) {
     notify_.push_back(common::make_socket(st_.ctx, zmq::socket_type::push, inproc_opts));
     notify_.back().connect(notify_endpoint(static_cast<unsigned>(i)));
   }
-  if (!journal_.enabled()) return;
-  journal_out_ = common::make_socket(st_.ctx, zmq::socket_type::push, inproc_opts);
-  journal_out_.connect(kJournalIn);
-  journal_in_ = common::make_socket(st_.ctx, zmq::socket_type::pull, inproc_opts);
-  journal_in_.bind(kJournalDurable);
-  for (int i = 0; i < st_.config.broker.queue_threads; ++i) {
+  if (journal_.enabled()) {
+    journal_out_ = common::make_socket(st_.ctx, zmq::socket_type::push, inproc_opts);
+    journal_out_.connect(kJournalIn);
+    journal_in_ = common::make_socket(st_.ctx, zmq::socket_type::pull, inproc_opts);
+    journal_in_.bind(kJournalDurable);
+  }
+  if (inline_clients) {
+    // Last: the frontend takes tasks only once everything above is ready.
+    clients_ = std::make_unique<InlineClients>(st_, static_cast<TaskSink&>(*this), static_cast<ControlSink&>(*this));
+    clients_->bind();
+    return;
+  }
+  for (int i = 0; i < st_.config.broker.queue_threads && journal_.enabled(); ++i) {
     intake_acks_.push_back(common::make_socket(st_.ctx, zmq::socket_type::push, inproc_opts));
     intake_acks_.back().connect(intake_ack_endpoint(static_cast<unsigned>(i)));
   }
@@ -130,6 +138,7 @@ void Dispatcher::run() {
   intake_.close();
   control_.close();
   notify_.clear();
+  if (clients_) clients_->close();
   if (journal_.enabled()) {
     journal_out_.close();
     journal_in_.close();
@@ -142,7 +151,11 @@ void Dispatcher::run() {
 // periodic liveness pass ride on passes that happen anyway (a heartbeat, a
 // request); an idle broker sleeps between heartbeats (issue 14).
 long Dispatcher::poll_timeout_ms(uint64_t now_us) const {
-  const uint64_t next = std::min(lifecycle_.next_timer_us(), liveness_deadline_us_);
+  uint64_t next = std::min(lifecycle_.next_timer_us(), liveness_deadline_us_);
+  if (clients_) {
+    const uint64_t wait = clients_->service().wait_us(now_us);
+    if (wait != UINT64_MAX) next = std::min(next, now_us + wait);
+  }
   if (next == UINT64_MAX) return -1;
   if (next <= now_us) return 0;
   return static_cast<long>((next - now_us + 999) / 1000);
@@ -157,26 +170,48 @@ void Dispatcher::loop() {
                                           st_.pools.list() + ")");
   }
   adopted_.clear();
-  zmq::pollitem_t items[] = {{control_.handle(), 0, ZMQ_POLLIN, 0},
-                             {backend_.handle(), 0, ZMQ_POLLIN, 0},
-                             {intake_.handle(), 0, ZMQ_POLLIN, 0},
-                             {status_.handle(), 0, ZMQ_POLLIN, 0},
-                             {journal_in_ ? journal_in_.handle() : nullptr, 0, ZMQ_POLLIN, 0}};
-  const int n_items = journal_.enabled() ? 5 : 4;
+  // One entry per socket in use (a null socket would poll fd 0).
+  std::vector<zmq::pollitem_t> items;
+  std::vector<Source> sources;
+  auto watch = [&](zmq::socket_t& s, Source src) {
+    items.push_back({s.handle(), 0, ZMQ_POLLIN, 0});
+    sources.push_back(src);
+  };
+  // Heartbeats last: the liveness check in pass() judges workers by them,
+  // so they are read after whatever else took this turn's time.
+  if (journal_.enabled()) watch(journal_in_, Source::durable);
+  watch(control_, Source::control);
+  if (clients_) {
+    watch(clients_->results(), Source::results);
+    watch(clients_->frontend(), Source::frontend);
+  } else {
+    watch(intake_, Source::intake);
+  }
+  watch(backend_, Source::backend);
+  watch(status_, Source::status);
   while (!stop_) {
-    zmq::poll(items, n_items, std::chrono::milliseconds(poll_timeout_ms(common::now_us())));
-    if (n_items == 5 && (items[4].revents & ZMQ_POLLIN)) on_durable();
-    if (items[0].revents & ZMQ_POLLIN) on_control();
-    if (items[1].revents & ZMQ_POLLIN) on_backend();
-    if (items[2].revents & ZMQ_POLLIN) {
+    zmq::poll(items.data(), items.size(), std::chrono::milliseconds(poll_timeout_ms(common::now_us())));
+    for (std::size_t i = 0; i < items.size() && !stop_; ++i) {
+      if (items[i].revents & ZMQ_POLLIN) on_readable(sources[i]);
+    }
+    pass(common::now_us());
+  }
+}
+
+void Dispatcher::on_readable(Source source) {
+  switch (source) {
+    case Source::control: return on_control();
+    case Source::backend: return on_backend();
+    case Source::intake:
       on_intake();
       // A task read just now may have been submitted after a clear_cache
       // was acknowledged: that CLEAR is already on the control pipe, and
       // must go out before the task does.
-      on_control();
-    }
-    if (items[3].revents & ZMQ_POLLIN) on_status();
-    pass(common::now_us());
+      return on_control();
+    case Source::status: return on_status();
+    case Source::durable: return on_durable();
+    case Source::results: return clients_->on_results(msg_, kBurst);
+    case Source::frontend: return clients_->on_frontend(msg_, kBurst);
   }
 }
 
@@ -196,23 +231,11 @@ void Dispatcher::pass(uint64_t now) {
   }
   flush_journal();  // this pass's records, before anything waits on them
   send_notices();  // after everything above that may have finished tasks
+  if (clients_) clients_->service().on_timers();
   if (now >= next_sweep_us_) {
     // Results nobody fetched leave at their TTL even when no put evicts them.
     st_.cache.sweep_expired(now / 1000);
     next_sweep_us_ = now + kSweepIntervalUs;
-  }
-}
-
-void Dispatcher::on_intake() {
-  const uint64_t now = common::now_us();
-  for (int n = 0; n < kBurst; ++n) {
-    if (!common::recv_message(intake_, msg_, zmq::recv_flags::dontwait)) return;
-    common::fault_point("broker-dispatch");  // a test hook: once per hand-off
-    if (msg_.frames.empty()) continue;
-    for (Task* t : unpack_tasks(msg_.frames[0])) lifecycle_.accept(t, now);
-    if (msg_.frames.size() > 1) {
-      if (auto ack = unpack_ack_request(msg_.frames[1])) journal_.ack(ack->intake, ack->token);
-    }
   }
 }
 
@@ -221,57 +244,6 @@ void Dispatcher::flush_journal() {
   if (!batch) return;
   journal::send_batch(journal_out_, std::move(batch->records), batch->last_seq,
                       batch->acks.empty() ? std::nullopt : std::optional<std::string_view>(batch->acks));
-}
-
-// A durability report: [highest durable sequence][ack blob]...; results
-// waiting for it are published and each intake thread gets its tokens.
-void Dispatcher::on_durable() {
-  const uint64_t now = common::now_us();
-  for (int n = 0; n < kBurst; ++n) {
-    auto report = journal::recv_report(journal_in_, zmq::recv_flags::dontwait);
-    if (!report) return;
-    const uint64_t seq = report->sequence;
-    journal_.durable(seq);
-    finisher_.on_durable(seq, now);
-    std::vector<std::string> tokens(intake_acks_.size());
-    for (const auto& ack : report->acks) {
-      TaskJournal::for_each_ack(common::view(ack), [&](uint32_t intake, uint64_t token) {
-        if (intake < tokens.size()) tokens[intake].append(reinterpret_cast<const char*>(&token), sizeof token);
-      });
-    }
-    for (std::size_t i = 0; i < tokens.size(); ++i) {
-      if (tokens[i].empty()) continue;
-      zmq::message_t m(tokens[i].data(), tokens[i].size());
-      intake_acks_[i].send(m, zmq::send_flags::dontwait);
-    }
-  }
-}
-
-void Dispatcher::on_control() {
-  for (int n = 0; n < kBurst; ++n) {
-    if (!common::recv_message(control_, msg_, zmq::recv_flags::dontwait)) return;
-    auto& f = msg_.frames;
-    if (f.empty()) continue;
-    std::string_view cmd = common::view(f[0]);
-    if (cmd == kStopCommand) {
-      stopping();
-      return;
-    }
-    if (cmd == kDrainCommand) {
-      // Workers finish what they run; queued tasks keep being dispatched.
-      log()->info("draining: {} queued, {} running, {} delayed or waiting for a retry",
-                  lifecycle_.queued(), lifecycle_.running(),
-                  lifecycle_.timed() - lifecycle_.running());
-    } else if (cmd == kCancelCommand) {
-      if (auto req = decode_cancel_request(f)) {
-        finisher_.cancel_reply(req->thread, req->token, lifecycle_.cancel(req->id, common::now_us()));
-      }
-    } else if (common::link_command(f[0]) == common::LinkCmd::clear) {
-      common::Frames frames;
-      for (auto& fr : f) frames.push_back(std::move(fr));
-      broadcast_clear(frames);
-    }
-  }
 }
 
 // A clean stop: tasks still queued or delayed are kept by the journal for
@@ -291,16 +263,6 @@ void Dispatcher::stopping() {
   flush_journal();
   send_notices();
   stop_ = true;
-}
-
-void Dispatcher::send_notices() {
-  auto& notices = finisher_.notices();
-  for (std::size_t i = 0; i < notices.size(); ++i) {
-    if (notices[i].empty()) continue;
-    zmq::message_t m = pack_notice(std::move(notices[i]));
-    notices[i] = Notice{};
-    notify_[i].send(m, zmq::send_flags::dontwait);  // no high-water mark: never refused
-  }
 }
 
 }  // namespace zfleet::broker

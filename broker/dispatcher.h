@@ -13,6 +13,10 @@
 //   with the journal on: journal PUSH (records out, once per pass), durable
 //   PULL (durability reports in), and one PUSH per intake thread (ack tokens)
 //   the WorkerRegistry, the TaskJournal, the TaskFinisher and the TaskLifecycle.
+// With one intake and one result thread (serves_clients_inline) there are
+// no intake or result threads and no notify or ack PUSHes: the dispatcher
+// owns the public frontend and results ROUTERs itself (InlineClients), and
+// batches, notices, cancels, clears and acks are calls on this thread.
 //
 // Contract: sleeps until a socket is readable or the next timer is due (a
 // delayed task, a retry's backoff, a run's deadline), a liveness check or a
@@ -37,12 +41,13 @@
 
 #include "broker/broker_state.h"
 #include "broker/handoff.h"
+#include "broker/inline_clients.h"
 #include "broker/task_lifecycle.h"
 #include "common/frames.h"
 
 namespace zfleet::broker {
 
-class Dispatcher final : private TaskSender {
+class Dispatcher final : private TaskSender, private TaskSink, private ControlSink {
  public:
   explicit Dispatcher(BrokerState& state);
   // Tasks restored from the journal (recovery.h), accepted by the dispatcher
@@ -65,18 +70,25 @@ class Dispatcher final : private TaskSender {
   void run();
   void bind_sockets();
   void loop();
+  enum class Source { control, backend, intake, status, durable, results, frontend };
+  void on_readable(Source source);
   void pass(uint64_t now_us);
   long poll_timeout_ms(uint64_t now_us) const;
+  void stopping();
+  void flush_journal();
+  // dispatcher_inproc.cpp: what other broker threads (or InlineClients) hand over
   void on_intake();
   void on_control();
   void on_durable();
-  void stopping();
   void send_notices();
-  void flush_journal();
+  void take_tasks(const std::vector<Task*>& batch, std::optional<AckRequest> ack) override;
+  void clear_scripts(common::Frames clear) override;
+  void request_cancel(const CancelRequest& req) override;
   // dispatcher_link.cpp: the worker side
   void on_backend();
   void on_worker_message(const std::string& rid, common::LinkCmd cmd, const common::Frames& f);
   void on_ready(const std::string& rid, const common::Frames& frames);
+  void on_result(WorkerEntry* w, const common::Frames& f, uint64_t now_us);
   void on_status();
   void check_liveness(uint64_t now_us);
   void maybe_resync(const std::string& rid);
@@ -92,6 +104,7 @@ class Dispatcher final : private TaskSender {
   std::vector<zmq::socket_t> notify_;
   zmq::socket_t journal_out_, journal_in_;  // journal on only
   std::vector<zmq::socket_t> intake_acks_;  // journal on only
+  std::unique_ptr<InlineClients> clients_;  // serves_clients_inline only
   common::Message msg_;  // reused receive buffer
   WorkerRegistry registry_;
   TaskJournal journal_;

@@ -50,6 +50,22 @@ void Dispatcher::on_worker_message(const std::string& rid, common::LinkCmd cmd,
                                    const common::Frames& f) {
   if (cmd == common::LinkCmd::ready) return on_ready(rid, f);
   WorkerEntry* w = registry_.find_route(rid);
+  if (!w) {
+    // A pool thread's own results socket (thread_pool.h): RESULT only, and
+    // never answered on that connection (no RESYNC either: the worker's
+    // own connection carries that).
+    if (auto owner = common::result_route_owner(rid)) {
+      WorkerEntry* of = registry_.find_route(*owner);
+      if (cmd != common::LinkCmd::result) {
+        st_.metrics.invalid_on(Endpoint::backend);
+      } else if (of && of->alive) {
+        const uint64_t now = common::now_us();
+        registry_.seen(of, now);
+        on_result(of, f, now);
+      }
+      return;
+    }
+  }
   if (!w || !w->alive) {
     // Unknown (broker restarted) or declared dead (was hung): what it ran
     // was requeued or failed; ask it to register afresh.
@@ -58,15 +74,8 @@ void Dispatcher::on_worker_message(const std::string& rid, common::LinkCmd cmd,
   const uint64_t now = common::now_us();
   registry_.seen(w, now);
   switch (cmd) {
-    case common::LinkCmd::result: {
-      auto r = common::decode_result(f, 1);
-      if (!r) {
-        st_.metrics.invalid_on(Endpoint::backend);
-        log()->warn("bad RESULT from {}: {}", w->info.id, r.error());
-        return;
-      }
-      return lifecycle_.on_result(w, std::move(*r), now);
-    }
+    case common::LinkCmd::result:
+      return on_result(w, f, now);
     case common::LinkCmd::returned: {
       auto d = common::decode_return(f, 1);
       if (d) return lifecycle_.returned(w, *d, now);
@@ -87,6 +96,16 @@ void Dispatcher::on_worker_message(const std::string& rid, common::LinkCmd cmd,
     default:
       return;
   }
+}
+
+void Dispatcher::on_result(WorkerEntry* w, const common::Frames& f, uint64_t now) {
+  auto r = common::decode_result(f, 1);
+  if (!r) {
+    st_.metrics.invalid_on(Endpoint::backend);
+    log()->warn("bad RESULT from {}: {}", w->info.id, r.error());
+    return;
+  }
+  lifecycle_.on_result(w, std::move(*r), now);
 }
 
 // A READY binds its worker id to the connection it came on (`rid`). Under

@@ -9,63 +9,10 @@
 #include "common/clock.h"
 #include "common/fail_loudly.h"
 #include "common/log.h"
-#include "common/sockets.h"
-#include "common/threads.h"
 
 namespace zfleet::broker {
 
-void IntakeThread::start() {
-  auto setup = [this] {
-    if (direct_) {
-      client_.open_direct(st_.ctx, *direct_);
-    } else {
-      client_.open_shared(st_.ctx, kFrontendWorkers);
-    }
-    dispatch_ = common::make_socket(st_.ctx, zmq::socket_type::push, common::unbounded_options());
-    dispatch_.connect(kDispatchEndpoint);
-    if (st_.config.broker.journal.enabled()) {
-      acks_ = common::make_socket(st_.ctx, zmq::socket_type::pull, common::unbounded_options());
-      acks_.bind(intake_ack_endpoint(index_));
-    }
-  };
-  auto body = [this] {
-    try {
-      loop();
-    } catch (const zmq::error_t& e) {
-      if (e.num() != ETERM) common::die(log(), std::string("intake thread stopped: ") + e.what());
-    } catch (const std::exception& e) {
-      common::die(log(), std::string("intake thread stopped: ") + e.what());
-    }
-    client_.close();
-    dispatch_.close();
-    if (acks_) acks_.close();
-  };
-  thread_ = common::start_after_setup("zf-intake", setup, body);
-}
-
-void IntakeThread::loop() {
-  common::Message msg;
-  if (!acks_) {
-    for (;;) {
-      if (!common::recv_message(client_.socket(), msg)) return;  // context shut down
-      on_request(msg);
-    }
-  }
-  zmq::pollitem_t items[] = {{client_.socket().handle(), 0, ZMQ_POLLIN, 0},
-                             {acks_.handle(), 0, ZMQ_POLLIN, 0}};
-  for (;;) {
-    zmq::poll(items, 2, std::chrono::milliseconds(-1));
-    if (items[1].revents & ZMQ_POLLIN) on_acks();
-    if (items[0].revents & ZMQ_POLLIN) {
-      for (int n = 0; n < 256; ++n) {
-        if (!common::recv_message(client_.socket(), msg, zmq::recv_flags::dontwait)) break;
-        on_request(msg);
-      }
-    }
-  }
-}
-
-void IntakeThread::on_request(common::Message& msg) {
+void Intake::on_request(common::Message& msg) {
   common::fault_point("broker-intake");
   std::string reply, corr;
   bool admitted = false;
@@ -84,7 +31,7 @@ void IntakeThread::on_request(common::Message& msg) {
     }
   }
   auto envelope = take_envelope(msg);
-  if (admitted && acks_) {
+  if (admitted && journaled_) {
     // Journal on: the reply waits until the batch's ACCEPT records are durable.
     parked_.emplace(token_, Parked{std::move(envelope), std::move(reply)});
     return;
@@ -92,17 +39,18 @@ void IntakeThread::on_request(common::Message& msg) {
   client_.reply(envelope, reply);
 }
 
-void IntakeThread::on_acks() {
-  zmq::message_t m;
-  while (acks_.recv(m, zmq::recv_flags::dontwait)) {
-    for (std::size_t at = 0; at + sizeof(uint64_t) <= m.size(); at += sizeof(uint64_t)) {
-      uint64_t token;
-      std::memcpy(&token, static_cast<const char*>(m.data()) + at, sizeof token);
-      auto it = parked_.find(token);
-      if (it == parked_.end()) continue;
-      client_.reply(it->second.envelope, it->second.reply);
-      parked_.erase(it);
-    }
+void Intake::acked(uint64_t token) {
+  auto it = parked_.find(token);
+  if (it == parked_.end()) return;
+  client_.reply(it->second.envelope, it->second.reply);
+  parked_.erase(it);
+}
+
+void Intake::acked_all(const zmq::message_t& m) {
+  for (std::size_t at = 0; at + sizeof(uint64_t) <= m.size(); at += sizeof(uint64_t)) {
+    uint64_t token;
+    std::memcpy(&token, static_cast<const char*>(m.data()) + at, sizeof token);
+    acked(token);
   }
 }
 
@@ -137,7 +85,7 @@ Task* new_task(common::TaskSpec&& spec, const config::BrokerConfig& b, common::T
 // broker.max_delayed; or names the limit that refused it, with nothing
 // left taken. Each is a reservation in its counter (Metrics::reserve), so
 // concurrent intake threads never overshoot a limit.
-std::optional<common::WireError> IntakeThread::reserve(const common::TaskSpec& spec) {
+std::optional<common::WireError> Intake::reserve(const common::TaskSpec& spec) {
   const auto& b = st_.config.broker;
   const int type = spec.pool;
   const std::string pool(st_.pools.name(spec.pool));
@@ -155,7 +103,7 @@ std::optional<common::WireError> IntakeThread::reserve(const common::TaskSpec& s
   return std::nullopt;
 }
 
-std::expected<std::string, common::WireError> IntakeThread::admit(common::TaskSpec&& spec,
+std::expected<std::string, common::WireError> Intake::admit(common::TaskSpec&& spec,
                                                                   std::vector<Task*>& batch) {
   using common::ErrorCode;
   if (st_.draining.load(std::memory_order_relaxed))
@@ -186,7 +134,7 @@ std::expected<std::string, common::WireError> IntakeThread::admit(common::TaskSp
   return std::string(t->id);
 }
 
-std::string IntakeThread::handle(std::string_view body, bool& admitted) {
+std::string Intake::handle(std::string_view body, bool& admitted) {
   auto req = common::decode_request(body, st_.codec_limits);
   if (!req) {
     st_.metrics.invalid_on(Endpoint::frontend);
@@ -213,13 +161,9 @@ std::string IntakeThread::handle(std::string_view body, bool& admitted) {
   }
   if (!batch.empty()) {
     admitted = true;
-    if (acks_) {
-      token_ = next_token_++;
-      dispatch_.send(pack_tasks(batch), zmq::send_flags::sndmore);
-      dispatch_.send(pack_ack_request({token_, index_}), zmq::send_flags::none);
-    } else {
-      dispatch_.send(pack_tasks(batch), zmq::send_flags::none);
-    }
+    std::optional<AckRequest> ack;
+    if (journaled_) ack = AckRequest{token_ = next_token_++, index_};
+    sink_.take_tasks(batch, ack);
   }
   if (req->op == common::Op::submit_batch) return common::encode_accepted_batch(ids, req->corr);
   auto& r = ids.front();

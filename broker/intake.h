@@ -1,27 +1,29 @@
-// IntakeThread: one of broker.queue_threads threads serving the frontend
-// (submit, submit_batch): decode and validate, register in the live table,
-// hand the tasks to the dispatcher, then acknowledge (DESIGN decision 3).
-//
-// Owns (its own thread only): its ClientSocket (the public frontend ROUTER
-// when it is the only intake thread, else a DEALER on the frontend proxy's
-// inproc endpoint; requests in, replies out), a PUSH to the dispatcher and,
-// with the journal on, a PULL bound at intake_ack_endpoint(index) for the
-// tokens of batches whose ACCEPT records are durable.
+// Intake: serving the frontend (submit, submit_batch): decode and validate,
+// register in the live table, hand the tasks to the dispatcher, then
+// acknowledge (DESIGN decision 3). The logic only: whose thread runs it and
+// how the tasks reach the dispatcher are the caller's (TaskSink):
+//   - IntakeThread (intake_thread.h) runs it on a thread of its own and
+//     PUSHes the batches over inproc, for broker.queue_threads > 1 or
+//     result_threads > 1;
+//   - with one intake and one result thread (the defaults) the dispatcher
+//     runs it on its own thread (inline_clients.h) and takes the batches
+//     with a call: no hand-off between threads at all (issue 14).
 //
 // Contract: a task is acknowledged (`accepted`) only after it is in the live
-// table and on its way to the dispatcher's queue, so a `get` right after the
-// acknowledgement finds it; with the journal on, also only once its ACCEPT
-// record is durable under the fsync policy (the reply waits, parked under a
-// token, while the thread goes on serving other requests). Refusals: duplicate_id (live or cached id),
-// queue_full (type's queue at broker.max_queued, its delayed tasks at
-// broker.max_delayed, or the live table at broker.max_live; the message
-// names the key), shutting_down (draining).
+// table and handed to the sink, so a `get` right after the acknowledgement
+// finds it; with the journal on, also only once its ACCEPT record is durable
+// under the fsync policy (the reply waits, parked under a token, until
+// acked(token), while serving goes on). Refusals: duplicate_id (live or
+// cached id), queue_full (type's queue at broker.max_queued, its delayed
+// tasks at broker.max_delayed, or the live table at broker.max_live; the
+// message names the key), shutting_down (draining).
 //
-// Thread safety: start()/join() from the owning thread.
+// Thread safety: one thread, the one that owns `client`.
 #pragma once
 
+#include <expected>
 #include <optional>
-#include <thread>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -29,37 +31,44 @@
 
 #include "broker/broker_state.h"
 #include "broker/client_socket.h"
+#include "broker/handoff.h"
 #include "common/frames.h"
 
 namespace zfleet::broker {
 
-class IntakeThread {
+// Where admitted tasks go: ownership of every Task* moves with the call.
+// `ack` is set when the journal is on: the token to hand back through
+// Intake::acked once the batch's records are durable.
+class TaskSink {
  public:
-  // `direct`: the frontend this thread serves alone (nullopt: behind the proxy).
-  IntakeThread(BrokerState& state, unsigned index, std::optional<PublicEndpoint> direct)
-      : st_(state), index_(index), direct_(std::move(direct)), client_(state.metrics.replies_dropped) {}
-  ~IntakeThread() { join(); }
-  void start();  // returns once its sockets are ready; throws a bind error
-  void join() {
-    if (thread_.joinable()) thread_.join();
-  }
+  virtual void take_tasks(const std::vector<Task*>& batch, std::optional<AckRequest> ack) = 0;
+
+ protected:
+  ~TaskSink() = default;
+};
+
+class Intake {
+ public:
+  Intake(BrokerState& state, unsigned index, ClientSocket& client, TaskSink& sink, bool journaled)
+      : st_(state), index_(index), client_(client), sink_(sink), journaled_(journaled) {}
+
+  // One request from the client socket: answered now, or parked until acked.
+  void on_request(common::Message& msg);
+  // The batch under `token` is durable: its acknowledgement goes out.
+  void acked(uint64_t token);
+  // A blob of 8-byte tokens (the inproc form of a durability report).
+  void acked_all(const zmq::message_t& tokens);
 
  private:
-  void loop();
-  void on_request(common::Message& msg);
-  void on_acks();
   std::string handle(std::string_view body, bool& admitted);
   std::optional<common::WireError> reserve(const common::TaskSpec& spec);
-  std::expected<std::string, common::WireError> admit(common::TaskSpec&& spec,
-                                                      std::vector<Task*>& batch);
+  std::expected<std::string, common::WireError> admit(common::TaskSpec&& spec, std::vector<Task*>& batch);
 
   BrokerState& st_;
   unsigned index_;
-  std::optional<PublicEndpoint> direct_;
-  std::thread thread_;
-  ClientSocket client_;
-  zmq::socket_t dispatch_;
-  zmq::socket_t acks_;  // journal on only
+  ClientSocket& client_;
+  TaskSink& sink_;
+  bool journaled_;
   struct Parked {
     std::vector<zmq::message_t> envelope;
     std::string reply;

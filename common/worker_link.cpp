@@ -78,6 +78,19 @@ uint64_t get_u(const msgpack::object& m, std::string_view key) {
 
 }  // namespace
 
+std::string result_route(std::string_view route, std::size_t slot) {
+  return std::string(route) + kResultRouteMark + std::to_string(slot);
+}
+
+std::optional<std::string_view> result_route_owner(std::string_view rid) {
+  const auto mark = rid.rfind(kResultRouteMark);
+  if (mark == std::string_view::npos || mark == 0 || mark + 1 == rid.size()) return std::nullopt;
+  for (char c : rid.substr(mark + 1)) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  return rid.substr(0, mark);
+}
+
 std::optional<LinkCmd> link_command(const zmq::message_t& f) {
   if (f.size() != 1) return std::nullopt;
   switch (static_cast<const char*>(f.data())[0]) {

@@ -71,6 +71,19 @@ struct WorkerInfo {
   std::string route;
 };
 
+// Results sockets (issue 14): each pool thread of a worker sends its own
+// RESULTs on a DEALER of its own, so a finished task does not wake the
+// worker's I/O thread. Its routing id is the worker's route, '#', and the
+// thread's number: only a holder of the (unguessable) route can send
+// results for that worker, and the broker finds the worker from the prefix.
+// The broker accepts nothing but RESULT on such a connection and never
+// sends to one.
+inline constexpr char kResultRouteMark = '#';
+std::string result_route(std::string_view route, std::size_t slot);
+// The worker route a results socket's routing id names, or nullopt when
+// `rid` is not one ('#' is not in the route alphabet: common/task_id.cpp).
+std::optional<std::string_view> result_route_owner(std::string_view rid);
+
 struct Heartbeat {
   WorkerInfo info;
   uint64_t seq = 0;

@@ -115,11 +115,6 @@ void TaskQueue::close() {
   cv_.notify_all();
 }
 
-bool TaskQueue::short_backlog() const {
-  std::lock_guard lock(mu_);
-  return takeable() && short_tasks();
-}
-
 std::size_t TaskQueue::size() const {
   std::lock_guard lock(mu_);
   return items_.size();

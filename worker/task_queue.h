@@ -84,9 +84,6 @@ class TaskQueue {
   uint64_t popped() const { return popped_.load(std::memory_order_relaxed); }
   void close();
   std::size_t size() const;
-  // True when short tasks are queued: a pool thread will be back for the
-  // next one within microseconds (ResultOutbox may hold its result).
-  bool short_backlog() const;
 
  private:
   bool short_tasks() const { return avg_run_us_ < kShortTaskUs; }

@@ -41,11 +41,12 @@ void check_size(common::ResultMessage& r, uint64_t max_result_bytes) {
 
 }  // namespace
 
-ThreadPool::ThreadPool(zmq::context_t& ctx, TaskRunner& runner, std::string results_endpoint,
-                       int threads, uint64_t max_result_bytes)
+ThreadPool::ThreadPool(zmq::context_t& ctx, TaskRunner& runner, common::SocketOptions results,
+                       std::string endpoint, int threads, uint64_t max_result_bytes)
     : ctx_(ctx),
       runner_(runner),
-      results_endpoint_(std::move(results_endpoint)),
+      results_(std::move(results)),
+      endpoint_(std::move(endpoint)),
       threads_(threads),
       max_result_bytes_(max_result_bytes),
       queue_(threads),
@@ -139,10 +140,10 @@ void ThreadPool::run_thread(std::size_t slot) {
 }
 
 void ThreadPool::serve(std::size_t slot) {
-  common::SocketOptions o;
-  o.sndhwm = 0;  // a wake-up must never be dropped
-  zmq::socket_t out = common::make_socket(ctx_, zmq::socket_type::push, o);
-  out.connect(results_endpoint_);
+  common::SocketOptions o = results_;
+  o.routing_id = common::result_route(results_.routing_id, slot);
+  zmq::socket_t out = common::make_socket(ctx_, zmq::socket_type::dealer, o);
+  out.connect(endpoint_);
   uint64_t last_run_us = TaskQueue::kNoRun;
   while (auto task = queue_.pop(last_run_us)) {
     common::fault_point("worker-pool");
@@ -152,14 +153,11 @@ void ThreadPool::serve(std::size_t slot) {
     last_run_us = r.run_us;
     active.fetch_sub(1, std::memory_order_relaxed);
     (r.ok ? done : failed).fetch_add(1, std::memory_order_relaxed);
-    if (!outbox_.add(common::encode_result(r), common::now_us(), queue_.short_backlog())) continue;
-    try {
-      zmq::message_t wake;
-      out.send(wake, zmq::send_flags::dontwait);
-    } catch (const zmq::error_t& e) {
-      exec_logger()->error("cannot wake the I/O thread: {}", e.what());
-    }
+    auto frames = common::encode_result(r);
+    common::send_frames(out, frames);  // no high-water mark: never refused
+    sent.fetch_add(1, std::memory_order_release);
   }
+  out.set(zmq::sockopt::linger, kResultLingerMs);
   out.close();
 }
 

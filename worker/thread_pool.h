@@ -1,18 +1,26 @@
 // ThreadPool: the worker's N executor threads. Each takes a task from the
 // TaskQueue (which decides how many threads to wake), runs it through the
-// TaskRunner (builtins natively, Python under the GIL), and puts the encoded
-// RESULT in the ResultOutbox; when the outbox says so, it wakes the I/O
-// thread with an empty message on its own inproc PUSH socket.
+// TaskRunner (builtins natively, Python under the GIL), and sends the
+// RESULT to the broker itself, on a DEALER of its own (issue 14): a
+// finished task wakes no other thread of the worker, only libzmq's I/O
+// thread, which the send needs anyway.
 //
-// Owns: the threads, one PUSH socket per thread (used by that thread only),
-// the queue, the outbox, the RunningTasks table (dispatch, deadline and
-// cancel flag of each thread's task), the counters reported in heartbeats.
+// Owns: the threads, one results DEALER per thread (made, used and closed
+// by that thread only; routing id common::result_route(route, slot), with
+// the backend's options), the queue, the RunningTasks table (dispatch,
+// deadline and cancel flag of each thread's task), the counters reported in
+// heartbeats, and `sent`: RESULTs handed to a results socket, so the I/O
+// thread knows how many of the tasks it handed over are still unanswered.
 //
 // Cancel (link CANCEL): cancel(d) takes a task still queued back out and
 // returns its RESULT (`cancelled`, run_us 0) for the I/O thread to send; a
 // running one has its CancelFlag raised and ends with its own RESULT
 // (`cancelled`, or its normal outcome if it finished first); an unknown d
 // (already answered) changes nothing.
+//
+// Stopping: stop() joins the threads; each closes its socket with a linger
+// of kResultLingerMs, so results sent just before are still delivered while
+// the worker's context terminates.
 //
 // Fail loudly (DESIGN decision 9): an exception escaping a pool thread's
 // loop ends the process at once (common::die, exit 70); a pool thread that
@@ -35,7 +43,7 @@
 
 #include "common/frames.h"
 #include "common/worker_link.h"
-#include "worker/result_outbox.h"
+#include "common/sockets.h"
 #include "worker/running_tasks.h"
 #include "worker/task_queue.h"
 #include "worker/exec/task_runner.h"
@@ -44,14 +52,17 @@ namespace zfleet::worker {
 
 class ThreadPool {
  public:
-  ThreadPool(zmq::context_t& ctx, TaskRunner& runner, std::string results_endpoint, int threads,
-             uint64_t max_result_bytes);
+  // `results`: how each thread's results DEALER is made: its routing_id is
+  // the worker's route (the thread's slot is appended), the rest as for the
+  // backend. `endpoint`: where it connects (the broker's backend).
+  ThreadPool(zmq::context_t& ctx, TaskRunner& runner, common::SocketOptions results, std::string endpoint,
+             int threads, uint64_t max_result_bytes);
+  static constexpr int kResultLingerMs = 1000;
   ~ThreadPool();
   void start();
   // Closes the queue, lets the threads finish what is queued, joins them.
   void stop();
   TaskQueue& queue() { return queue_; }
-  ResultOutbox& outbox() { return outbox_; }
 
   // See "Cancel" above. Returns the RESULT to send when d was still queued.
   std::optional<common::Frames> cancel(uint64_t dispatch, uint64_t now_us);
@@ -64,6 +75,7 @@ class ThreadPool {
 
   std::atomic<uint32_t> active{0};
   std::atomic<uint64_t> done{0}, failed{0};
+  std::atomic<uint64_t> sent{0};  // RESULTs sent by the pool threads
 
  private:
   void run_thread(std::size_t slot);
@@ -72,11 +84,11 @@ class ThreadPool {
 
   zmq::context_t& ctx_;
   TaskRunner& runner_;
-  std::string results_endpoint_;
+  common::SocketOptions results_;
+  std::string endpoint_;
   int threads_;
   uint64_t max_result_bytes_;
   TaskQueue queue_;
-  ResultOutbox outbox_;
   RunningTasks running_;
   std::vector<std::thread> pool_;
 };

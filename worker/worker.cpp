@@ -19,7 +19,7 @@
 namespace zfleet::worker {
 namespace {
 
-constexpr const char* kResultsEndpoint = "inproc://zfleet-worker-results";
+constexpr const char* kWakeEndpoint = "inproc://zfleet-worker-wake";
 
 std::string hostname() {
   char buf[256] = {};
@@ -27,12 +27,28 @@ std::string hostname() {
   return buf;
 }
 
+// The options of every socket to the broker's backend: the I/O thread's
+// DEALER and each pool thread's results DEALER (whose routing id gets the
+// thread's slot appended).
+common::SocketOptions backend_options(const WorkerOptions& opts, const std::string& route) {
+  common::SocketOptions d;
+  d.routing_id = route;  // unguessable: the backend lets a routing id take over (handover)
+  d.sndhwm = 0;  // results are never dropped; the broker bounds the traffic
+  d.rcvhwm = 0;
+  d.zmtp_heartbeat_ms = 2000;
+  d.reconnect_ivl_ms = 100;
+  d.reconnect_ivl_max_ms = 2000;
+  d.curve = opts.curve;
+  return d;
+}
+
 }  // namespace
 
 Worker::Worker(WorkerOptions opts, TaskRunner& runner)
     : opts_(std::move(opts)),
       runner_(runner),
-      pool_(ctx_, runner, kResultsEndpoint, opts_.threads, opts_.max_result_bytes),
+      route_(common::TaskIdGenerator().next()),
+      pool_(ctx_, runner, backend_options(opts_, route_), opts_.backend, opts_.threads, opts_.max_result_bytes),
       idle_cpu_(opts_.idle_cpu_percent, opts_.idle_cpu_window_ms * 1000),
       recycler_(RecyclePolicy{opts_.max_tasks, opts_.max_rss_mb * 1024 * 1024}) {
   if (opts_.max_tasks > 0) pool_.queue().set_pop_limit(opts_.max_tasks);
@@ -44,7 +60,7 @@ Worker::Worker(WorkerOptions opts, TaskRunner& runner)
   info_.capacity = info_.threads;
   std::random_device rd;
   info_.incarnation = (uint64_t{rd()} << 32) | rd();
-  info_.route = common::TaskIdGenerator().next();
+  info_.route = route_;
 }
 
 Worker::~Worker() { stop(); }
@@ -58,7 +74,7 @@ void Worker::start() {
     run(started);
   });
   try {
-    ready.get();  // the results PULL is bound before any pool thread connects
+    ready.get();  // the I/O thread's sockets are up (or start() throws)
   } catch (...) {
     io_.join();
     throw;
@@ -80,7 +96,7 @@ void Worker::run(std::promise<void>& started) {
   } catch (...) {
     backend_.close();
     status_.close();
-    results_.close();
+    wake_.close();
     started.set_exception(std::current_exception());  // start() throws it
     return;
   }
@@ -98,21 +114,14 @@ void Worker::run(std::promise<void>& started) {
   }
   backend_.close();
   status_.close();
-  results_.close();
+  wake_.close();
   if ((stopped_by_broker_ || exit_code_ != 0) && opts_.on_self_stop) opts_.on_self_stop();
 }
 
 void Worker::open_sockets() {
-  results_ = common::make_socket(ctx_, zmq::socket_type::pull, common::unbounded_options());
-  results_.bind(kResultsEndpoint);
-  common::SocketOptions d;
-  d.routing_id = info_.route;  // unguessable: the backend lets a routing id take over (handover)
-  d.sndhwm = 0;  // results are never dropped; the broker bounds the traffic
-  d.rcvhwm = 0;
-  d.zmtp_heartbeat_ms = 2000;
-  d.reconnect_ivl_ms = 100;
-  d.reconnect_ivl_max_ms = 2000;
-  d.curve = opts_.curve;
+  wake_ = common::make_socket(ctx_, zmq::socket_type::pull, common::unbounded_options());
+  wake_.bind(kWakeEndpoint);
+  const common::SocketOptions d = backend_options(opts_, route_);
   backend_ = common::make_socket(ctx_, zmq::socket_type::dealer, d);
   backend_.connect(opts_.backend);
   common::SocketOptions p;
@@ -163,18 +172,21 @@ void Worker::pass(uint64_t& next_hb) {
     common::report_dropped_logs(*exec_logger());
   }
   // Idle, it sleeps until the next heartbeat (stop() wakes it); draining,
-  // it looks at its deadline and its parent every 100 ms.
+  // it looks at its deadline, its parent and the unanswered count every
+  // 10 ms (results leave on the pool threads' own sockets: nothing wakes
+  // this thread when the last one goes).
   long wait_ms = static_cast<long>((next_hb - now) / 1000 + 1);
-  if (stopping_.load(std::memory_order_relaxed)) wait_ms = std::min(wait_ms, 100L);
-  // While tasks wait for a thread or results are held, look again every
-  // millisecond (TaskQueue::nudge, ResultOutbox::take_overdue).
+  if (stopping_.load(std::memory_order_relaxed)) wait_ms = std::min(wait_ms, 10L);
+  // While tasks wait for a thread, look again every millisecond (TaskQueue::nudge).
   if (pool_.queue().nudge(now)) wait_ms = 1;
-  send_results(pool_.outbox().take_overdue(now));
-  if (pool_.outbox().held()) wait_ms = 1;
-  zmq::pollitem_t items[] = {{results_.handle(), 0, ZMQ_POLLIN, 0},
+  zmq::pollitem_t items[] = {{wake_.handle(), 0, ZMQ_POLLIN, 0},
                              {backend_.handle(), 0, ZMQ_POLLIN, 0}};
   zmq::poll(items, 2, std::chrono::milliseconds(wait_ms));
-  if (items[0].revents & ZMQ_POLLIN) on_results();
+  if (items[0].revents & ZMQ_POLLIN) {
+    zmq::message_t wake;
+    while (wake_.recv(wake, zmq::recv_flags::dontwait)) {
+    }
+  }
   if (items[1].revents & ZMQ_POLLIN) on_backend();
   maybe_recycle(now);
 }
@@ -193,7 +205,7 @@ void Worker::on_backend() {
     switch (*cmd) {
       case common::LinkCmd::task:
         p.received_us = common::now_us();
-        ++in_pool_;
+        ++handed_;
         tasks.push_back(std::move(p));
         break;
       case common::LinkCmd::cancel: {
@@ -246,13 +258,13 @@ void Worker::on_cancel(uint64_t dispatch) {
   send_results(std::move(one));
 }
 
-// An empty message on the results PULL, from a socket of the calling
-// thread's own: the I/O thread wakes as for a result, and sees stopping_.
+// An empty message on the wake PULL, from a socket of the calling
+// thread's own: the I/O thread's poll returns, and it sees stopping_.
 void Worker::wake_io() {
   try {
     zmq::socket_t push = common::make_socket(ctx_, zmq::socket_type::push, {});
     push.set(zmq::sockopt::linger, 1000);  // the wake must reach the PULL before the close
-    push.connect(kResultsEndpoint);
+    push.connect(kWakeEndpoint);
     zmq::message_t wake;
     push.send(wake, zmq::send_flags::dontwait);
     push.close();
@@ -261,25 +273,21 @@ void Worker::wake_io() {
   }
 }
 
-void Worker::on_results() {
-  zmq::message_t wake;
-  while (results_.recv(wake, zmq::recv_flags::dontwait)) {
-  }
-  send_results(pool_.outbox().take());
-}
-
+// RESULTs the I/O thread sends itself: tasks cancelled before they started.
 void Worker::send_results(std::vector<common::Frames> results) {
   for (auto& frames : results) {
-    if (in_pool_ > 0) --in_pool_;
+    if (handed_ > 0) --handed_;
     common::send_frames(backend_, frames);
   }
 }
+
+uint64_t Worker::unanswered() const { return handed_ - pool_.sent.load(std::memory_order_acquire); }
 
 void Worker::check_idle_cpu(uint64_t now_us) {
   if (stopping_.load(std::memory_order_relaxed)) return;  // draining: leaving anyway
   const uint64_t finished = pool_.done.load(std::memory_order_relaxed) +
                             pool_.failed.load(std::memory_order_relaxed);
-  const bool had_task = in_pool_ > 0 || finished != tasks_finished_;
+  const bool had_task = unanswered() > 0 || finished != tasks_finished_;
   tasks_finished_ = finished;
   if (!idle_cpu_.sample(now_us, process_cpu_us(), had_task)) return;
   exec_logger()->warn(
@@ -315,7 +323,7 @@ void Worker::maybe_recycle(uint64_t now_us) {
 // has started, and the broker runs them elsewhere.
 void Worker::return_queued() {
   for (PendingTask& p : pool_.queue().take_all()) {
-    if (in_pool_ > 0) --in_pool_;
+    if (handed_ > 0) --handed_;
     auto task = common::decode_task(p.message.frames, 0);
     if (!task) continue;  // malformed: nothing the broker could run either
     auto frames = common::encode_return(task->dispatch);
@@ -345,7 +353,7 @@ void Worker::recycle() {
   std::_Exit(kRecycleExit);
 }
 
-bool Worker::drained() const { return bye_acked_ && in_pool_ == 0; }
+bool Worker::drained() const { return bye_acked_ && unanswered() == 0; }
 
 bool Worker::parent_gone() const { return opts_.parent_pid > 0 && getppid() != opts_.parent_pid; }
 
@@ -353,7 +361,7 @@ void Worker::drain() {
   if (refused_) return;  // never registered: no task held, nobody to say BYE to
   send_bye();
   if (recycling_) return_queued();
-  exec_logger()->info("stopping: said BYE, finishing {} held task(s)", in_pool_);
+  exec_logger()->info("stopping: said BYE, finishing {} held task(s)", unanswered());
   const uint64_t deadline = common::now_us() + opts_.drain_timeout_ms * 1000;
   uint64_t next_hb = 0;  // heartbeat at once: a draining worker is alive, not lost
   while (!drained()) {
@@ -364,7 +372,7 @@ void Worker::drain() {
     if (common::now_us() >= deadline) {
       exec_logger()->warn("stopping: drain timeout of {} ms passed (BYE {}acknowledged, {} task(s) "
                           "unanswered)",
-                          opts_.drain_timeout_ms, bye_acked_ ? "" : "not ", in_pool_);
+                          opts_.drain_timeout_ms, bye_acked_ ? "" : "not ", unanswered());
       break;
     }
     pass(next_hb);

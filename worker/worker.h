@@ -1,10 +1,12 @@
 // Worker: one zfleet-worker process's link to the broker. Its I/O thread
 // creates, uses and closes all three of its sockets: the backend DEALER
-// (routing id = worker id; tasks in, results out), the status PUB
-// (heartbeats every heartbeat_ms), and the inproc PULL on which pool
-// threads wake it to send the results in the ResultOutbox. It never touches
-// Python, so a task holding the GIL cannot delay a heartbeat (DESIGN
-// decision 2).
+// (routing id = the random route; tasks in, control both ways, and the
+// RESULTs of tasks cancelled before they started), the status PUB
+// (heartbeats every heartbeat_ms), and an inproc PULL on which stop()
+// wakes it. Pool threads send their own RESULTs on DEALERs of their own
+// (thread_pool.h), so a finished task does not wake this thread. It never
+// touches Python, so a task holding the GIL cannot delay a heartbeat
+// (DESIGN decision 2).
 //
 // Contract:
 // - start() returns once the I/O thread has its sockets (it throws when they
@@ -132,7 +134,7 @@ class Worker {
   bool parent_gone() const;
   void pass(uint64_t& next_hb);  // one turn of the I/O loop
   void on_backend();
-  void on_results();
+  uint64_t unanswered() const;  // tasks handed to the pool, RESULT not yet sent
   void wake_io();  // any thread: makes the I/O thread's poll return
   void on_cancel(uint64_t dispatch);
   void send_results(std::vector<common::Frames> results);
@@ -147,12 +149,13 @@ class Worker {
   WorkerOptions opts_;
   TaskRunner& runner_;
   zmq::context_t ctx_{1};
+  std::string route_;  // the backend routing id (WorkerInfo::route)
   ThreadPool pool_;
   common::WorkerInfo info_;
   std::thread io_;
   std::atomic<bool> stopping_{false};  // set by stop() or by the broker's STOP
   // I/O thread only, below.
-  zmq::socket_t backend_, status_, results_;
+  zmq::socket_t backend_, status_, wake_;
   bool stopped_by_broker_ = false;
   bool refused_ = false;  // the broker sent REFUSE: exit without a drain
   int exit_code_ = 0;  // read by the owner after stop() has joined this thread
@@ -165,7 +168,9 @@ class Worker {
   bool bye_acked_ = false;
   uint64_t hb_seq_ = 0;
   uint64_t welcome_token_ = 0;  // from the broker's last WELCOME; sent in heartbeats
-  uint64_t in_pool_ = 0;  // tasks handed to the pool, results not yet sent
+  // Tasks handed to the pool, less those answered or given back by this
+  // thread; unanswered() takes off the pool's `sent`.
+  uint64_t handed_ = 0;
 };
 
 }  // namespace zfleet::worker

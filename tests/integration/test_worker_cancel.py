@@ -61,6 +61,7 @@ class FakeBroker:
         self.proc = None
         self.worker_id = None
         self.route = None        # the worker's routing id (random per process), from its messages
+        self.result_routes = set()  # routing ids of its pool threads' results sockets
         self.log_path = os.path.join(self.dir, "worker.log")
         self.next_dispatch = 1
         self.seen = []
@@ -159,7 +160,14 @@ class FakeBroker:
                 if sock is self.sub:
                     self.heartbeats.append((unpack(frames[1]), now))
                 else:
-                    self.route = frames[0]
+                    # RESULTs come on each pool thread's own socket, named
+                    # ROUTE#N (common/worker_link.h result_route); everything
+                    # else on the worker's own connection, the one to send to.
+                    route, mark, slot = frames[0].rpartition(b"#")
+                    if mark and slot.isdigit():
+                        self.result_routes.add(frames[0])
+                    else:
+                        self.route = frames[0]
                     self.seen.append((frames[1].decode(), frames[1:], now))
 
     def expect(self, command, timeout_s=10.0, pred=None, since=0):
@@ -310,6 +318,11 @@ class CancelRunning(WorkerCancelTestCase):
         d2 = b.send_task("marks.py", [41], func="echo")
         res2 = b.result(d2)
         self.assertEqual((res2["ok"], res2["result"]), (True, 41), res2)
+        # Both came on pool threads' own sockets, named after the worker's
+        # route, not on the worker's connection (issue 14).
+        self.assertTrue(b.result_routes)
+        for rid in b.result_routes:
+            self.assertTrue(rid.startswith(b.route + b"#"), (rid, b.route))
 
     def test_builtin_sleep_and_spin_stop_at_once(self):
         b = self.broker

@@ -18,6 +18,8 @@
 
 #include "common/clock.h"
 #include "common/codec.h"
+#include "common/frames.h"
+#include "common/sockets.h"
 #include "common/worker_link.h"
 
 using namespace zfleet::worker;
@@ -26,7 +28,8 @@ namespace common = zfleet::common;
 
 namespace {
 
-constexpr const char* kWakeEndpoint = "inproc://thread-pool-test";
+constexpr const char* kBackend = "inproc://thread-pool-test";
+constexpr const char* kRoute = "route-of-this-worker";
 
 template <class T>
 std::string mp(const T& value) {
@@ -56,34 +59,47 @@ bool wait_until(Pred pred) {
   return true;
 }
 
-// A pool of `threads` builtin-only threads and the PULL it wakes.
+common::SocketOptions results_options() {
+  common::SocketOptions o;
+  o.routing_id = kRoute;
+  o.sndhwm = 0;
+  return o;
+}
+
+// A pool of `threads` builtin-only threads and the ROUTER standing for the
+// broker's backend, where each pool thread sends its RESULTs itself.
 struct Pool {
   explicit Pool(int threads)
-      : wake(ctx, zmq::socket_type::pull), pool(ctx, runner, kWakeEndpoint, threads, 1 << 20) {
-    wake.bind(kWakeEndpoint);
-    wake.set(zmq::sockopt::rcvtimeo, 30'000);
-    wake.set(zmq::sockopt::linger, 0);
+      : backend(ctx, zmq::socket_type::router),
+        pool(ctx, runner, results_options(), kBackend, threads, 1 << 20) {
+    backend.bind(kBackend);
+    backend.set(zmq::sockopt::rcvtimeo, 30'000);
+    backend.set(zmq::sockopt::linger, 0);
     pool.start();
   }
   ~Pool() { pool.stop(); }
 
   void push(std::vector<PendingTask> tasks) { pool.queue().push(tasks); }
 
-  // The next RESULTs the pool hands to the I/O thread.
+  // The next RESULT a pool thread sends, on a socket named after the
+  // worker's route and the thread.
   std::vector<common::ResultMessage> next_results() {
-    zmq::message_t m;
     std::vector<common::ResultMessage> out;
-    if (!wake.recv(m)) return out;
-    for (auto& frames : pool.outbox().take()) {
-      auto r = common::decode_result(frames, 0);
-      REQUIRE(r);
-      out.push_back(*r);
-    }
+    common::Message msg;
+    if (!common::recv_message(backend, msg)) return out;
+    REQUIRE(msg.frames.size() >= 2);
+    const std::string rid(common::view(msg.frames[0]));
+    auto owner = common::result_route_owner(rid);
+    REQUIRE(owner);
+    CHECK(*owner == kRoute);
+    auto r = common::decode_result(msg.frames, 1);
+    REQUIRE(r);
+    out.push_back(*r);
     return out;
   }
 
   zmq::context_t ctx{1};
-  zmq::socket_t wake;
+  zmq::socket_t backend;
   TaskRunner runner{std::vector<std::string>{}};
   ThreadPool pool;
 };

@@ -1,6 +1,7 @@
 // Unit tests of common/worker_link: every broker <-> worker message encoded
 // and decoded back, with and without a ROUTER identity frame in front, and
 // malformed frames refused with an error instead of a crash or an exception.
+#include "common/task_id.h"
 #include "common/worker_link.h"
 
 #include <doctest/doctest.h>
@@ -65,6 +66,23 @@ Frames ready_with(const std::string& body) { return frames_of({"R", body}); }
 }  // namespace
 
 TEST_SUITE("worker_link") {
+  TEST_CASE("a results socket's routing id names its worker's route; nothing else does") {
+    const std::string route = TaskIdGenerator().next();
+    for (std::size_t slot : {0u, 7u, 123u}) {
+      const std::string rid = result_route(route, slot);
+      auto owner = result_route_owner(rid);
+      REQUIRE(owner);
+      CHECK(*owner == route);
+    }
+    CHECK(route.find(kResultRouteMark) == std::string::npos);  // a route is never one
+    CHECK_FALSE(result_route_owner(route));
+    CHECK_FALSE(result_route_owner("#3"));        // no route
+    CHECK_FALSE(result_route_owner("abc#"));      // no slot
+    CHECK_FALSE(result_route_owner("abc#1x"));    // not a number
+    CHECK_FALSE(result_route_owner(""));
+    CHECK(*result_route_owner("a#b#2") == "a#b");  // the last mark counts
+  }
+
   TEST_CASE("READY round trip, with and without the identity frame") {
     Frames f = encode_ready(sample_info());
     CHECK(link_command(f[0]) == LinkCmd::ready);

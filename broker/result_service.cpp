@@ -1,5 +1,5 @@
 #include "broker/broker_log.h"
-#include "broker/result_server.h"
+#include "broker/result_service.h"
 #include "broker/status_snapshot.h"
 
 #include <algorithm>
@@ -9,71 +9,14 @@
 #include "common/clock.h"
 #include "common/fail_loudly.h"
 #include "common/log.h"
-#include "common/sockets.h"
 #include "common/worker_link.h"
-#include "common/threads.h"
 
 namespace zfleet::broker {
 namespace {
 constexpr uint64_t kMaxWaitMs = 3'600'000;  // one hour: longer waits are clamped
 }  // namespace
 
-void ResultThread::start() {
-  auto setup = [this] {
-    const auto o = common::unbounded_options();
-    notices_ = common::make_socket(st_.ctx, zmq::socket_type::pull, o);
-    notices_.bind(notify_endpoint(index_));
-    control_ = common::make_socket(st_.ctx, zmq::socket_type::push, o);
-    control_.connect(kControlEndpoint);
-    if (direct_) {
-      client_.open_direct(st_.ctx, *direct_);
-    } else {
-      client_.open_shared(st_.ctx, kResultsWorkers);
-    }
-  };
-  auto body = [this] {
-    try {
-      loop();
-    } catch (const zmq::error_t& e) {
-      if (e.num() != ETERM) common::die(log(), std::string("result thread stopped: ") + e.what());
-    } catch (const std::exception& e) {
-      common::die(log(), std::string("result thread stopped: ") + e.what());
-    }
-    client_.close(stopped_ ? kStopLingerMs : 0);
-    notices_.close();
-    control_.close();
-  };
-  thread_ = common::start_after_setup("zf-results-" + std::to_string(index_), setup, body);
-}
-
-void ResultThread::loop() {
-  zmq::pollitem_t items[] = {{notices_.handle(), 0, ZMQ_POLLIN, 0},
-                             {client_.socket().handle(), 0, ZMQ_POLLIN, 0}};
-  common::Message msg;
-  while (!stopped_) {
-    const uint64_t now = common::now_us();
-    // No timer when nothing waits: an idle broker sleeps until a message
-    // (every wake-up has a reason: issue 14).
-    constexpr uint64_t kForever = UINT64_MAX;
-    uint64_t wait_us = waiters_.next_timeout_us(now, kForever);
-    if (!ready_.empty() || !finished_.empty()) wait_us = std::min(wait_us, next_ready_us_ > now ? next_ready_us_ - now : 0);
-    const auto timeout = wait_us == kForever ? std::chrono::milliseconds(-1)
-                                             : std::chrono::milliseconds((wait_us + 999) / 1000);
-    zmq::poll(items, 2, timeout);
-    if (items[0].revents & ZMQ_POLLIN) on_notice();
-    if (stopped_) return;
-    if (items[1].revents & ZMQ_POLLIN) {
-      for (int n = 0; n < 256; ++n) {
-        if (!common::recv_message(client_.socket(), msg, zmq::recv_flags::dontwait)) break;
-        on_request(msg);
-      }
-    }
-    on_expired();
-    answer_ready();
-  }
-}
-
-void ResultThread::on_request(common::Message& msg) {
+void ResultService::on_request(common::Message& msg) {
   common::fault_point("broker-results");  // a test hook: once per request
   std::string corr;
   auto body = request_body(msg, st_.config.broker.max_message_bytes, &corr);
@@ -100,7 +43,7 @@ void ResultThread::on_request(common::Message& msg) {
   client_.reply(envelope, reply);
 }
 
-std::string ResultThread::handle(const common::Request& req, common::Message& msg, bool& parked) {
+std::string ResultService::handle(const common::Request& req, common::Message& msg, bool& parked) {
   switch (req.op) {
     case common::Op::get:
     case common::Op::get_many:
@@ -111,11 +54,9 @@ std::string ResultThread::handle(const common::Request& req, common::Message& ms
       park_cancel(req, msg);
       parked = true;
       return {};
-    case common::Op::clear_cache: {
-      auto frames = common::encode_clear(req.script);
-      common::send_frames(control_, frames);
+    case common::Op::clear_cache:
+      sink_.clear_scripts(common::encode_clear(req.script));
       return common::encode_ok(req.corr);
-    }
     default:
       return common::encode_error({common::ErrorCode::bad_request,
                                    "op '" + std::string(common::to_string(req.op)) +
@@ -124,14 +65,13 @@ std::string ResultThread::handle(const common::Request& req, common::Message& ms
   }
 }
 
-void ResultThread::park_cancel(const common::Request& req, common::Message& msg) {
+void ResultService::park_cancel(const common::Request& req, common::Message& msg) {
   CancelRequest r{next_cancel_token_++, index_, req.ids.front()};
   cancels_.emplace(r.token, ParkedCancel{take_envelope(msg), r.id, req.corr});
-  auto frames = encode_cancel_request(r);
-  common::send_frames(control_, frames);
+  sink_.request_cancel(r);
 }
 
-Found ResultThread::lookup(const std::string& id) {
+Found ResultService::lookup(const std::string& id) {
   // Live table before cache: a finishing task enters the cache before it
   // leaves the table (in one step, LiveTable::finish), so this order
   // cannot miss it.
@@ -150,16 +90,16 @@ Found ResultThread::lookup(const std::string& id) {
 // A parked get holds its envelope and ids for up to an hour: across all
 // result threads their number is held to broker.max_waiters (reserved here,
 // released when the waiter is answered: reply_parked).
-bool ResultThread::reserve_waiter() {
+bool ResultService::reserve_waiter() {
   return Metrics::reserve(st_.metrics.waiters, st_.config.broker.max_waiters);
 }
 
-void ResultThread::reply_parked(Waiter& w, const std::string& body) {
+void ResultService::reply_parked(Waiter& w, const std::string& body) {
   client_.reply(w.envelope, body);
   Metrics::sub(st_.metrics.waiters);
 }
 
-std::string ResultThread::handle_get(const common::Request& req, common::Message& msg,
+std::string ResultService::handle_get(const common::Request& req, common::Message& msg,
                                      bool& parked) {
   Waiter w;
   w.corr = req.corr;
@@ -198,7 +138,7 @@ std::string ResultThread::handle_get(const common::Request& req, common::Message
   return {};
 }
 
-std::string ResultThread::answer(Waiter& w) {
+std::string ResultService::answer(Waiter& w) {
   // Ids still live (the wait ran out) are looked up again for their
   // current state; finished ones use the record already held.
   for (std::size_t i = 0; i < w.ids.size(); ++i) {
@@ -214,22 +154,14 @@ std::string ResultThread::answer(Waiter& w) {
   return common::encode_results(entries, w.corr);
 }
 
-void ResultThread::on_notice() {
-  for (int n = 0; n < 1024; ++n) {
-    zmq::message_t m;
-    if (!notices_.recv(m, zmq::recv_flags::dontwait)) return;
-    Notice notice = unpack_notice(m);
-    for (const RecordPtr& rec : notice.records) {
-      finished_.push_back(rec);
-    }
-    if (notice.stopping) on_stopping();  // the dispatcher's last notice
-    for (const CancelReply& c : notice.cancels) {
-      auto it = cancels_.find(c.token);
-      if (it == cancels_.end()) continue;
-      client_.reply(it->second.envelope,
-                    common::encode_cancel_reply(it->second.id, c.outcome, it->second.corr));
-      cancels_.erase(it);
-    }
+void ResultService::take_notice(Notice notice) {
+  for (RecordPtr& rec : notice.records) finished_.push_back(std::move(rec));
+  if (notice.stopping) on_stopping();  // the dispatcher's last notice
+  for (const CancelReply& c : notice.cancels) {
+    auto it = cancels_.find(c.token);
+    if (it == cancels_.end()) continue;
+    client_.reply(it->second.envelope, common::encode_cancel_reply(it->second.id, c.outcome, it->second.corr));
+    cancels_.erase(it);
   }
 }
 
@@ -237,7 +169,7 @@ void ResultThread::on_notice() {
 // (Waiters::kMaxExpiredPerCall, kExpiryPauseUs apart): one task finishing
 // with 100,000 gets parked on it must not hold up every other request (a
 // status behind it) for the whole burst.
-void ResultThread::answer_ready() {
+void ResultService::answer_ready() {
   const uint64_t now = common::now_us();
   if ((ready_.empty() && finished_.empty()) || now < next_ready_us_) return;
   std::size_t budget = Waiters::kMaxExpiredPerCall;
@@ -259,7 +191,7 @@ void ResultThread::answer_ready() {
 // The broker stops: what is already decided is answered, every other
 // parked request gets `shutting_down` (PROTOCOL "Errors") instead of
 // silence when the process goes.
-void ResultThread::on_stopping() {
+void ResultService::on_stopping() {
   for (const auto& rec : finished_) {
     for (Waiter& w : waiters_.finished(rec)) ready_.push_back(std::move(w));
   }
@@ -275,11 +207,21 @@ void ResultThread::on_stopping() {
   stopped_ = true;
 }
 
-void ResultThread::on_expired() {
+void ResultService::on_timers() {
+  if (stopped_) return;
   for (Waiter& w : waiters_.expired(common::now_us())) reply_parked(w, answer(w));
+  answer_ready();
 }
 
-std::string ResultThread::status_reply(const common::Request& req) {
+// No timer when nothing waits: an idle broker sleeps until a message
+// (every wake-up has a reason: issue 14).
+uint64_t ResultService::wait_us(uint64_t now) const {
+  uint64_t wait = waiters_.next_timeout_us(now, UINT64_MAX);
+  if (!ready_.empty() || !finished_.empty()) wait = std::min(wait, next_ready_us_ > now ? next_ready_us_ - now : 0);
+  return wait;
+}
+
+std::string ResultService::status_reply(const common::Request& req) {
   return common::encode_status(gather_status(st_, common::now_us()), req.corr);
 }
 
