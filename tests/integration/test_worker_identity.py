@@ -7,7 +7,10 @@ outside with fake workers speaking the internal link (common/worker_link.h):
 - a worker that takes tasks and never answers (its heartbeats say it runs
   nothing) is declared unhealthy and its tasks go elsewhere long before
   their timeout;
-- a claim of 100,000 threads is capped at workers.max_threads.
+- a claim of 100,000 threads is capped at workers.max_threads;
+- a pool thread's results socket (routing id ROUTE#N, issue 14) speaks for
+  the worker whose route it names, and only with RESULTs: one naming a route
+  nobody holds changes nothing.
 """
 import os
 import signal
@@ -47,6 +50,7 @@ class FakeWorker:
         self.dealer.send_multipart(ready_frames(wid, threads, incarnation))
         self.token = 0
         self.tasks = []
+        self.dispatches = {}  # task id -> dispatch number
 
     def pump(self, timeout_ms=50):
         """Reads what the broker sent: WELCOME tokens and TASKs (never answered)."""
@@ -56,6 +60,7 @@ class FakeWorker:
                 self.token = msgpack.unpackb(frames[1])
             elif frames[0] == b"T":
                 self.tasks.append(frames[1].decode())
+                self.dispatches[frames[1].decode()] = msgpack.unpackb(frames[2])[0]
             timeout_ms = 0
 
 
@@ -135,6 +140,38 @@ class WorkerIdentity(FleetTestCase):
         self.assertEqual([r["state"] for r in results], ["done"] * 8, results)
         self.assertLess(time.monotonic() - t0, 15, "tasks waited for their 60 s timeout")
         self.assertIn("unhealthy", fleet.log_tail(400))
+
+    def test_results_sockets_speak_only_for_their_own_worker(self):
+        fleet = self.new_fleet(workers=dict(FAST, io={"processes": 0}, cpu={"processes": 0}),
+                               ready_workers=0)
+        c = fleet.client()
+        route = "sink-" + uuid.uuid4().hex[:6]
+        sink = FakeWorker(fleet, route, threads=2)
+        ids = [c.submit_ok("builtin:echo", [i], timeout_ms=60000) for i in range(2)]
+        poll(lambda: (sink.pump(), len(sink.tasks))[1], lambda n: n == 2, timeout_s=5)
+        self.assertEqual(sorted(sink.tasks), sorted(ids))
+
+        def result(tid, value):
+            meta = msgpack.packb([sink.dispatches[tid], 1, True, 10])
+            return [b"D", tid.encode(), meta, msgpack.packb(value)]
+
+        # A route nobody holds, and the sink's own results socket saying
+        # something other than RESULT: both ignored, the broker serves on.
+        stranger = fleet.socket(zmq.DEALER, "backend", ROUTING_ID=b"nobody-route#0")
+        stranger.send_multipart(result(ids[0], "forged"))
+        own = fleet.socket(zmq.DEALER, "backend", ROUTING_ID=(route + "#1").encode())
+        own.send_multipart(ready_frames(route, 100, 8))
+        own.send_multipart([b"B"])
+        time.sleep(0.3)
+        self.assertEqual([c.get(t)["state"] for t in ids], ["running", "running"])
+        # The sink's results socket answers for the sink.
+        own.send_multipart(result(ids[0], "from #1"))
+        own.send_multipart(result(ids[1], "also"))
+        res = c.wait_many(ids, timeout_s=10)
+        self.assertEqual([(r["state"], r["result"], r["worker"]) for r in res],
+                         [("done", "from #1", route), ("done", "also", route)], res)
+        (w,) = [x for x in c.status()["workers"] if x["id"] == route]
+        self.assertEqual((w["alive"], w["threads"]), (True, 2), w)  # the READY on #1 changed nothing
 
     def test_thread_claims_are_capped(self):
         fleet = self.new_fleet(workers=dict(FAST, io={"processes": 0}, cpu={"processes": 0},
