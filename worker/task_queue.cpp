@@ -26,7 +26,7 @@ void TaskQueue::push(std::vector<PendingTask>& tasks) {
   for (int i = 0; i < wake; ++i) cv_.notify_one();
 }
 
-std::optional<PendingTask> TaskQueue::pop(uint64_t last_run_us) {
+std::optional<PendingTask> TaskQueue::pop(uint64_t last_run_us, const std::function<void()>& before_wait) {
   std::unique_lock lock(mu_);
   if (last_run_us != kNoRun) {
     --running_;
@@ -34,6 +34,13 @@ std::optional<PendingTask> TaskQueue::pop(uint64_t last_run_us) {
     avg_run_us_ = avg_run_us_ == UINT64_MAX
                       ? last_run_us
                       : avg_run_us_ - avg_run_us_ / 8 + last_run_us / 8;
+  }
+  if (!takeable() && !closed_ && before_wait) {
+    // Still counted as awake and free: a push meanwhile leaves the task for
+    // this thread, which looks again below.
+    lock.unlock();
+    before_wait();
+    lock.lock();
   }
   if (!takeable() && !closed_) {
     ++sleepers_;
@@ -113,6 +120,11 @@ void TaskQueue::close() {
     closed_ = true;
   }
   cv_.notify_all();
+}
+
+bool TaskQueue::short_backlog() const {
+  std::lock_guard lock(mu_);
+  return takeable() && short_tasks();
 }
 
 std::size_t TaskQueue::size() const {

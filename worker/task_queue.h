@@ -67,7 +67,10 @@ class TaskQueue {
   void push(std::vector<PendingTask>& tasks);
   // Blocks for the next task. `last_run_us` is how long the caller's
   // previous task ran (kNoRun for none): it feeds the run-time average.
-  std::optional<PendingTask> pop(uint64_t last_run_us = kNoRun);
+  // `before_wait` (optional) runs, without the lock, when there is no task
+  // to take, before the thread sleeps (a pool thread sends the results it
+  // holds there).
+  std::optional<PendingTask> pop(uint64_t last_run_us = kNoRun, const std::function<void()>& before_wait = {});
   // The backstop: wakes a thread if the oldest task has waited more than
   // kMaxLagUs and nobody is free to take it. Returns true while tasks wait
   // (the caller should nudge again within about kMaxLagUs).
@@ -84,6 +87,9 @@ class TaskQueue {
   uint64_t popped() const { return popped_.load(std::memory_order_relaxed); }
   void close();
   std::size_t size() const;
+  // True when short tasks are queued: a pool thread will be back for the
+  // next one within microseconds (it may hold its result to send a group).
+  bool short_backlog() const;
 
  private:
   bool short_tasks() const { return avg_run_us_ < kShortTaskUs; }

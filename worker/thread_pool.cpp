@@ -142,10 +142,18 @@ void ThreadPool::run_thread(std::size_t slot) {
 void ThreadPool::serve(std::size_t slot) {
   common::SocketOptions o = results_;
   o.routing_id = common::result_route(results_.routing_id, slot);
+  // No ZMTP pings of its own: the I/O thread's connection already watches
+  // the broker, and a ping a second per pool thread would wake an idle
+  // worker for nothing.
+  o.zmtp_heartbeat_ms = 0;
   zmq::socket_t out = common::make_socket(ctx_, zmq::socket_type::dealer, o);
   out.connect(endpoint_);
   uint64_t last_run_us = TaskQueue::kNoRun;
-  while (auto task = queue_.pop(last_run_us)) {
+  std::vector<common::Frames> held;  // results kept for one send group
+  uint64_t held_since = 0;
+  // Nothing to take: the held group goes before this thread sleeps.
+  auto flush = [&] { send_held(out, held); };
+  while (auto task = queue_.pop(last_run_us, flush)) {
     common::fault_point("worker-pool");
     active.fetch_add(1, std::memory_order_relaxed);
     common::ResultMessage r = execute(*task, slot);
@@ -153,12 +161,25 @@ void ThreadPool::serve(std::size_t slot) {
     last_run_us = r.run_us;
     active.fetch_sub(1, std::memory_order_relaxed);
     (r.ok ? done : failed).fetch_add(1, std::memory_order_relaxed);
-    auto frames = common::encode_result(r);
+    held.push_back(common::encode_result(r));
+    if (held.size() == 1) held_since = common::now_us();
+    const bool hold = queue_.short_backlog() && held.size() < kMaxHeld &&
+                      common::now_us() - held_since < kMaxHoldUs;
+    if (!hold) send_held(out, held);
+  }
+  send_held(out, held);
+  out.set(zmq::sockopt::linger, kResultLingerMs);
+  out.close();
+}
+
+// One group: libzmq's I/O thread is woken by the first send of the group
+// only, and writes the rest with it.
+void ThreadPool::send_held(zmq::socket_t& out, std::vector<common::Frames>& held) {
+  for (auto& frames : held) {
     common::send_frames(out, frames);  // no high-water mark: never refused
     sent.fetch_add(1, std::memory_order_release);
   }
-  out.set(zmq::sockopt::linger, kResultLingerMs);
-  out.close();
+  held.clear();
 }
 
 }  // namespace zfleet::worker

@@ -1,7 +1,8 @@
 // suite: one run, every bar of benchmarks/README.md ("Bars") the bench can measure on its own,
 // against the transport limit measured at the start of the same run. It
 // spawns the fleet of --spawn-io / --spawn-cpu (config/fleet.yaml's sizes by
-// default) and, for CPU scaling, two more (1 and 2 cpu workers). --count N
+// default) and, for the CPU-bound bar, two more (1 and 2 cpu workers) beside
+// two plain python processes (vm_ceiling.h). --count N
 // sizes it (throughput runs of N tasks; the other runs are scaled from N).
 // The exit code says whether every run completed, not whether bars passed:
 // a failed bar is a finding, shown in the table and in JSON. With --plot
@@ -95,27 +96,31 @@ void measure_fleet_bars(const Opts& o, const Endpoints& ep, const TransportResul
   complete = complete && lat.errors == 0 && bal.lost == 0;
 }
 
-// zfleet's 2-vs-1 speed-up on py-cpu, judged against the machine's own: two
-// plain python processes running the same loop, measured right after in
-// this run (vm_ceiling.h). The bar is 90% of that ceiling.
+// Two CPU-bound workers against the machine's own ceiling: two plain python
+// processes running the same loop (vm_ceiling.h), measured before and after
+// the fleet's runs in this run (the ceiling moves with the VM's neighbours)
+// and averaged. The bar: two workers reach 90% of their throughput. The
+// 2-vs-1 speed-ups of both are shown too; zfleet's can be the lower of the
+// two when its single worker beats a plain process (it often does here).
 Bar cpu_scaling_bar(const Opts& o, bool& complete, std::vector<NamedFigure>& figs) {
   constexpr uint64_t kLoop = 20000;
   Opts s = variant(o, "py-cpu:20000", "cpu", o.count / 40);
   s.workers = {1, 2};
   s.threads = 1;
   s.warmup = 4;
-  // The VM's ceiling moves with its neighbours: measured before and after
-  // the fleet's runs, and the two averaged.
   const std::string scripts = o.scripts.empty() ? default_scripts_dir() : o.scripts;
-  const Ceiling before = python_ceiling(scripts, kLoop, static_cast<int>(s.count));
+  const int calls = static_cast<int>(s.count) / 2;
+  const Ceiling before = python_ceiling(scripts, kLoop, calls);
   auto rows = run_scaling(s);
-  const Ceiling after = python_ceiling(scripts, kLoop, static_cast<int>(s.count));
+  const Ceiling after = python_ceiling(scripts, kLoop, calls);
   figs.push_back({"scaling", scaling_figure(s, rows)});
   for (const auto& r : rows) complete = complete && r.r.out.lost == 0;
-  double x = rows[0].r.tasks_per_s > 0 ? rows[1].r.tasks_per_s / rows[0].r.tasks_per_s : 0;
-  const Ceiling vm{(before.one_s + after.one_s) / 2, (before.two_s + after.two_s) / 2};
-  const double of = vm.speedup() > 0 ? x / vm.speedup() : 0;
-  return {"CPU scaling, py-cpu, 2 vs 1", fmt("%.2fx", x) + " of " + fmt("%.2fx", vm.speedup()) + " (" + fmt("%.0f%%", of * 100) + ")",
+  const double x = rows[0].r.tasks_per_s > 0 ? rows[1].r.tasks_per_s / rows[0].r.tasks_per_s : 0;
+  const Ceiling vm{calls, (before.one_s + after.one_s) / 2, (before.two_s + after.two_s) / 2};
+  const double of = vm.two_per_s() > 0 ? rows[1].r.tasks_per_s / vm.two_per_s() : 0;
+  return {"CPU-bound, 2 workers, py-cpu",
+          fmt("%.0f%%", of * 100) + " (" + per_s(rows[1].r.tasks_per_s) + " of " + per_s(vm.two_per_s()) + "; " +
+              fmt("%.2fx", x) + " vs " + fmt("%.2fx", vm.speedup()) + ")",
           ">= 90% of 2 python procs", of, of >= 0.9};
 }
 
