@@ -4,8 +4,8 @@
 // default) and, for the CPU-bound bar, two more (1 and 2 cpu workers) beside
 // two plain python processes (vm_ceiling.h). --count N
 // sizes it (throughput runs of N tasks; the other runs are scaled from N).
-// The exit code says whether every run completed, not whether bars passed:
-// a failed bar is a finding, shown in the table and in JSON. With --plot
+// Exit code: 0 when every bar is met, 3 when one is not (shown in the table
+// and in JSON), 1 when tasks were lost. With --plot
 // FILE.png it draws the idle latency (FILE-latency.png) and the CPU
 // scaling (FILE-scaling.png).
 #include <cstdio>

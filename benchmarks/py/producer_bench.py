@@ -10,10 +10,15 @@ with a window and matched by `corr`, then `get_many` with `wait_ms`.
 Prints one JSON line: accepted, done, failed, seconds, tasks_per_s.
 With --latency N it runs N closed-loop round trips instead (submit, wait for
 the ack, `get` with `wait_ms`, one at a time) and prints their p50/p90/p99/
-max in microseconds, and errors.
+max in microseconds, and errors. With --transport BENCH (the zfleet-bench
+binary) it first measures the raw ZeroMQ forwarding round trip from this
+same pyzmq client, through the bench's own forwarder and echo processes
+(the transport of `zfleet-bench --vs-transport`), and adds the ratio of the
+two p50s: issue 14's bar is at most 1.5x, p99 under 1 ms.
 """
 import argparse
 import json
+import subprocess
 import time
 
 import msgpack
@@ -30,6 +35,7 @@ def main():
     ap.add_argument("--func", default="noop")
     ap.add_argument("--type", default="cpu")
     ap.add_argument("--latency", type=int, default=0, help="closed-loop round trips instead")
+    ap.add_argument("--transport", metavar="BENCH", help="with --latency: measure the transport first")
     a = ap.parse_args()
 
     ctx = zmq.Context()
@@ -69,8 +75,44 @@ def main():
                       "acks_per_s": round(len(ids) / t_ack)}))
 
 
+def percentile(sorted_us, q):
+    return round(sorted_us[min(len(sorted_us) - 1, int(q * len(sorted_us)))]) if sorted_us else None
+
+
+def transport_p50(bench, ctx, count):
+    """p50 of one-at-a-time round trips from pyzmq through the bench's
+    forwarder (ROUTER/ROUTER) and echo (DEALER) processes."""
+    fwd = subprocess.Popen([bench, "transport-forwarder"], stdout=subprocess.PIPE, text=True)
+    front_ep, back_ep = fwd.stdout.readline().split()
+    echo = subprocess.Popen([bench, "transport-echo", back_ep])
+    s = ctx.socket(zmq.DEALER)
+    s.setsockopt(zmq.RCVTIMEO, 10000)
+    s.setsockopt(zmq.LINGER, 1000)
+    s.connect(front_ep)
+    try:
+        rtts = []
+        for i in range(count + 100):
+            t0 = time.perf_counter()
+            s.send(b"x" * 64)
+            s.recv()
+            if i >= 100:  # warm-up left out
+                rtts.append((time.perf_counter() - t0) * 1e6)
+        s.send(b"STOP")
+        s.recv()
+    finally:
+        s.close()
+        for p in (echo, fwd):
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    rtts.sort()
+    return percentile(rtts, 0.5)
+
+
 def latency(a, front, results):
     """Closed loop: one task at a time, from submit to its result."""
+    transport = transport_p50(a.transport, front.context, a.latency) if a.transport else None
     rtts, errors = [], 0
     for i in range(a.latency):
         t0 = time.perf_counter()
@@ -87,9 +129,12 @@ def latency(a, front, results):
             continue
         rtts.append((time.perf_counter() - t0) * 1e6)
     rtts.sort()
-    pick = lambda q: round(rtts[min(len(rtts) - 1, int(q * len(rtts)))]) if rtts else None
-    print(json.dumps({"round_trips": len(rtts), "errors": errors, "p50_us": pick(0.5),
-                      "p90_us": pick(0.9), "p99_us": pick(0.99), "max_us": pick(1.0)}))
+    out = {"round_trips": len(rtts), "errors": errors, "p50_us": percentile(rtts, 0.5),
+           "p90_us": percentile(rtts, 0.9), "p99_us": percentile(rtts, 0.99), "max_us": percentile(rtts, 1.0)}
+    if transport:
+        out["transport_p50_us"] = transport
+        out["p50_vs_transport"] = round(out["p50_us"] / transport, 2) if out["p50_us"] else None
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":
