@@ -36,6 +36,18 @@ struct PoolConfig {
   std::vector<std::string> script_roots;
   std::string venv;                 // "" = none: Debian's /usr/bin/python3 as is
   std::vector<std::string> path;    // extra sys.path entries
+  // Adaptive pools (issue 15): with max_processes > 0 the pool grows and
+  // shrinks between min_processes and max_processes instead of running
+  // `processes` (a file may set one or the other: validate_scaling.cpp).
+  int min_processes = 0;            // 0..max_processes
+  int max_processes = 0;            // 0 = a fixed pool
+  uint64_t scale_up_after_ms = 500;     // oldest queued task waited this long, every slot busy
+  uint64_t scale_down_after_ms = 30000; // busy slots fit in one process fewer this long
+  uint64_t cooldown_ms = 1000;          // at least this long between two changes of the pool
+
+  bool scales() const { return max_processes > 0; }
+  // The most local processes the broker may run for it.
+  int local_max() const { return scales() ? max_processes : processes; }
 
   bool operator==(const PoolConfig&) const = default;
 };
@@ -100,6 +112,7 @@ struct WorkersConfig {
   int prefetch = 32;              // zfleet key: >= 0, most tasks beyond thread count (short tasks only)
   uint64_t kill_grace_ms = 5000;  // zfleet key: >= 0, see docs/config.md
   int max_threads = 1024;         // zfleet key: 1..65536, cap on the threads a worker may claim
+  int max_total_processes = 0;    // cap on local processes of all pools together; 0 = none
 
   bool operator==(const WorkersConfig&) const = default;
 

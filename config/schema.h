@@ -74,7 +74,13 @@ void for_each_number(Cfg& c, Visit&& visit) {
     visit(k + ".max_tasks_per_process", p->max_tasks_per_process, Bounds{0, kMaxU64});
     visit(k + ".max_rss_mb", p->max_rss_mb, Bounds{0, 1ULL << 30});
     visit(k + ".max_output_bytes", p->max_output_bytes, Bounds{0, kMaxMessageBytes});
+    visit(k + ".min_processes", p->min_processes, Bounds{0, 256});
+    visit(k + ".max_processes", p->max_processes, Bounds{0, 256});
+    visit(k + ".scale_up_after_ms", p->scale_up_after_ms, Bounds{0, kMaxMillis});
+    visit(k + ".scale_down_after_ms", p->scale_down_after_ms, Bounds{0, kMaxMillis});
+    visit(k + ".cooldown_ms", p->cooldown_ms, Bounds{0, kMaxMillis});
   }
+  visit("workers.max_total_processes", c.workers.max_total_processes, Bounds{0, 65536});
   visit("workers.prefetch", c.workers.prefetch, Bounds{0, 1000000});
   visit("workers.kill_grace_ms", c.workers.kill_grace_ms, Bounds{0, kMaxMillis});
   visit("workers.max_threads", c.workers.max_threads, Bounds{1, 65536});
@@ -152,6 +158,10 @@ void for_each_inherited(FleetConfig& c, Visit&& visit) {
 
 // Maps a dotted key to the 1-based line it was read from (0 = unknown).
 using LineOf = std::function<int(std::string_view key)>;
+
+// Adaptive pools: min/max against `processes`, min <= max, and the floor of
+// every pool under workers.max_total_processes. Defined in validate_scaling.cpp.
+void check_scaling(const FleetConfig& cfg, const LineOf& line_of);
 
 // Range and consistency checks shared by validate() and the loader; throws
 // ConfigError naming cfg.source, line_of(key) and key. Defined in validate.cpp.

@@ -170,7 +170,7 @@ void check_security(const FleetConfig& cfg, const schema::LineOf& line_of) {
     if (list == &s.workers) workers = std::move(*allowed);
   }
   bool local = false;
-  for (const PoolConfig* p : cfg.workers.all()) local = local || p->processes > 0;
+  for (const PoolConfig* p : cfg.workers.all()) local = local || p->local_max() > 0;
   if (s.worker_key.empty()) {
     if (local) fail("security.worker_key", "required when the broker starts local workers (workers.*.processes > 0)");
     return;
@@ -229,7 +229,7 @@ void check_local_python(const FleetConfig& cfg, const schema::LineOf& line_of) {
     return line_of(k) > 0 ? k : (own == "script_roots" ? std::string(schema::kScriptRootsKey) : "python." + own);
   };
   for (const PoolConfig* p : cfg.workers.all()) {
-    if (p->processes == 0) continue;
+    if (p->local_max() == 0) continue;
     for (const std::string& root : p->script_roots) {
       std::error_code ec;
       if (fs::is_directory(root, ec)) continue;
@@ -262,6 +262,7 @@ ConfigError::ConfigError(std::string file, int line, std::string key, std::strin
 void schema::check_values(const FleetConfig& cfg, const LineOf& line_of, Role role) {
   check_numbers(cfg, line_of);
   check_pools(cfg, line_of);
+  check_scaling(cfg, line_of);
   check_endpoints(cfg, line_of);
   check_logging(cfg, line_of);
   check_metrics(cfg, line_of);

@@ -16,6 +16,39 @@ using namespace zfleet::config;
 using namespace config_testing;
 
 TEST_SUITE("config_errors") {
+  TEST_CASE("adaptive pools: min/max against processes, order, negatives, the total cap") {
+    expect_error("workers:\n  io:\n    processes: 2\n    min_processes: 1\n    max_processes: 3\n", 4,
+                 "workers.io.min_processes", "a pool takes either `processes` (fixed) or min_processes/max_processes (adaptive), not both");
+    expect_error("workers:\n  pools:\n    web: {max_processes: 3, processes: 1}\n", 3,
+                 "workers.pools.web.max_processes",
+                 "a pool takes either `processes` (fixed) or min_processes/max_processes (adaptive), not both");
+    expect_error("workers:\n  cpu:\n    min_processes: 4\n    max_processes: 2\n", 3,
+                 "workers.cpu.min_processes", "is 4, more than max_processes (2)");
+    expect_error("workers:\n  io:\n    min_processes: 1\n", 3, "workers.io.min_processes",
+                 "needs max_processes (the most processes the pool may grow to)");
+    expect_error("workers:\n  io:\n    max_processes: 0\n", 3, "workers.io.max_processes",
+                 "must be at least 1 (a pool of 0 processes cannot grow)");
+    expect_error("workers:\n  io:\n    min_processes: -1\n    max_processes: 2\n", 3,
+                 "workers.io.min_processes", "must be >= 0 (got -1)");
+    expect_error("workers:\n  io:\n    max_processes: 2\n    cooldown_ms: -5\n", 4, "workers.io.cooldown_ms",
+                 "must be >= 0 (got -5)");
+    expect_error("workers:\n  io:\n    processes: 2\n    scale_up_after_ms: 100\n", 4,
+                 "workers.io.scale_up_after_ms", "only for an adaptive pool (one with max_processes)");
+    expect_error("workers:\n  io: {processes: 3}\n  cpu: {min_processes: 2, max_processes: 4}\n"
+                 "  max_total_processes: 4\n", 4, "workers.max_total_processes",
+                 "is 4, under the 5 processes the pools need at least (fixed pools' processes plus adaptive "
+                 "pools' min_processes)");
+    const FleetConfig ok = parse_config(
+        "workers:\n  io: {processes: 0}\n  cpu: {min_processes: 1, max_processes: 3, cooldown_ms: 0}\n"
+        "  max_total_processes: 3\n", "inline.yaml", "");
+    CHECK(ok.workers.cpu.scales());
+    CHECK(ok.workers.cpu.local_max() == 3);
+    CHECK(ok.workers.cpu.min_processes == 1);
+    CHECK(ok.workers.cpu.cooldown_ms == 0);
+    CHECK(ok.workers.max_total_processes == 3);
+    CHECK_FALSE(ok.workers.io.scales());
+  }
+
   TEST_CASE("unknown keys name file, line and dotted key") {
     expect_error("brokr:\n  frontend: tcp://x:1\n", 1, "brokr", "unknown key");
     expect_error("# a comment\nbroker:\n  frontnd: tcp://x:1\n", 3, "broker.frontnd",
