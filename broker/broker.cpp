@@ -15,6 +15,7 @@
 #include "broker/metrics_text.h"
 #include "broker/result_thread.h"
 #include "broker/router_proxy.h"
+#include "broker/pool_scaler.h"
 #include "broker/supervisor.h"
 #include "broker/zap_handler.h"
 #include "common/clock.h"
@@ -38,9 +39,9 @@ int wait_signal(const sigset_t& set, long ms) {
 
 bool stop_signal(int sig) { return sig == SIGINT || sig == SIGTERM; }
 
-// Until the supervisor's next timed work, in ms for wait_signal.
-long until_due(const Supervisor& supervisor) {
-  const uint64_t due = supervisor.next_due_us(), now = common::now_us();
+// Until the supervisor's or the scaler's next timed work, in ms for wait_signal.
+long until_due(const Supervisor& supervisor, const PoolScaler& scaler) {
+  const uint64_t due = std::min(supervisor.next_due_us(), scaler.next_due_us()), now = common::now_us();
   if (due == UINT64_MAX) return -1;
   return due > now ? static_cast<long>((due - now + 999) / 1000) : 0;
 }
@@ -192,16 +193,26 @@ int Broker::serve(BrokerState& st, const sigset_t& sigs) {
   log()->info("zfleet-broker {} serving: frontend {}, results {}, backend {}, status {}",
               common::kVersion, b.frontend, b.results, b.backend, b.status);
 
+  // The main thread's PUSH to the dispatcher: scale-downs (RETIRE, KEEP),
+  // then DRAIN and STOP at the end.
+  zmq::socket_t control = common::make_socket(st.ctx, zmq::socket_type::push, {});
+  control.connect(kControlEndpoint);
   Supervisor supervisor(cfg_, opts_.worker_bin, &st.local_board,
                         st.keys ? st.keys->server.public_z85 : std::string());
+  PoolScaler scaler(st, supervisor, [&control](bool retire, int64_t pid) {
+    auto frames = encode_retire(retire, pid);
+    common::send_frames(control, frames);
+  });
   supervisor.start_all();
   int sig = 0;
-  while (!stop_signal(sig = wait_signal(sigs, until_due(supervisor)))) supervisor.poll(common::now_us());
+  while (!stop_signal(sig = wait_signal(sigs, until_due(supervisor, scaler)))) {
+    const uint64_t now = common::now_us();
+    supervisor.poll(now);
+    scaler.tick(now);
+  }
 
   log()->info("signal {}: draining (new tasks refused, up to {} ms for running ones)", sig,
               b.drain_timeout_ms);
-  zmq::socket_t control = common::make_socket(st.ctx, zmq::socket_type::push, {});
-  control.connect(kControlEndpoint);
   drain(st, sigs, supervisor, control);
   supervisor.stop_all(3000);
   control.send(zmq::buffer(kStopCommand), zmq::send_flags::dontwait);

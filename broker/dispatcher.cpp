@@ -7,6 +7,7 @@
 #include "broker/journal/writer.h"
 #include "common/clock.h"
 #include "common/fail_loudly.h"
+#include "common/host_port.h"
 #include "common/log.h"
 #include "common/sockets.h"
 #include "common/threads.h"
@@ -52,7 +53,8 @@ Dispatcher::Dispatcher(BrokerState& state)
       registry_(registry_options(state.config)),
       journal_(state.config.broker.journal.enabled(), state.pools),
       finisher_(state, static_cast<std::size_t>(state.config.broker.result_threads), journal_),
-      lifecycle_(finisher_, registry_, *this, lifecycle_options(state.config)) {}
+      lifecycle_(finisher_, registry_, *this, lifecycle_options(state.config)),
+      local_host_(common::this_host_name()) {}
 
 Dispatcher::~Dispatcher() { join(); }
 
@@ -225,8 +227,11 @@ void Dispatcher::pass(uint64_t now) {
     common::report_dropped_logs(*log());
   }
   lifecycle_.dispatch_ready(now);
+  if (!retiring_.empty()) stop_retired();
   if (now >= next_board_us_) {
     st_.board.publish(registry_.board());
+    for (common::PoolId p = 0; p < static_cast<common::PoolId>(st_.pools.size()); ++p)
+      st_.metrics.pool[p].oldest_queued_us.store(lifecycle_.oldest_queued_us(p), std::memory_order_relaxed);
     next_board_us_ = now + kBoardIntervalUs;
   }
   flush_journal();  // this pass's records, before anything waits on them

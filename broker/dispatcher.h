@@ -84,6 +84,8 @@ class Dispatcher final : private TaskSender, private TaskSink, private ControlSi
   void take_tasks(const std::vector<Task*>& batch, std::optional<AckRequest> ack) override;
   void clear_scripts(common::Frames clear) override;
   void request_cancel(const CancelRequest& req) override;
+  void retire(int64_t pid, bool retire);
+  void stop_retired();
   // dispatcher_link.cpp: the worker side
   void on_backend();
   void on_worker_message(const std::string& rid, common::LinkCmd cmd, const common::Frames& f);
@@ -120,6 +122,8 @@ class Dispatcher final : private TaskSender, private TaskSink, private ControlSi
   static constexpr std::size_t kMaxRefusedRemembered = 1024;
   std::unordered_set<std::string> refused_;  // id + NUL + pool of each refused worker logged
   bool stop_ = false;
+  std::string local_host_;                 // this machine's name: local workers' `host`
+  std::unordered_set<std::string> retiring_;  // ids of workers draining for a scale-down
 };
 
 }  // namespace zfleet::broker

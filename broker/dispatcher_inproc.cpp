@@ -94,6 +94,8 @@ void Dispatcher::on_control() {
       log()->info("draining: {} queued, {} running, {} delayed or waiting for a retry",
                   lifecycle_.queued(), lifecycle_.running(),
                   lifecycle_.timed() - lifecycle_.running());
+    } else if (cmd == kRetireCommand || cmd == kKeepCommand) {
+      if (auto pid = decode_retire_pid(f)) retire(*pid, cmd == kRetireCommand);
     } else if (cmd == kCancelCommand) {
       if (auto req = decode_cancel_request(f)) request_cancel(*req);
     } else if (common::link_command(f[0]) == common::LinkCmd::clear) {
@@ -101,6 +103,44 @@ void Dispatcher::on_control() {
       for (auto& fr : f) frames.push_back(std::move(fr));
       clear_scripts(std::move(frames));
     }
+  }
+}
+
+// A scale-down's drain (issue 15): the worker gets no new task; the ones it
+// holds (running and prefetched) finish, and then it is told to STOP
+// (stop_retired), so nothing is interrupted or retried. KEEP (the pool got
+// busy again) puts it back into the scheduler unless STOP has gone.
+void Dispatcher::retire(int64_t pid, bool retire) {
+  WorkerEntry* w = registry_.find_local(pid, local_host_);
+  if (!w) {
+    log()->info("scale-down: no live local worker with pid {} (it may have just left)", pid);
+    return;
+  }
+  if (!retire && w->stop_sent) {
+    log()->info("scale-down of worker {} not cancelled: it was already told to stop", w->info.id);
+    return;
+  }
+  registry_.set_retiring(w, retire);
+  log()->info("worker {} {} ({} tasks in flight)", w->info.id,
+              retire ? "retiring for a scale-down: no new tasks" : "kept: scale-down cancelled", w->inflight());
+  if (retire) retiring_.insert(w->info.id);
+}
+
+void Dispatcher::stop_retired() {
+  for (auto it = retiring_.begin(); it != retiring_.end();) {
+    WorkerEntry* w = registry_.find(*it);
+    if (!w || !w->alive || !w->retiring) {
+      it = retiring_.erase(it);
+      continue;
+    }
+    if (w->inflight() == 0 && !w->stop_sent) {
+      w->stop_sent = true;
+      log()->info("worker {} holds no task: telling it to stop (scale-down)", w->info.id);
+      send_to_worker(w->route, common::encode_simple(common::LinkCmd::stop));
+      it = retiring_.erase(it);
+      continue;
+    }
+    ++it;
   }
 }
 

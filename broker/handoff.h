@@ -49,6 +49,26 @@ inline std::string notify_endpoint(unsigned i) { return "inproc://zfleet-notify-
 // Control commands (single frame) besides CLEAR.
 inline constexpr std::string_view kDrainCommand = "DRAIN";
 inline constexpr std::string_view kStopCommand = "STOP";
+// Scale-down (main thread -> dispatcher, issue 15): ["RETIRE"][pid] drains
+// the local worker of that process (no new tasks; STOP once it holds
+// none); ["KEEP"][pid] cancels that if STOP has not gone yet.
+inline constexpr std::string_view kRetireCommand = "RETIRE";
+inline constexpr std::string_view kKeepCommand = "KEEP";
+
+inline std::vector<zmq::message_t> encode_retire(bool retire, int64_t pid) {
+  std::vector<zmq::message_t> f;
+  const std::string_view cmd = retire ? kRetireCommand : kKeepCommand;
+  f.emplace_back(cmd.data(), cmd.size());
+  f.emplace_back(&pid, sizeof pid);
+  return f;
+}
+
+inline std::optional<int64_t> decode_retire_pid(const std::vector<zmq::message_t>& f) {
+  if (f.size() != 2 || f[1].size() != sizeof(int64_t)) return std::nullopt;
+  int64_t pid;
+  std::memcpy(&pid, f[1].data(), sizeof pid);
+  return pid;
+}
 
 inline zmq::message_t pack_tasks(const std::vector<Task*>& tasks) {
   zmq::message_t m(tasks.size() * sizeof(Task*));

@@ -43,6 +43,12 @@ struct PoolMetrics {
   // bounds; intake reserves in it, the lifecycle releases it
   // (Task::delay_counted).
   Counter held_delayed{0};
+  // When the oldest runnable task became runnable (steady us; 0 = none
+  // queued), refreshed with the worker board: what adaptive pools scale on.
+  Counter oldest_queued_us{0};
+  // Adaptive pools (pool_scaler.h): local processes now, and changes made.
+  Counter processes{0};
+  Counter scaled_up{0}, scaled_down{0}, scale_downs_cancelled{0};
   LatencyHistogram queue_wait;  // runnable -> dispatched, per dispatch
   LatencyHistogram run_time;    // a run's time as its worker measured it (or until its deadline)
 

@@ -24,7 +24,7 @@ void Scheduler::remove(WorkerEntry* w) {
 void Scheduler::refresh(WorkerEntry* w) {
   remove(w);
   w->update_refill();
-  if (w->alive && !w->stopping && w->has_free_slot()) {
+  if (w->alive && !w->stopping && !w->retiring && w->has_free_slot()) {
     index(w).insert(w);
     w->indexed = true;
   }

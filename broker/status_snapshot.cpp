@@ -7,6 +7,7 @@ namespace {
 
 void add_pools(const BrokerState& st, common::StatusSnapshot& s) {
   const Metrics& m = st.metrics;
+  const auto scaling = st.local_board.read_scaling();
   for (int i = 0; i < st.pools.size(); ++i) {
     const PoolMetrics& p = m.pool[i];
     common::QueueStatus q;
@@ -17,6 +18,7 @@ void add_pools(const BrokerState& st, common::StatusSnapshot& s) {
     q.submitted = Metrics::get(p.submitted);
     q.done = Metrics::get(p.done);
     q.failed = p.failed_total();
+    if (auto it = scaling.find(q.name); it != scaling.end()) q.scaling = it->second;
     s.queues.push_back(std::move(q));
   }
   const auto t = m.totals(st.pools.size());

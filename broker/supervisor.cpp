@@ -27,11 +27,43 @@ Supervisor::Supervisor(const config::FleetConfig& cfg, std::string worker_bin,
 }
 
 void Supervisor::add_pool(const config::PoolConfig& pool) {
-  for (int i = 0; i < pool.processes; ++i) {
+  for (int i = 0; i < pool.local_max(); ++i) {
     Child c;
     c.pool = &pool;
     c.slot = i;
+    c.wanted = !pool.scales() || i < pool.min_processes;
     children_.push_back(std::move(c));
+  }
+}
+
+std::vector<Supervisor::LocalProcess> Supervisor::processes_of(const config::PoolConfig& pool) const {
+  std::vector<LocalProcess> v;
+  for (const auto& c : children_) {
+    if (c.pool == &pool && c.wanted) v.push_back({c.pid, c.retiring});
+  }
+  return v;
+}
+
+int Supervisor::wanted_total() const {
+  return static_cast<int>(std::count_if(children_.begin(), children_.end(), [](const Child& c) { return c.wanted; }));
+}
+
+bool Supervisor::grow(const config::PoolConfig& pool, uint64_t now_us) {
+  for (auto& c : children_) {
+    if (c.pool != &pool || c.wanted) continue;
+    c.wanted = true;
+    c.retiring = false;
+    c.policy = RestartPolicy{};
+    spawn(c, now_us);
+    publish();
+    return true;
+  }
+  return false;
+}
+
+void Supervisor::set_retiring(pid_t pid, bool retiring) {
+  for (auto& c : children_) {
+    if (c.pid == pid && c.wanted) c.retiring = retiring;
   }
 }
 
@@ -45,7 +77,9 @@ std::string Supervisor::local_endpoint(const std::string& bound) {
 
 void Supervisor::start_all() {
   uint64_t now = common::now_us();
-  for (auto& c : children_) spawn(c, now);
+  for (auto& c : children_) {
+    if (c.wanted) spawn(c, now);
+  }
   publish();
 }
 
@@ -53,6 +87,7 @@ void Supervisor::publish() {
   if (!board_) return;
   std::vector<common::LocalWorkerStatus> v;
   for (const auto& c : children_) {
+    if (!c.wanted && c.pid <= 0) continue;  // a scaling pool's unused slot
     v.push_back({c.pool->name, static_cast<uint32_t>(c.slot),
                  c.pid > 0 ? c.pid : 0, c.restarts, c.policy.crash_looping(), c.last_exit});
   }
@@ -128,6 +163,15 @@ bool Supervisor::spawn(Child& c, uint64_t now_us) {
 void Supervisor::on_exit(Child& c, int status, uint64_t now_us) {
   std::string how = WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
                                         : "exited with code " + std::to_string(WEXITSTATUS(status));
+  if (c.retiring) {
+    // Drained for a scale-down: its slot is free for good (until a scale-up).
+    log()->info("local {} worker #{} (pid {}) retired ({}): scale-down done", c.pool->name, c.slot, c.pid, how);
+    c.pid = -1;
+    c.wanted = false;
+    c.retiring = false;
+    c.last_exit = "retired";
+    return;
+  }
   const bool recycled = WIFEXITED(status) && WEXITSTATUS(status) == common::kExitRecycled;
   const uint64_t delay = recycled ? c.policy.recycled() : c.policy.exited(now_us);
   c.pid = -1;
@@ -161,7 +205,7 @@ bool Supervisor::poll_child(Child& c, uint64_t now_us) {
       changed = true;
     }
   }
-  if (c.pid <= 0 && now_us >= c.next_start_us) {
+  if (c.pid <= 0 && c.wanted && now_us >= c.next_start_us) {
     if (spawn(c, now_us)) ++c.restarts;
     changed = true;
   }
@@ -176,7 +220,9 @@ void Supervisor::poll(uint64_t now_us) {
 
 uint64_t Supervisor::next_due_us() const {
   uint64_t due = UINT64_MAX;
-  for (const auto& c : children_) due = std::min(due, c.pid > 0 ? c.policy.up_at_us() : c.next_start_us);
+  for (const auto& c : children_) {
+    if (c.pid > 0 || c.wanted) due = std::min(due, c.pid > 0 ? c.policy.up_at_us() : c.next_start_us);
+  }
   return due;
 }
 

@@ -45,6 +45,20 @@ class Supervisor {
   void stop_all(uint64_t grace_ms);
   std::size_t running() const;
 
+  // Adaptive pools (pool_scaler.h). A scaling pool has max_processes slots,
+  // of which the first min_processes are wanted at start.
+  struct LocalProcess {
+    pid_t pid = -1;  // <= 0 while waiting to be (re)started
+    bool retiring = false;
+  };
+  std::vector<LocalProcess> processes_of(const config::PoolConfig& pool) const;
+  int wanted_total() const;  // local processes wanted, all pools
+  // Starts one more process of `pool`; false when it already runs max.
+  bool grow(const config::PoolConfig& pool, uint64_t now_us);
+  // Marks the process as draining for a scale-down (or not, when the
+  // scale-down is cancelled): its exit then frees its slot for good.
+  void set_retiring(pid_t pid, bool retiring);
+
   // Endpoint a local child connects to for a bound endpoint (wildcard hosts
   // become 127.0.0.1).
   static std::string local_endpoint(const std::string& bound);
@@ -59,6 +73,8 @@ class Supervisor {
     RestartPolicy policy;
     uint64_t restarts = 0;
     std::string last_exit;
+    bool wanted = true;     // false: a scaling pool's slot not in use
+    bool retiring = false;  // draining for a scale-down: not restarted when it exits
   };
   void add_pool(const config::PoolConfig& pool);
   std::vector<std::string> worker_args(const Child& c) const;

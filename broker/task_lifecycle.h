@@ -98,6 +98,11 @@ class TaskLifecycle {
 
   uint64_t next_timer_us() const { return timers_.next_due_us(); }
   std::size_t queued() const { return queues_.runnable(); }
+  // When the pool's oldest queued task became runnable (0: none queued).
+  uint64_t oldest_queued_us(common::PoolId pool) {
+    const Task* t = queues_.front_runnable(pool);
+    return t ? t->runnable_us : 0;
+  }
   std::size_t running() const { return running_.size(); }
   std::size_t timed() const { return timers_.size(); }
   uint64_t ignored() const { return ignored_; }

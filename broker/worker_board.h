@@ -7,7 +7,9 @@
 // read() from any thread. A reader gets an immutable shared snapshot.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <string>
 #include <mutex>
 #include <vector>
 
@@ -18,6 +20,7 @@ namespace zfleet::broker {
 struct BoardEntry {
   common::WorkerStatus status;  // last_heartbeat_ms unset: see heartbeat_us
   uint64_t heartbeat_us = 0;
+  bool leaving = false;  // said BYE, or retiring for a scale-down: takes no new tasks
 };
 
 class WorkerBoard {
@@ -41,6 +44,7 @@ class WorkerBoard {
 // LocalWorkerBoard: the supervisor's view of the local worker processes
 // (restarts, crash loops), published from the main thread for `status`.
 // Thread safety: internally synchronized.
+// It also holds each adaptive pool's scaling state (pool_scaler.h), by pool name.
 class LocalWorkerBoard {
  public:
   void publish(std::vector<common::LocalWorkerStatus> v) {
@@ -51,10 +55,19 @@ class LocalWorkerBoard {
     std::lock_guard lock(mu_);
     return entries_;
   }
+  void publish_scaling(std::map<std::string, common::PoolScaling> v) {
+    std::lock_guard lock(mu_);
+    scaling_ = std::move(v);
+  }
+  std::map<std::string, common::PoolScaling> read_scaling() const {
+    std::lock_guard lock(mu_);
+    return scaling_;
+  }
 
  private:
   mutable std::mutex mu_;
-  std::vector<common::LocalWorkerStatus> entries_;  // guarded by mu_
+  std::vector<common::LocalWorkerStatus> entries_;          // guarded by mu_
+  std::map<std::string, common::PoolScaling> scaling_;      // guarded by mu_
 };
 
 }  // namespace zfleet::broker

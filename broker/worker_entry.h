@@ -36,6 +36,10 @@ struct WorkerEntry {
   common::Heartbeat heartbeat;     // last one received
   bool alive = true;
   bool stopping = false;           // said BYE: gets no new tasks
+  // Chosen for a scale-down (issue 15): gets no new tasks; once it holds
+  // none it is told to STOP. Cleared again if the scale-down is cancelled.
+  bool retiring = false;
+  bool stop_sent = false;          // STOP sent while retiring: too late to keep it
   bool indexed = false;            // present in the Scheduler's index
   bool refilling = true;           // prefetch being topped up (see has_free_slot)
   uint64_t token = 0;              // sent in WELCOME; its heartbeats must carry it

@@ -80,6 +80,18 @@ void WorkerRegistry::mark_dead(WorkerEntry* w, uint64_t now_us, bool free_slots)
   if (free_slots) w->ledger.clear();
 }
 
+WorkerEntry* WorkerRegistry::find_local(int64_t pid, const std::string& host) {
+  for (auto& [id, w] : workers_) {
+    if (w->alive && w->info.pid == pid && w->info.host == host) return w.get();
+  }
+  return nullptr;
+}
+
+void WorkerRegistry::set_retiring(WorkerEntry* w, bool retiring) {
+  w->retiring = retiring;
+  scheduler_.refresh(w);
+}
+
 void WorkerRegistry::stopping(WorkerEntry* w) {
   w->stopping = true;
   scheduler_.refresh(w);
@@ -171,6 +183,7 @@ std::vector<BoardEntry> WorkerRegistry::board() const {
     s.alive = w->alive;
     s.rss_bytes = w->heartbeat.rss_bytes;
     e.heartbeat_us = w->last_heartbeat_us;
+    e.leaving = w->stopping || w->retiring;
     entries.push_back(std::move(e));
   }
   return entries;

@@ -68,6 +68,10 @@ class WorkerRegistry {
   bool release(WorkerEntry* w, uint64_t d, uint64_t run_us);
   void mark_dead(WorkerEntry* w, uint64_t now_us, bool free_slots);
   void stopping(WorkerEntry* w);
+  // A live worker by process id on `host` (a local worker of the supervisor).
+  WorkerEntry* find_local(int64_t pid, const std::string& host);
+  // Retiring (a scale-down's drain): out of the scheduler, or back in.
+  void set_retiring(WorkerEntry* w, bool retiring);
   // A heartbeat: from the live worker it names (with the token of its
   // WELCOME), from a worker not known alive (RESYNC it), or forged (a
   // wrong token: ignored, it keeps nobody alive).

@@ -136,8 +136,15 @@ std::string encode_status(const StatusSnapshot& s, std::string_view corr) {
   w.ku("uptime_ms", s.uptime_ms);
   w.str("queues").map(static_cast<uint32_t>(s.queues.size()));
   for (const auto& q : s.queues) {
-    w.str(q.name).map(6).ku("depth", q.depth).ku("delayed", q.delayed).ku("running", q.running);
+    const auto& sc = q.scaling;
+    w.str(q.name).map(6 + (sc ? 3 + (sc->has_last ? 1 : 0) : 0));
+    w.ku("depth", q.depth).ku("delayed", q.delayed).ku("running", q.running);
     w.ku("submitted", q.submitted).ku("done", q.done).ku("failed", q.failed);
+    if (!sc) continue;
+    w.ku("processes", sc->processes).ku("min_processes", sc->min_processes).ku("max_processes", sc->max_processes);
+    if (!sc->has_last) continue;
+    w.str("last_scaling").map(4).ku("at_ms", sc->at_ms).ku("from", sc->from).ku("to", sc->to);
+    w.kv("reason", sc->reason);
   }
   w.str("tasks").map(8).ku("submitted", s.submitted).ku("done", s.done).ku("failed", s.failed);
   w.ku("retried", s.retried).ku("running", s.running).ku("cancelled", s.cancelled);

@@ -1,5 +1,7 @@
 #include "common/host_port.h"
 
+#include <unistd.h>
+
 namespace zfleet::common {
 
 bool split_host_port(const std::string& address, std::string& host, int& port) {
@@ -14,6 +16,12 @@ bool split_host_port(const std::string& address, std::string& host, int& port) {
   if (p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) return false;
   port = std::stoi(p);
   return port >= 1 && port <= 65535;
+}
+
+std::string this_host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return {};
+  return buf;
 }
 
 }  // namespace zfleet::common

@@ -58,12 +58,23 @@ struct JournalStatus {
 // One entry of `queues`: a pool, in PoolId order. Beyond PROTOCOL's
 // `depth`, zfleet adds the pool's own task counts (what `status --watch`
 // turns into rates).
+// An adaptive pool's process counts and last decision (PROTOCOL.md
+// "status": the optional keys of a `queues` entry).
+struct PoolScaling {
+  uint32_t processes = 0, min_processes = 0, max_processes = 0;
+  bool has_last = false;
+  uint64_t at_ms = 0;  // wall clock, ms since the Unix epoch
+  uint32_t from = 0, to = 0;
+  std::string reason;
+};
+
 struct QueueStatus {
   std::string name;
   uint64_t depth = 0;    // runnable, waiting for a worker
   uint64_t delayed = 0;  // delayed or waiting for a retry
   uint64_t running = 0;
   uint64_t submitted = 0, done = 0, failed = 0;
+  std::optional<PoolScaling> scaling;  // adaptive pools only
 };
 
 struct StatusSnapshot {

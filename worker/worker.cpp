@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/fail_loudly.h"
+#include "common/host_port.h"
 #include "common/log.h"
 #include "common/sockets.h"
 #include "common/task_id.h"
@@ -20,12 +21,6 @@ namespace zfleet::worker {
 namespace {
 
 constexpr const char* kWakeEndpoint = "inproc://zfleet-worker-wake";
-
-std::string hostname() {
-  char buf[256] = {};
-  gethostname(buf, sizeof buf - 1);
-  return buf;
-}
 
 // The options of every socket to the broker's backend: the I/O thread's
 // DEALER and each pool thread's results DEALER (whose routing id gets the
@@ -54,7 +49,7 @@ Worker::Worker(WorkerOptions opts, TaskRunner& runner)
   if (opts_.max_tasks > 0) pool_.queue().set_pop_limit(opts_.max_tasks);
   info_.id = opts_.id;
   info_.pool = opts_.pool;
-  info_.host = hostname();
+  info_.host = common::this_host_name();
   info_.pid = getpid();
   info_.threads = static_cast<uint32_t>(opts_.threads);
   info_.capacity = info_.threads;
