@@ -54,6 +54,36 @@ void pool_tasks(PromWriter& w, const BrokerState& st) {
     w.histogram("zfleet_task_run_seconds", {{"pool", name(i)}}, st.metrics.pool[i].run_time);
 }
 
+// Adaptive pools only (PoolConfig::scales): their process counts and the
+// changes the scaler made (pool_scaler.h).
+void pool_scaling(PromWriter& w, const BrokerState& st, const StatusSnapshot& s) {
+  std::vector<std::pair<int, const common::PoolScaling*>> scaling;
+  for (int i = 0; i < static_cast<int>(s.queues.size()); ++i) {
+    if (s.queues[i].scaling) scaling.emplace_back(i, &*s.queues[i].scaling);
+  }
+  if (scaling.empty()) return;
+  auto name = [&](int i) { return st.pools.name(static_cast<common::PoolId>(i)); };
+  auto gauge = [&](std::string_view metric, const char* help, auto get) {
+    w.family(metric, "gauge", help);
+    for (const auto& [i, sc] : scaling) w.sample(metric, {{"pool", name(i)}}, uint64_t{get(*sc)});
+  };
+  gauge("zfleet_pool_processes", "Local processes of an adaptive pool (starting and draining included).",
+        [](const common::PoolScaling& sc) { return sc.processes; });
+  gauge("zfleet_pool_min_processes", "An adaptive pool's min_processes.",
+        [](const common::PoolScaling& sc) { return sc.min_processes; });
+  gauge("zfleet_pool_max_processes", "An adaptive pool's max_processes.",
+        [](const common::PoolScaling& sc) { return sc.max_processes; });
+  w.family("zfleet_pool_scaling_total", "counter",
+           "Changes of an adaptive pool, by direction (up, down, cancelled: a drain undone).");
+  for (const auto& [i, sc] : scaling) {
+    const PoolMetrics& p = st.metrics.pool[i];
+    w.sample("zfleet_pool_scaling_total", {{"pool", name(i)}, {"direction", "up"}}, Metrics::get(p.scaled_up));
+    w.sample("zfleet_pool_scaling_total", {{"pool", name(i)}, {"direction", "down"}}, Metrics::get(p.scaled_down));
+    w.sample("zfleet_pool_scaling_total", {{"pool", name(i)}, {"direction", "cancelled"}},
+             Metrics::get(p.scale_downs_cancelled));
+  }
+}
+
 void workers(PromWriter& w, const StatusSnapshot& s) {
   auto per_worker = [&](std::string_view metric, const char* type, const char* help, auto get) {
     w.family(metric, type, help);
@@ -128,6 +158,7 @@ std::string render_metrics(const BrokerState& st, uint64_t now_us) {
   w.sample("zfleet_build_info", {{"version", s.version}}, uint64_t{1});
   w.single("zfleet_uptime_seconds", "gauge", "Time since the broker started.", static_cast<double>(s.uptime_ms) / 1000.0);
   pool_tasks(w, st);
+  pool_scaling(w, st, s);
   workers(w, s);
   cache_and_broker(w, st, s);
   journal_figures(w, st, s);

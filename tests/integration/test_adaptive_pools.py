@@ -15,6 +15,9 @@ import shutil
 import subprocess
 import threading
 import time
+import urllib.request
+
+import prom_check
 
 from harness import BROKER_BIN, Fleet, FleetTestCase, free_ports, poll
 
@@ -49,7 +52,9 @@ class AdaptiveTestCase(FleetTestCase):
 
 class BurstGrowsAndShrinks(AdaptiveTestCase):
     def test_burst_grows_to_max_then_back_to_min(self):
-        fleet = self.new_fleet(workers=dict(FAST, pools={"web": adaptive(1, 3)}), ready_workers=1)
+        metrics = "127.0.0.1:%d" % free_ports(1)[0]
+        fleet = self.new_fleet(workers=dict(FAST, pools={"web": adaptive(1, 3)}), ready_workers=1,
+                               broker={"metrics": metrics})
         c = fleet.client()
         st = c.status()
         web = self.pool(st, "web")
@@ -91,6 +96,14 @@ class BurstGrowsAndShrinks(AdaptiveTestCase):
         time.sleep(1.0)
         self.assertEqual(len(alive_web(c.status())), 1)
         self.assertEqual(st["tasks"]["retried"], 0)
+        # The same figures in /metrics.
+        with urllib.request.urlopen("http://%s/metrics" % metrics, timeout=10) as r:
+            fams = prom_check.parse(r.read().decode("utf-8"))
+        self.assertEqual(prom_check.value(fams, "zfleet_pool_processes", pool="web"), 1)
+        self.assertEqual(prom_check.value(fams, "zfleet_pool_min_processes", pool="web"), 1)
+        self.assertEqual(prom_check.value(fams, "zfleet_pool_max_processes", pool="web"), 3)
+        self.assertEqual(prom_check.value(fams, "zfleet_pool_scaling_total", pool="web", direction="up"), 2)
+        self.assertEqual(prom_check.value(fams, "zfleet_pool_scaling_total", pool="web", direction="down"), 2)
 
 
 class ScaleDownUnderLoad(AdaptiveTestCase):
