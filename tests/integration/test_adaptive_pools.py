@@ -11,6 +11,7 @@ with the load and shrinks after it, on real broker and worker processes.
 - bad values refuse to start, naming file, line and key.
 """
 import collections
+import os
 import shutil
 import subprocess
 import threading
@@ -19,7 +20,7 @@ import urllib.request
 
 import prom_check
 
-from harness import BROKER_BIN, Fleet, FleetTestCase, free_ports, poll
+from harness import BIN_DIR, BROKER_BIN, Fleet, FleetTestCase, free_ports, poll
 
 FAST = {"heartbeat_ms": 100, "liveness": 4, "io": {"processes": 0}, "cpu": {"processes": 0}}
 
@@ -96,6 +97,13 @@ class BurstGrowsAndShrinks(AdaptiveTestCase):
         time.sleep(1.0)
         self.assertEqual(len(alive_web(c.status())), 1)
         self.assertEqual(st["tasks"]["retried"], 0)
+        # The CLI's status table shows them too.
+        out = subprocess.run([os.path.join(BIN_DIR, "zfleet"), "--results", fleet.endpoints["results"], "status"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30, text=True)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        row = next(l for l in out.stdout.splitlines() if l.startswith("web "))
+        self.assertTrue(row.endswith("1 (1-3)"), row)
+        self.assertIn("  web: 2 -> 1 processes, down: ", out.stdout)
         # The same figures in /metrics.
         with urllib.request.urlopen("http://%s/metrics" % metrics, timeout=10) as r:
             fams = prom_check.parse(r.read().decode("utf-8"))

@@ -29,20 +29,33 @@ const msgpack::object& sub(const msgpack::object& m, std::string_view key) {
 
 // One line per pool, in the order the broker lists them (every configured
 // pool, PROTOCOL.md "status"), the same entries `status --json` shows.
+// Adaptive pools add their processes (now, min-max) and, below the table,
+// their last scaling decision with its reason.
 std::string queue_table(const msgpack::object& queues) {
-  std::ostringstream out;
-  char line[256];
-  std::snprintf(line, sizeof line, "%-16s %10s %10s\n", "QUEUE", "DEPTH", "DELAYED");
+  std::ostringstream out, decisions;
+  char line[512];
+  std::snprintf(line, sizeof line, "%-16s %10s %10s %12s\n", "QUEUE", "DEPTH", "DELAYED", "PROCESSES");
   out << line;
   if (queues.type == msgpack::type::MAP) {
     for (uint32_t i = 0; i < queues.via.map.size; ++i) {
       const auto& kv = queues.via.map.ptr[i];
       std::string name = kv.key.type == msgpack::type::STR ? std::string(common::as_view(kv.key)) : "?";
-      std::snprintf(line, sizeof line, "%-16s %10llu %10llu\n", name.c_str(),
-                    (unsigned long long)num(kv.val, "depth"), (unsigned long long)num(kv.val, "delayed"));
+      std::string procs;
+      if (common::find_field(kv.val, "max_processes")) {
+        procs = std::to_string(num(kv.val, "processes")) + " (" + std::to_string(num(kv.val, "min_processes")) +
+                "-" + std::to_string(num(kv.val, "max_processes")) + ")";
+      }
+      std::snprintf(line, sizeof line, "%-16s %10llu %10llu %12s\n", name.c_str(),
+                    (unsigned long long)num(kv.val, "depth"), (unsigned long long)num(kv.val, "delayed"),
+                    procs.c_str());
       out << line;
+      if (const auto* last = common::find_field(kv.val, "last_scaling")) {
+        decisions << "  " << name << ": " << num(*last, "from") << " -> " << num(*last, "to") << " processes, "
+                  << str(*last, "reason") << "\n";
+      }
     }
   }
+  if (!decisions.str().empty()) out << "last scaling:\n" << decisions.str();
   out << "\n";
   return out.str();
 }
