@@ -6,6 +6,8 @@ with the load and shrinks after it, on real broker and worker processes.
   `status` shows processes, min, max and the last decision with its reason;
 - a scale-down while tasks still run on the retired process loses, retries
   and interrupts nothing: the process finishes what it holds, then leaves;
+- a scale-down racing a burst is cancelled: the draining process, still
+  running its task, takes tasks again and is not stopped;
 - two pools wanting to grow under workers.max_total_processes never run
   more processes together than the cap, and both get their share;
 - bad values refuse to start, naming file, line and key.
@@ -140,6 +142,39 @@ class ScaleDownUnderLoad(AdaptiveTestCase):
         self.assertIn("retired (exited with code 0): scale-down done", log)
         self.assertEqual([l for l in log.splitlines() if " lost (" in l], [])
         print("\n[adaptive] %s" % retiring[0].split("] ", 1)[-1])
+
+
+class DrainCancelledByBurst(AdaptiveTestCase):
+    def test_scale_down_racing_a_burst_is_cancelled(self):
+        # down_ms leaves the long tasks below time to land on both processes
+        # before the drain; they run for 8 s, far longer than the test needs.
+        fleet = self.new_fleet(workers=dict(FAST, pools={"web": adaptive(1, 2, threads=2, up_ms=100,
+                                                                          down_ms=1500, cooldown_ms=100)}),
+                               ready_workers=1)
+        c = fleet.client()
+        warm = [c.submit_ok("builtin:sleep", [300], type="web") for _ in range(12)]
+        poll(c.status, lambda s: self.pool(s, "web")["processes"] == 2, timeout_s=20)
+        self.assert_all_done_once(c.wait_many(warm, timeout_s=30))
+        poll(c.status, lambda s: len([w for w in s["workers"] if w["alive"] and w["type"] == "web"]) == 2,
+             timeout_s=20)
+        # One long task on each process: 2 busy slots of 4 fit in one process
+        # fewer, so a drain starts, but its process still runs its task.
+        long_ids = [c.submit_ok("builtin:sleep", [8000], type="web") for _ in range(2)]
+        poll(lambda: fleet.log_tail(400), lambda l: "retiring for a scale-down" in l, timeout_s=15)
+        self.assertIn("retiring for a scale-down: no new tasks (1 tasks in flight)", fleet.log_tail(400))
+        # The burst: the one process still taking tasks fills up and tasks wait.
+        burst = [c.submit_ok("builtin:sleep", [200], type="web") for _ in range(30)]
+        log = poll(lambda: fleet.log_tail(600), lambda l: "kept: scale-down cancelled" in l, timeout_s=15)
+        self.assertIn("pool web: scale-down cancelled: ", log)
+        results = c.wait_many(long_ids + burst, timeout_s=60)
+        self.assert_all_done_once(results)
+        # Both processes ran burst tasks: the drained one went back to work.
+        self.assertEqual(len({r["worker"] for r in results[2:]}), 2, results)
+        log = fleet.log_tail(2000)
+        self.assertNotIn("telling it to stop (scale-down)", log.split("kept: scale-down cancelled")[0])
+        self.assertEqual([l for l in log.splitlines() if " lost (" in l], [])
+        st = c.status()
+        self.assertEqual(st["tasks"]["retried"], 0)
 
 
 class CapAcrossPools(AdaptiveTestCase):
