@@ -61,6 +61,11 @@ WorkerEntry* WorkerRegistry::join(common::WorkerInfo info, std::string route, ui
 
 bool WorkerRegistry::release(WorkerEntry* w, uint64_t d, uint64_t run_us) {
   if (!scheduler_.returned(w, d)) return false;
+  // An answer: the worker is working. Its heartbeats (another connection)
+  // may say it runs nothing while the broker still has its answers to read
+  // (a backlog on a busy broker): "holds tasks but runs none" needs a
+  // liveness window of idle heartbeats with no answer read at all.
+  w->idle_since_us = 0;
   // Moving average over roughly the last 16 tasks.
   double run = static_cast<double>(run_us);
   w->avg_run_us = w->avg_run_us <= 0 ? run : w->avg_run_us + (run - w->avg_run_us) / 16;
