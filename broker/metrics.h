@@ -46,8 +46,8 @@ struct PoolMetrics {
   // When the oldest runnable task became runnable (steady us; 0 = none
   // queued), refreshed with the worker board: what adaptive pools scale on.
   Counter oldest_queued_us{0};
-  // Adaptive pools (pool_scaler.h): local processes now, and changes made.
-  Counter processes{0};
+  // Adaptive pools (pool_scaler.h): changes made (the process count itself
+  // is published with the scaling state: LocalWorkerBoard).
   Counter scaled_up{0}, scaled_down{0}, scale_downs_cancelled{0};
   LatencyHistogram queue_wait;  // runnable -> dispatched, per dispatch
   LatencyHistogram run_time;    // a run's time as its worker measured it (or until its deadline)

@@ -2,17 +2,10 @@
 #include "broker/pool_scaler.h"
 
 #include <algorithm>
-#include <chrono>
+
+#include "common/clock.h"
 
 namespace zfleet::broker {
-namespace {
-
-uint64_t wall_ms() {
-  using namespace std::chrono;
-  return static_cast<uint64_t>(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
-}
-
-}  // namespace
 
 PoolScaler::PoolScaler(BrokerState& st, Supervisor& supervisor, Tell tell)
     : st_(st),
@@ -93,7 +86,6 @@ void PoolScaler::tick(uint64_t now_us) {
     const PoolLoad load = load_of(p, procs, now_us);
     ScaleDecision d = decide_scaling(*p.cfg, load, p.state, now_us);
     p.shown.processes = static_cast<uint32_t>(procs.size());
-    st_.metrics.pool[p.id].processes.store(procs.size(), std::memory_order_relaxed);
     if (d.kind == ScaleDecision::up) {
       ups.push_back({&p, scale_up_pressure(*p.cfg, load), d.reason});
     } else if (d.kind != ScaleDecision::none) {
@@ -149,7 +141,7 @@ void PoolScaler::apply(Pool& p, const ScaleDecision& d, const std::vector<Superv
 
 void PoolScaler::note(Pool& p, int from, int to, const std::string& reason) {
   p.shown.has_last = true;
-  p.shown.at_ms = wall_ms();
+  p.shown.at_ms = common::wall_ms();
   p.shown.from = static_cast<uint32_t>(std::max(from, 0));
   p.shown.to = static_cast<uint32_t>(std::max(to, 0));
   p.shown.reason = reason;
