@@ -28,7 +28,6 @@ namespace common = zfleet::common;
 
 namespace {
 
-constexpr const char* kBackend = "inproc://thread-pool-test";
 constexpr const char* kRoute = "route-of-this-worker";
 
 template <class T>
@@ -66,13 +65,22 @@ common::SocketOptions results_options() {
   return o;
 }
 
+// Binds the ROUTER standing for the broker's backend to a loopback port
+// chosen now. TCP as in a fleet, not inproc: over inproc a frame's buffer
+// moves between threads through libzmq's pipes, which ThreadSanitizer cannot
+// see (common/tsan.h), and a real worker never sends its results that way.
+std::string bind_backend(zmq::socket_t& backend) {
+  backend.bind("tcp://127.0.0.1:*");
+  return backend.get(zmq::sockopt::last_endpoint);
+}
+
 // A pool of `threads` builtin-only threads and the ROUTER standing for the
 // broker's backend, where each pool thread sends its RESULTs itself.
 struct Pool {
   explicit Pool(int threads)
       : backend(ctx, zmq::socket_type::router),
-        pool(ctx, runner, results_options(), kBackend, threads, 1 << 20) {
-    backend.bind(kBackend);
+        endpoint(bind_backend(backend)),
+        pool(ctx, runner, results_options(), endpoint, threads, 1 << 20) {
     backend.set(zmq::sockopt::rcvtimeo, 30'000);
     backend.set(zmq::sockopt::linger, 0);
     pool.start();
@@ -100,6 +108,7 @@ struct Pool {
 
   zmq::context_t ctx{1};
   zmq::socket_t backend;
+  std::string endpoint;
   TaskRunner runner{std::vector<std::string>{}};
   ThreadPool pool;
 };
