@@ -205,6 +205,60 @@ plot::Figure scaling_figure(const Opts& o, const std::vector<ScalingRow>& rows) 
   return {title, {p}};
 }
 
+namespace {
+
+// The pool's process count as steps: it holds each sampled value until the
+// next sample.
+std::vector<std::pair<double, double>> process_steps(const std::vector<PoolSample>& samples) {
+  std::vector<std::pair<double, double>> pts;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    double p = static_cast<double>(samples[i].processes);
+    if (i > 0) pts.emplace_back(samples[i].t_s, pts.back().second);
+    pts.emplace_back(samples[i].t_s, p);
+  }
+  return pts;
+}
+
+plot::Panel burst_panel(const BurstRow& row, double t_end, double wait_top, double processes_top) {
+  plot::Panel p;
+  const Histogram& q = row.r.queued_us;
+  const int n = row.pool.processes;
+  p.title = row.mode + " (" +
+            (row.pool.adaptive() ? std::to_string(row.pool.min_processes) + "-" +
+                                       std::to_string(row.pool.max_processes) + " processes"
+                                 : std::to_string(n) + (n == 1 ? " process" : " processes")) +
+            "): queue wait p99 " + us_text(q.percentile(0.99)) + ", " +
+            fmt("%.2f processes and ", row.mean_processes) + fmt("%.1f MiB on average", row.mean_rss_mib);
+  std::vector<std::pair<double, double>> waits;
+  waits.reserve(row.r.queued_at.size());
+  for (const auto& [t, wait_ms] : row.r.queued_at) waits.emplace_back(row.offset_s + t, wait_ms);
+  Series processes{"processes", process_steps(row.samples), Style::kLines, Axis::kY2, kOrange, false};
+  p.series = {line("queue wait of a task, at its send time", std::move(waits), Style::kPoints, kBlue, false),
+              std::move(processes)};
+  p.x = {"seconds", false, 0, t_end};
+  p.y = {"queue wait (ms)", false, 0, wait_top};
+  p.y2 = {"processes", false, 0, processes_top};
+  return p;
+}
+
+}  // namespace
+
+plot::Figure burst_figure(const Opts& o, const std::vector<BurstRow>& rows) {
+  double t_end = 1, wait_top = 1, processes_top = o.max_processes + 1;
+  for (const auto& row : rows) {
+    if (!row.samples.empty()) t_end = std::max(t_end, row.samples.back().t_s);
+    wait_top = std::max(wait_top, static_cast<double>(row.r.queued_us.max()) / 1e3 * 1.05);
+    processes_top = std::max(processes_top, static_cast<double>(row.max_processes) + 1);
+  }
+  plot::Figure f{"zfleet-bench burst: task " + o.task + " at " +
+                     group_digits(static_cast<uint64_t>(o.rate)) + "/s for " + fmt("%g s", o.duration_s) +
+                     ", pool of " + std::to_string(rows.empty() ? 0 : rows.front().pool.threads) +
+                     "-thread processes",
+                 {}};
+  for (const auto& row : rows) f.panels.push_back(burst_panel(row, t_end, wait_top, processes_top));
+  return f;
+}
+
 plot::Figure transport_figure(const TransportResult& t) {
   return {"zfleet-bench transport: raw ZeroMQ forwarding, " +
               group_digits(static_cast<uint64_t>(t.pipelined_per_s)) +

@@ -34,6 +34,10 @@ plot::Figure throughput_figure(const Opts& o, const ThroughputResult& r);
 plot::Figure rate_figure(const Opts& o, const RateResult& r);
 // scaling: tasks/s over worker counts, and linear scaling from the first.
 plot::Figure scaling_figure(const Opts& o, const std::vector<ScalingRow>& rows);
+// burst: one panel per mode, on one time axis from the start of sampling:
+// each task's queue wait at its intended send time (points, left axis, the
+// same scale in every panel) and the pool's process count (steps, right).
+plot::Figure burst_figure(const Opts& o, const std::vector<BurstRow>& rows);
 // transport: the one-at-a-time round-trip distribution.
 plot::Figure transport_figure(const TransportResult& t);
 

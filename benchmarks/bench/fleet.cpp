@@ -75,6 +75,23 @@ std::string default_broker_bin() {
   return ec ? "zfleet-broker" : (self.parent_path() / "zfleet-broker").string();
 }
 
+// The `workers` line of a fleet with one named pool (FleetSpec::pool).
+std::string pool_workers_yaml(const PoolSpec& p) {
+  std::string keys = "threads: " + std::to_string(p.threads);
+  if (p.adaptive()) {
+    keys += ", min_processes: " + std::to_string(p.min_processes) +
+            ", max_processes: " + std::to_string(p.max_processes) +
+            ", scale_up_after_ms: " + std::to_string(p.scale_up_after_ms) +
+            ", scale_down_after_ms: " + std::to_string(p.scale_down_after_ms) +
+            ", cooldown_ms: " + std::to_string(p.cooldown_ms);
+  } else {
+    keys += ", processes: " + std::to_string(p.processes);
+  }
+  return "workers: {heartbeat_ms: " + std::to_string(p.heartbeat_ms) +
+         ", io: {processes: 0}, cpu: {processes: 0}, pools: {" + yaml_quoted(p.name) + ": {" + keys +
+         "}}}\n";
+}
+
 }  // namespace
 
 WorkerGroup parse_worker_group(const std::string& text, int default_threads) {
@@ -112,7 +129,7 @@ SpawnedFleet::SpawnedFleet(const FleetSpec& spec)
         throw std::runtime_error("zfleet-broker exited at start (code " +
                                  std::to_string(exit_code_) + "):\n" + log_tail());
     }
-    wait_ready(spec.io.processes + spec.cpu.processes);
+    wait_ready(spec.pool ? spec.pool->starting_processes() : spec.io.processes + spec.cpu.processes);
   } catch (...) {
     stop();
     unwatch_signals();
@@ -170,7 +187,9 @@ void SpawnedFleet::write_config(const FleetSpec& spec) {
   std::ofstream f(config_path_);
   f << "broker: {frontend: " << ep(0) << ", results: " << ep(1) << ", backend: " << ep(2)
     << ", status: " << ep(3) << ", drain_timeout_ms: " << kDrainMs;
-  if (!spec.defaults) {
+  if (spec.pool) {
+    f << "}\n" << pool_workers_yaml(*spec.pool);
+  } else if (!spec.defaults) {
     f << ", queue_threads: " << spec.queue_threads << ", result_threads: " << spec.result_threads << "}\n"
       << "workers: {io: {processes: " << spec.io.processes << ", threads: " << spec.io.threads
       << "}, cpu: {processes: " << spec.cpu.processes << ", threads: " << spec.cpu.threads << "}}\n";

@@ -1,6 +1,6 @@
 // SpawnedFleet: a zfleet-broker (and the local workers it starts) that the
-// bench runs itself, for `--spawn` and for the `scaling` and `suite`
-// scenarios. It owns the broker process and a temporary directory holding
+// bench runs itself, for `--spawn` and for the `scaling`, `suite` and
+// `burst` scenarios. It owns the broker process and a temporary directory holding
 // the generated fleet.yaml (free loopback ports, the requested workers, the
 // script root) and the broker's log, made under $TMPDIR (default /tmp).
 //
@@ -26,6 +26,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -40,6 +41,18 @@ struct WorkerGroup {
 // left out. Throws std::invalid_argument.
 WorkerGroup parse_worker_group(const std::string& text, int default_threads);
 
+// One named pool in place of io and cpu (the `burst` scenario): `processes`
+// fixed, or, when max_processes > 0, adaptive between min_processes and
+// max_processes with the scaling timings below (config.md "Adaptive pools").
+struct PoolSpec {
+  std::string name;
+  int threads = 1, processes = 0, min_processes = 0, max_processes = 0;
+  int scale_up_after_ms = 200, scale_down_after_ms = 2000, cooldown_ms = 300;
+  int heartbeat_ms = 100;  // workers.heartbeat_ms: the scaler decides once per heartbeat
+  bool adaptive() const { return max_processes > 0; }
+  int starting_processes() const { return adaptive() ? min_processes : processes; }
+};
+
 struct FleetSpec {
   WorkerGroup io{2, 8};   // as config/fleet.yaml
   WorkerGroup cpu{2, 1};
@@ -48,6 +61,7 @@ struct FleetSpec {
   // The broker's own defaults for everything but endpoints and scripts: no
   // workers, threads or queue keys written (io, cpu and the two above ignored).
   bool defaults = false;
+  std::optional<PoolSpec> pool;  // set: this pool alone (io and cpu get no process)
   std::string broker_bin;   // "" = zfleet-broker next to this executable
 };
 

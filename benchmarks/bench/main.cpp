@@ -27,6 +27,10 @@
 //              value, bar, pass/fail; exit 3 when a bar is not met
 //   cpu-per-task --task echo --count 200000 [--idle 3]     CPU us per task, all
 //              processes together (spawned fleet), and idle wake-ups/s
+//   burst      --task sleep:50 --rate 240 --duration 4 --min 1 --max 4 [--threads 4]
+//              [--lead 2] [--tail 8] [--modes fixed-min,fixed-max,adaptive]
+//              one spawned fleet per mode with one pool, `burst`: queue wait,
+//              process count and memory of a fixed-min, fixed-max and adaptive pool
 // Tasks: echo, sleep:MS, spin:US, py-noop, py-sleep:MS, py-cpu:N (N loop
 // iterations; the py-* ones use config/tasks/math_ops.py and sleepy.py, which
 // must be under the fleet's script roots).
@@ -47,7 +51,7 @@ using namespace zfleet;
 using bench::Opts;
 
 struct Commands {
-  CLI::App *throughput, *latency, *rate, *balance, *scaling, *transport, *suite, *cpu, *forwarder, *echo;
+  CLI::App *throughput, *latency, *rate, *balance, *scaling, *transport, *suite, *cpu, *burst, *forwarder, *echo;
   std::string echo_backend;
 };
 
@@ -92,6 +96,29 @@ void add_task_options(CLI::App* sc, Opts& o) {
   sc->add_option("--wait-ms", o.wait_ms, "how long to wait for results");
 }
 
+// burst's defaults differ from the other scenarios' (a slow task at a modest
+// rate for a few seconds): set here, before parsing, so its --help shows them.
+void add_burst(Commands& c, Opts& o, CLI::App& app) {
+  c.burst = app.add_subcommand("burst", "a burst against a fixed-min, a fixed-max and an adaptive pool (spawned)");
+  c.burst->preparse_callback([&o](std::size_t) {
+    o.task = "sleep:50";
+    o.rate = 240;
+    o.duration_s = 4;
+  });
+  c.burst->add_option("--task", o.task, "echo | sleep:MS | spin:US | py-noop | py-sleep:MS | py-cpu:N (default sleep:50)");
+  c.burst->add_option("--rate", o.rate, "tasks per second during the burst (default 240)");
+  c.burst->add_option("--duration", o.duration_s, "seconds of the burst (default 4)");
+  c.burst->add_option("--min", o.min_processes, "processes of fixed-min, and the adaptive pool's min")->capture_default_str();
+  c.burst->add_option("--max", o.max_processes, "processes of fixed-max, and the adaptive pool's max")->capture_default_str();
+  c.burst->add_option("--threads", o.threads, "threads per process (default 4)");
+  c.burst->add_option("--lead", o.lead_s, "idle seconds before the burst")->capture_default_str();
+  c.burst->add_option("--tail", o.tail_s, "idle seconds after the last result")->capture_default_str();
+  c.burst->add_option("--modes", o.modes, "which pools, in order")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"fixed-min", "fixed-max", "adaptive"}));
+  c.burst->add_option("--wait-ms", o.wait_ms, "how long to wait for results");
+}
+
 Commands add_scenarios(CLI::App& app, Opts& o) {
   Commands c{};
   c.throughput = app.add_subcommand("throughput", "N tasks pipelined, end to end");
@@ -121,6 +148,7 @@ Commands add_scenarios(CLI::App& app, Opts& o) {
   c.cpu->add_option("--batch", o.batch, "tasks per submit_batch (1 = plain submit)");
   c.cpu->add_option("--window", o.window, "requests outstanding at once");
   c.cpu->add_option("--idle", o.idle_s, "seconds of idle fleet to measure wake-ups over")->capture_default_str();
+  add_burst(c, o, app);
   c.forwarder = app.add_subcommand("transport-forwarder")->group("");
   c.echo = app.add_subcommand("transport-echo")->group("");
   c.echo->add_option("backend", c.echo_backend)->required();
@@ -162,6 +190,7 @@ int run(const Opts& o, const Commands& c) {
   if (*c.transport) return bench::cmd_transport(o);
   if (*c.suite) return bench::cmd_suite(o);
   if (*c.cpu) return bench::cmd_cpu_per_task(o);
+  if (*c.burst) return bench::cmd_burst(o);
   std::optional<bench::TransportResult> ref;
   if (o.vs_transport) ref = bench::run_transport(o);
   if (*c.scaling) return bench::cmd_scaling(o, ref ? &*ref : nullptr);

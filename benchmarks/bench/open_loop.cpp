@@ -64,6 +64,7 @@ RateResult OpenLoop::run(const TaskKind& kind, const RateParams& p, Progress* pr
   final_.assign(p.count, 0);
   next_ = resolved_ = 0;
   t0_ = common::now_us() + 1000;  // the first task is due in 1 ms
+  r_.t0_us = t0_;
   uint64_t last_due = p.count ? intended_us(p.count - 1) : t0_;
   deadline_us_ = last_due + p.wait_ms * 1000;
   last_send_us_ = last_result_us_ = t0_;
@@ -132,6 +133,12 @@ void OpenLoop::on_result(const zmq::message_t& m) {
     ++r_.done;
     r_.latency_us.record(now - std::min(now, intended_us(i)));
     r_.completed.add(now - std::min(now, t0_));
+    auto queued = common::uint_field(r->root(), "queued_us");
+    if (queued && *queued) {
+      r_.queued_us.record(**queued);
+      r_.queued_at.emplace_back(static_cast<double>(intended_us(i) - t0_) / 1e6,
+                                static_cast<double>(**queued) / 1e3);
+    }
   } else if (r->state == "failed") {
     ++r_.failed;
   } else if ((r->state == "pending" || r->state == "running") && now < deadline_us_) {

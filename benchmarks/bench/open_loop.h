@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <zmq.hpp>
@@ -46,6 +47,11 @@ struct RateResult {
   double achieved_per_s = 0;  // done / (last result - t0)
   double seconds = 0;         // t0 -> last result
   Timeline sent, completed;   // actual sends and results of done tasks, from t0 (--plot)
+  Histogram queued_us;        // the broker's `queued_us` of each task done
+  // (intended send time in s from t0, `queued_us` in ms) of each task done,
+  // in the order the results came: queue wait over time (burst --plot).
+  std::vector<std::pair<double, double>> queued_at;
+  uint64_t t0_us = 0;  // common::now_us() of task 0's intended send time
 };
 
 class OpenLoop {

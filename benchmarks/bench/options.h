@@ -41,6 +41,12 @@ struct Opts {
   int threads = 0;                     // scaling: threads per worker (0 = 1 for cpu, 8 for io)
   double idle_s = 3;                   // cpu-per-task: seconds of idle fleet measured
   std::size_t warmup = 0;              // scaling: tasks run and discarded first (0 = count / 10)
+  // burst: one pool, `burst`, of min_processes..max_processes (fixed at
+  // either end, or adaptive between them); idle lead_s before the sends
+  // and tail_s after the last result.
+  int min_processes = 1, max_processes = 4;
+  double lead_s = 2, tail_s = 8;
+  std::vector<std::string> modes{"fixed-min", "fixed-max", "adaptive"};
 };
 
 struct Endpoints {

@@ -11,9 +11,12 @@
 // Thread safety: call from the main thread (some start processes).
 #pragma once
 
+#include "benchmarks/bench/fleet.h"
 #include "benchmarks/bench/histogram.h"
 #include "benchmarks/bench/load_client.h"
+#include "benchmarks/bench/open_loop.h"
 #include "benchmarks/bench/options.h"
+#include "benchmarks/bench/pool_sampler.h"
 #include "benchmarks/bench/transport.h"
 
 namespace zfleet::bench {
@@ -80,6 +83,21 @@ struct CpuPerTaskResult {
 };
 CpuPerTaskResult run_cpu_per_task(const Opts& o);
 int cmd_cpu_per_task(const Opts& o);
+
+// burst: for each of o.modes (fixed-min, fixed-max, adaptive), a fleet of
+// its own with one pool, `burst`; idle, an open-loop burst (o.rate for
+// o.duration_s), idle again; queue wait, processes and memory over time.
+struct BurstRow {
+  std::string mode;
+  PoolSpec pool;
+  RateResult r;                     // its queued_us: the burst's queue wait
+  std::vector<PoolSample> samples;  // from the fleet's start of sampling
+  double offset_s = 0;              // r's t0 in the samples' time
+  double mean_processes = 0, mean_rss_mib = 0;
+  uint64_t max_processes = 0, end_processes = 0;
+};
+std::vector<BurstRow> run_burst(const Opts& o);
+int cmd_burst(const Opts& o);
 
 // suite: a fleet of its own, every bar of benchmarks/README.md ("Bars")
 // the bench can measure, one summary table with value, bar and pass/fail;

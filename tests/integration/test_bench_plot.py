@@ -224,6 +224,34 @@ class BenchPlotSpawned(PlotChecks, unittest.TestCase):
             self.assertPlot(path, panels=1, min_share=0.003)
         self.assertFalse(os.path.exists(self.png))
 
+    def test_burst(self):
+        # Two spawned fleets with one pool of 2-thread processes: fixed at 1,
+        # and adaptive 1-2. The figures depend on timing; what is checked is
+        # that each panel draws what the JSON reports: one queue-wait point
+        # per task done, and a process count within the pool's bounds.
+        proc = self.run_bench(["--scripts", TASKS_DIR, "--json", *self.plot_args(), "burst",
+                               "--task", "sleep:20", "--rate", "150", "--duration", "1",
+                               "--min", "1", "--max", "2", "--threads", "2", "--lead", "0.3",
+                               "--tail", "1", "--modes", "fixed-min,adaptive"])
+        report = json.loads(proc.stdout)
+        self.assertEqual(report["scenario"], "burst")
+        modes = report["modes"]
+        self.assertEqual([m["mode"] for m in modes], ["fixed-min", "adaptive"])
+        self.assertEqual([m["processes"] for m in modes], ["1", "1-2"])
+        blocks = self.assertPlot(self.png, panels=2, min_share=0.003)
+        for panel, m in enumerate(modes):
+            self.assertEqual((m["tasks"], m["done"], m["lost"], m["failed"]), (150, 150, 0, 0), m)
+            self.assertGreater(m["mean_rss_mib"], 0, m)
+            waits, processes = blocks["$d%d_0" % panel], blocks["$d%d_1" % panel]
+            self.assertEqual(len(waits), 150)
+            self.assertTrue(all(0.3 <= t and w >= 0 for t, w in waits), waits[:5])
+            counts = {int(y) for _, y in processes}
+            self.assertEqual(max(counts), m["max_processes"], m)
+            self.assertTrue(counts <= ({1} if panel == 0 else {1, 2}), counts)
+            times = [t for t, _ in processes]
+            self.assertEqual(times, sorted(times))
+        self.assertLessEqual(modes[0]["queue_wait_p50_ms"], modes[0]["queue_wait_max_ms"])
+
     def test_transport(self):
         self.run_bench([*self.plot_args(), "transport", "--count", "100"])
         self.assertLatencyBlocks(self.assertPlot(self.png, panels=1), 0, 100)
