@@ -51,7 +51,9 @@ struct WorkerEntry {
   // of queued work per thread, capped at `max_prefetch`. A worker with no
   // history or long tasks gets none, so a long task never waits behind
   // another on a busy worker while an idle one could take it.
-  static constexpr double kPrefetchBudgetUs = 2000;
+  // 5 ms, not less: each refill wakes I/O threads that take CPU from the
+  // tasks when every CPU runs one (docs/architecture.md, "prefetch").
+  static constexpr double kPrefetchBudgetUs = 5000;
   uint32_t capacity_for(uint32_t max_prefetch) const {
     uint32_t t = threads();
     if (avg_run_us <= 0 || max_prefetch == 0) return t;

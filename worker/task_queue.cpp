@@ -70,7 +70,7 @@ bool TaskQueue::nudge(uint64_t now_us) {
   int wake = 0;
   {
     std::lock_guard lock(mu_);
-    if (!takeable()) return false;
+    if (!takeable() || sleepers_ == signaled_) return false;  // nobody left to wake
     if (free_awake() <= 0 && now_us > items_.front().received_us + kMaxLagUs) wake = wake_locked(1);
   }
   if (wake) cv_.notify_one();
@@ -125,6 +125,11 @@ void TaskQueue::close() {
 bool TaskQueue::short_backlog() const {
   std::lock_guard lock(mu_);
   return takeable() && short_tasks();
+}
+
+int TaskQueue::sleeping() const {
+  std::lock_guard lock(mu_);
+  return sleepers_;
 }
 
 std::size_t TaskQueue::size() const {

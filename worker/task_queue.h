@@ -73,7 +73,11 @@ class TaskQueue {
   std::optional<PendingTask> pop(uint64_t last_run_us = kNoRun, const std::function<void()>& before_wait = {});
   // The backstop: wakes a thread if the oldest task has waited more than
   // kMaxLagUs and nobody is free to take it. Returns true while tasks wait
-  // (the caller should nudge again within about kMaxLagUs).
+  // and a thread sleeps that could take them (the caller should nudge again
+  // within about kMaxLagUs); false when every thread is running, as each
+  // takes the next task itself when it finishes, so the caller need not
+  // look again (a CPU-bound worker with prefetched tasks would otherwise
+  // wake 1,000 times a second, taking the CPU its tasks run on).
   bool nudge(uint64_t now_us);
   // Removes and returns the first queued task `match` accepts (called under
   // the queue's lock: keep it short), or nullopt.
@@ -87,6 +91,8 @@ class TaskQueue {
   uint64_t popped() const { return popped_.load(std::memory_order_relaxed); }
   void close();
   std::size_t size() const;
+  // Threads waiting inside pop() now (tests wait on it instead of sleeping).
+  int sleeping() const;
   // True when short tasks are queued: a pool thread will be back for the
   // next one within microseconds (it may hold its result to send a group).
   bool short_backlog() const;

@@ -172,7 +172,8 @@ void Worker::pass(uint64_t& next_hb) {
   // this thread when the last one goes).
   long wait_ms = static_cast<long>((next_hb - now) / 1000 + 1);
   if (stopping_.load(std::memory_order_relaxed)) wait_ms = std::min(wait_ms, 10L);
-  // While tasks wait for a thread, look again every millisecond (TaskQueue::nudge).
+  // While tasks wait and a thread sleeps, look again every millisecond
+  // (TaskQueue::nudge; not while every thread runs a task).
   if (pool_.queue().nudge(now)) wait_ms = 1;
   zmq::pollitem_t items[] = {{wake_.handle(), 0, ZMQ_POLLIN, 0},
                              {backend_.handle(), 0, ZMQ_POLLIN, 0}};

@@ -178,22 +178,60 @@ TEST_SUITE("task_queue") {
     CHECK_FALSE(q.pop());
   }
 
-  TEST_CASE("nudge() reports waiting tasks") {
-    TaskQueue q(1);
-    CHECK_FALSE(q.nudge(0));
-    auto batch = tasks(2);
-    q.push(batch);
-    CHECK(q.nudge(0));
-    auto first = q.pop();
-    REQUIRE(first);
-    auto second = q.pop(3);  // the first ran 3 us
-    REQUIRE(second);
-    auto again = tasks(1);
-    q.push(again);
+  TEST_CASE("nudge() asks to look again only while a sleeping thread could take a waiting task") {
+    {
+      // One thread, awake between tasks: it takes what is queued itself.
+      TaskQueue q(1);
+      CHECK_FALSE(q.nudge(0));
+      auto batch = tasks(2);
+      q.push(batch);
+      CHECK_FALSE(q.nudge(0));
+      CHECK(q.pop());
+      CHECK(q.pop(3));
+      q.close();
+    }
+    // Three threads: this one runs a short task, two sleep and, once they
+    // have a task, hold it until `release`.
+    TaskQueue q(3);
+    auto warm = tasks(1);
+    q.push(warm);
+    REQUIRE(q.pop());
+    warm = tasks(1);
+    q.push(warm);
+    REQUIRE(q.pop(3));  // average 3 us: short tasks; this thread now runs one
+    Counter taken;
+    std::atomic<bool> release{false};
+    auto consumer = [&] {
+      uint64_t last = TaskQueue::kNoRun;
+      while (auto t = q.pop(last)) {
+        taken.add();
+        while (!release.load()) std::this_thread::sleep_for(1ms);
+        last = 3;
+      }
+    };
+    std::thread a(consumer), b(consumer);
+    for (int i = 0; i < 10'000 && q.sleeping() < 2; ++i) std::this_thread::sleep_for(1ms);
+    REQUIRE(q.sleeping() == 2);
+    auto two = tasks(2, 100);
+    q.push(two);  // short tasks: one sleeper is woken; the other task waits
+    CHECK(q.nudge(100));
+    REQUIRE(taken.wait_for(1));
     CHECK(q.size() == 1);
+    CHECK(q.nudge(100));  // not late yet: nobody woken, look again
+    CHECK(q.nudge(101 + TaskQueue::kMaxLagUs + 1));  // late (it came at 101): wakes the second sleeper
+    REQUIRE(taken.wait_for(2));
+    CHECK_FALSE(q.nudge(1'000'000));  // nothing waits
+    // Every thread runs a task: one more waits for the first to finish, and
+    // there is nobody to wake, so the I/O thread need not look again.
+    auto one = tasks(1, 200);
+    q.push(one);
+    CHECK(q.size() == 1);
+    CHECK_FALSE(q.nudge(1'000'000));
+    release = true;
+    REQUIRE(taken.wait_for(3));
     q.close();
-    CHECK(q.pop(3));
-    CHECK_FALSE(q.pop(3));
+    a.join();
+    b.join();
   }
 
   TEST_CASE("a pop limit hands out that many tasks; the rest stay for take_all()") {
