@@ -28,7 +28,9 @@ std::string fmt(const char* f, double v) {
 }
 
 std::string us_text(uint64_t us) {
-  return us < 10'000 ? std::to_string(us) + " us" : fmt("%.3g ms", static_cast<double>(us) / 1e3);
+  if (us < 10'000) return std::to_string(us) + " us";
+  if (us < 1'000'000) return fmt("%.3g ms", static_cast<double>(us) / 1e3);
+  return fmt("%.3g s", static_cast<double>(us) / 1e6);
 }
 
 // Bin edges 10^(1/20) apart, rounded up to whole microseconds with repeats

@@ -104,10 +104,12 @@ void measure_fleet_bars(const Opts& o, const Endpoints& ep, const TransportResul
 // two when its single worker beats a plain process (it often does here).
 Bar cpu_scaling_bar(const Opts& o, bool& complete, std::vector<NamedFigure>& figs) {
   constexpr uint64_t kLoop = 20000;
-  Opts s = variant(o, "py-cpu:20000", "cpu", o.count / 40);
+  // A tenth of --count: about a second per fleet, long enough that one
+  // noisy moment of the VM does not decide the bar.
+  Opts s = variant(o, "py-cpu:20000", "cpu", o.count / 10);
   s.workers = {1, 2};
   s.threads = 1;
-  s.warmup = 4;
+  s.warmup = 20;
   const std::string scripts = o.scripts.empty() ? default_scripts_dir() : o.scripts;
   const int calls = static_cast<int>(s.count) / 2;
   const Ceiling before = python_ceiling(scripts, kLoop, calls);

@@ -25,7 +25,8 @@ struct Ceiling {
 };
 
 // Runs math_ops.burn(n) `calls` times in one python process, then in two
-// at once (python loaded from `scripts`, the fleet's script root). Throws
+// at once (python loaded from `scripts`, the fleet's script root); each
+// process times its own loop, start-up left out. Throws
 // std::runtime_error when python cannot be run or fails.
 Ceiling python_ceiling(const std::string& scripts, uint64_t n, int calls);
 
