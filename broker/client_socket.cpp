@@ -55,6 +55,7 @@ void ClientSocket::open_shared(zmq::context_t& ctx, const std::string& inproc_en
 }
 
 void ClientSocket::reply(std::vector<zmq::message_t>& envelope, const std::string& body) {
+  ++replies_;
   if (!direct_) {
     // The inproc DEALER has no high-water mark; the proxy counts refusals.
     for (auto& f : envelope) socket_.send(f, zmq::send_flags::sndmore);

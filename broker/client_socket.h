@@ -62,6 +62,9 @@ class ClientSocket {
   zmq::socket_t& socket() { return socket_; }
   // Sends `body` along `envelope` (identity first); counts a refused reply.
   void reply(std::vector<zmq::message_t>& envelope, const std::string& body);
+  // Replies tried so far: whoever polls this socket learns that it was sent
+  // on (common/socket_poller.h).
+  uint64_t replies() const { return replies_; }
   // Closes the socket. `linger_ms` > 0 at a clean stop: replies already
   // sent still reach their clients while the context terminates (every
   // socket is made with linger 0, common/sockets.h).
@@ -75,6 +78,7 @@ class ClientSocket {
   zmq::socket_t socket_;
   bool direct_ = false;
   const char* name_ = "";
+  uint64_t replies_ = 0;
 };
 
 }  // namespace zfleet::broker

@@ -3,12 +3,14 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 
 #include "broker/journal/writer.h"
 #include "common/clock.h"
 #include "common/fail_loudly.h"
 #include "common/host_port.h"
 #include "common/log.h"
+#include "common/socket_poller.h"
 #include "common/sockets.h"
 #include "common/threads.h"
 
@@ -172,31 +174,48 @@ void Dispatcher::loop() {
                                           st_.pools.list() + ")");
   }
   adopted_.clear();
-  // One entry per socket in use (a null socket would poll fd 0).
-  std::vector<zmq::pollitem_t> items;
+  // One entry per socket in use. A poll(2) on their ZMQ_FDs, not zmq_poll:
+  // see common/socket_poller.h for the system calls that saves and the rule
+  // it asks of this loop (mark what was read from or sent on).
+  common::SocketPoller poller;
   std::vector<Source> sources;
   auto watch = [&](zmq::socket_t& s, Source src) {
-    items.push_back({s.handle(), 0, ZMQ_POLLIN, 0});
     sources.push_back(src);
+    return poller.add(s);
   };
+  // Sockets this thread also sends on. The backend sends nearly every turn
+  // under load and is always marked; a public socket only when a reply went.
+  struct Sender {
+    std::size_t at;
+    std::function<uint64_t()> replies;  // empty: always marked
+    uint64_t seen = 0;
+  };
+  std::vector<Sender> senders;
   // Heartbeats last: the liveness check in pass() judges workers by them,
   // so they are read after whatever else took this turn's time.
   if (journal_.enabled()) watch(journal_in_, Source::durable);
-  watch(control_, Source::control);
+  const std::size_t control_at = watch(control_, Source::control);
   if (clients_) {
-    watch(clients_->results(), Source::results);
-    watch(clients_->frontend(), Source::frontend);
+    senders.push_back({watch(clients_->results(), Source::results), [this] { return clients_->results_replies(); }});
+    senders.push_back({watch(clients_->frontend(), Source::frontend), [this] { return clients_->frontend_replies(); }});
   } else {
     watch(intake_, Source::intake);
   }
-  watch(backend_, Source::backend);
+  senders.push_back({watch(backend_, Source::backend), {}});
   watch(status_, Source::status);
   while (!stop_) {
-    zmq::poll(items.data(), items.size(), std::chrono::milliseconds(poll_timeout_ms(common::now_us())));
-    for (std::size_t i = 0; i < items.size() && !stop_; ++i) {
-      if (items[i].revents & ZMQ_POLLIN) on_readable(sources[i]);
+    for (std::size_t i : poller.wait(poll_timeout_ms(common::now_us()))) {
+      if (stop_) break;
+      on_readable(sources[i]);
+      poller.touched(i);  // read up to a cap: more may be queued
+      if (sources[i] == Source::intake) poller.touched(control_at);  // on_readable read it too
     }
     pass(common::now_us());
+    for (auto& s : senders) {  // a send may have taken the fd's signal
+      const uint64_t n = s.replies ? s.replies() : s.seen + 1;
+      if (n != s.seen) poller.touched(s.at);
+      s.seen = n;
+    }
   }
 }
 

@@ -45,6 +45,8 @@ class InlineClients {
 
   zmq::socket_t& frontend() { return front_.socket(); }
   zmq::socket_t& results() { return results_.socket(); }
+  uint64_t frontend_replies() const { return front_.replies(); }
+  uint64_t results_replies() const { return results_.replies(); }
   // Up to `burst` requests from each socket, for at most kBurstBudgetUs
   // (at least one request).
   static constexpr uint64_t kBurstBudgetUs = 2000;
