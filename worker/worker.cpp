@@ -13,6 +13,7 @@
 #include "common/fail_loudly.h"
 #include "common/host_port.h"
 #include "common/log.h"
+#include "common/socket_poller.h"
 #include "common/sockets.h"
 #include "common/task_id.h"
 #include "common/threads.h"
@@ -124,6 +125,8 @@ void Worker::open_sockets() {
   p.curve = opts_.curve;
   status_ = common::make_socket(ctx_, zmq::socket_type::pub, p);
   status_.connect(opts_.status);
+  poller_.add(wake_);     // kWakeAt
+  poller_.add(backend_);  // kBackendAt
 }
 
 void Worker::send_ready() {
@@ -175,16 +178,20 @@ void Worker::pass(uint64_t& next_hb) {
   // While tasks wait and a thread sleeps, look again every millisecond
   // (TaskQueue::nudge; not while every thread runs a task).
   if (pool_.queue().nudge(now)) wait_ms = 1;
-  zmq::pollitem_t items[] = {{wake_.handle(), 0, ZMQ_POLLIN, 0},
-                             {backend_.handle(), 0, ZMQ_POLLIN, 0}};
-  zmq::poll(items, 2, std::chrono::milliseconds(wait_ms));
-  if (items[0].revents & ZMQ_POLLIN) {
-    zmq::message_t wake;
-    while (wake_.recv(wake, zmq::recv_flags::dontwait)) {
+  // poll(2) on the ZMQ_FDs, not zmq_poll (common/socket_poller.h): every
+  // socket read from or sent on is marked for the next wait.
+  for (std::size_t i : poller_.wait(wait_ms)) {
+    if (i == kWakeAt) {
+      zmq::message_t wake;
+      while (wake_.recv(wake, zmq::recv_flags::dontwait)) {
+      }
+    } else {
+      on_backend();
     }
+    poller_.touched(i);
   }
-  if (items[1].revents & ZMQ_POLLIN) on_backend();
   maybe_recycle(now);
+  poller_.touched(kBackendAt);  // this thread sends on it (READY, BYE, RETURN, results)
 }
 
 void Worker::on_backend() {

@@ -66,6 +66,7 @@
 #include <zmq.hpp>
 
 #include "common/curve_keys.h"
+#include "common/socket_poller.h"
 #include "common/worker_link.h"
 #include "worker/idle_cpu.h"
 #include "worker/recycler.h"
@@ -156,6 +157,8 @@ class Worker {
   std::atomic<bool> stopping_{false};  // set by stop() or by the broker's STOP
   // I/O thread only, below.
   zmq::socket_t backend_, status_, wake_;
+  common::SocketPoller poller_;  // wake_ and backend_
+  static constexpr std::size_t kWakeAt = 0, kBackendAt = 1;
   bool stopped_by_broker_ = false;
   bool refused_ = false;  // the broker sent REFUSE: exit without a drain
   int exit_code_ = 0;  // read by the owner after stop() has joined this thread
