@@ -1,6 +1,5 @@
 #include "common/socket_poller.h"
 
-
 namespace zfleet::common {
 
 std::size_t SocketPoller::add(zmq::socket_t& s) {
