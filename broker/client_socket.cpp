@@ -14,7 +14,7 @@ zmq::socket_t bind_public_router(zmq::context_t& ctx, const PublicEndpoint& pub)
   // Bodies up to twice the limit still arrive, so they can be answered
   // with too_large; anything larger makes libzmq drop the connection.
   ro.max_message_bytes = pub.max_message_bytes * 2 + 65536;
-  ro.zmtp_heartbeat_ms = 2000;
+  ro.tcp_keepalive = true;  // never ZMTP heartbeats: see common/sockets.h
   // A second connection under an identity in use takes it over. Without
   // handover libzmq (4.3.4, and master) parks the newcomer as an
   // "anonymous" pipe it never reads again: everything sent there, and the

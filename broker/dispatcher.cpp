@@ -5,6 +5,7 @@
 #include <cstring>
 #include <functional>
 
+#include "broker/backend_socket.h"
 #include "broker/journal/writer.h"
 #include "common/clock.h"
 #include "common/fail_loudly.h"
@@ -70,31 +71,11 @@ void Dispatcher::join() {
 
 void Dispatcher::bind_sockets() {
   const auto& b = st_.config.broker;
-  common::SocketOptions backend_opts;
-  backend_opts.router_mandatory = true;  // a send to a vanished worker must fail, not vanish
-  backend_opts.router_handover = true;
-  // ROUTER_HANDOVER: without it libzmq parks a second connection under a
-  // routing id in use as a pipe it never reads or frees (a peer reconnecting
-  // under a worker's id in a loop grew the broker ~10 MiB a cycle). Taking
-  // over a worker's connection would need its routing id, which is random
-  // per process (WorkerInfo::route); a worker id is bound to the route its
-  // READY came on (dispatcher_link.cpp on_ready), so claiming the id from
-  // another connection gets nothing.
-  backend_opts.zmtp_heartbeat_ms = 1000;
-  // Per worker connection. An honest worker never comes near it (its
-  // tasks are bounded by its capacity, validate.cpp); a peer that never
-  // reads stops costing memory there: past it a TASK fails (the worker is
-  // lost, its tasks requeued) and other messages are dropped. Inbound, a
-  // full pipe pushes back on the sender through TCP: nothing is dropped.
-  backend_opts.sndhwm = b.worker_hwm;
-  backend_opts.rcvhwm = b.worker_hwm;
-  backend_opts.max_message_bytes = static_cast<int64_t>(b.max_message_bytes) * 2 + 65536;
-  backend_opts.curve = st_.curve_for("backend");
-  backend_ = common::make_socket(st_.ctx, zmq::socket_type::router, backend_opts);
-  common::bind_socket(backend_, b.backend);
+  backend_ = bind_backend_router(st_.ctx, b, st_.curve_for("backend"));
 
   common::SocketOptions sub_opts;
   sub_opts.rcvhwm = b.worker_hwm;  // per publisher: PUB drops what does not fit
+  sub_opts.tcp_keepalive = true;
   sub_opts.max_message_bytes = kMaxHeartbeatBytes;
   sub_opts.curve = st_.curve_for("status");
   status_ = common::make_socket(st_.ctx, zmq::socket_type::sub, sub_opts);

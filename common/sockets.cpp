@@ -37,10 +37,11 @@ zmq::socket_t make_socket(zmq::context_t& ctx, zmq::socket_type type, const Sock
   }
   if (opts.immediate) s.set(zmq::sockopt::immediate, 1);
   if (!opts.routing_id.empty()) s.set(zmq::sockopt::routing_id, opts.routing_id);
-  if (opts.zmtp_heartbeat_ms > 0) {
-    s.set(zmq::sockopt::heartbeat_ivl, opts.zmtp_heartbeat_ms);
-    s.set(zmq::sockopt::heartbeat_timeout, opts.zmtp_heartbeat_ms * 3);
-    s.set(zmq::sockopt::heartbeat_ttl, opts.zmtp_heartbeat_ms * 3);
+  if (opts.tcp_keepalive) {
+    s.set(zmq::sockopt::tcp_keepalive, 1);
+    s.set(zmq::sockopt::tcp_keepalive_idle, kTcpKeepaliveIdleS);
+    s.set(zmq::sockopt::tcp_keepalive_intvl, kTcpKeepaliveIntvlS);
+    s.set(zmq::sockopt::tcp_keepalive_cnt, kTcpKeepaliveCnt);
   }
   s.set(zmq::sockopt::reconnect_ivl, opts.reconnect_ivl_ms);
   s.set(zmq::sockopt::reconnect_ivl_max, opts.reconnect_ivl_max_ms);

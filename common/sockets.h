@@ -16,6 +16,23 @@
 
 namespace zfleet::common {
 
+// TCP keepalive on the links to other processes: the kernel probes a
+// connection idle for kTcpKeepaliveIdleS seconds every kTcpKeepaliveIntvlS
+// and drops it after kTcpKeepaliveCnt unanswered probes, so a peer whose
+// host vanished is reaped in about 6 s (and NAT mappings stay open).
+//
+// Why not ZMTP heartbeats (ZMQ_HEARTBEAT_IVL): libzmq 4.3.4 (and master)
+// aborts the whole process on them. An engine whose input stopped on a
+// full pipe (the peer sent past the high-water mark) and whose peer then
+// hung up has its fd removed (_io_error); its heartbeat timer, or a PING
+// still in its buffer when the pipe drains, then calls out_event(), which
+// asserts !_io_error (stream_engine_base.cpp:331; libzmq issue #4364). Any
+// client could crash the broker that way. Kernel keepalive has no such
+// code path, and wakes no process while it probes.
+inline constexpr int kTcpKeepaliveIdleS = 2;
+inline constexpr int kTcpKeepaliveIntvlS = 1;
+inline constexpr int kTcpKeepaliveCnt = 4;
+
 struct SocketOptions {
   int sndhwm = 1000;
   int rcvhwm = 1000;
@@ -24,7 +41,7 @@ struct SocketOptions {
   bool immediate = false;         // DEALER/REQ: queue only to completed connections
   int64_t max_message_bytes = -1; // libzmq's hard cap per frame (-1 = none)
   std::string routing_id;         // DEALER: stable identity ("" = libzmq's)
-  int zmtp_heartbeat_ms = 0;      // ZMTP PING interval on TCP (0 = off)
+  bool tcp_keepalive = false;     // TCP: the kernel reaps a dead peer's connection (kTcpKeepalive*)
   int reconnect_ivl_ms = 100;
   int reconnect_ivl_max_ms = 2000;
   CurveOptions curve;             // empty: NULL mechanism (no CURVE)

@@ -142,10 +142,6 @@ void ThreadPool::run_thread(std::size_t slot) {
 void ThreadPool::serve(std::size_t slot) {
   common::SocketOptions o = results_;
   o.routing_id = common::result_route(results_.routing_id, slot);
-  // No ZMTP pings of its own: the I/O thread's connection already watches
-  // the broker, and a ping a second per pool thread would wake an idle
-  // worker for nothing.
-  o.zmtp_heartbeat_ms = 0;
   zmq::socket_t out = common::make_socket(ctx_, zmq::socket_type::dealer, o);
   out.connect(endpoint_);
   uint64_t last_run_us = TaskQueue::kNoRun;

@@ -31,7 +31,7 @@ common::SocketOptions backend_options(const WorkerOptions& opts, const std::stri
   d.routing_id = route;  // unguessable: the backend lets a routing id take over (handover)
   d.sndhwm = 0;  // results are never dropped; the broker bounds the traffic
   d.rcvhwm = 0;
-  d.zmtp_heartbeat_ms = 2000;
+  d.tcp_keepalive = true;  // a vanished broker host is noticed; no ZMTP pings (common/sockets.h)
   d.reconnect_ivl_ms = 100;
   d.reconnect_ivl_max_ms = 2000;
   d.curve = opts.curve;
