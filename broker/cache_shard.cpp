@@ -12,11 +12,6 @@ using cache_detail::Key;
 using cache_detail::kAge;
 using cache_detail::kLru;
 
-uint64_t saturating_add(uint64_t a, uint64_t b) {
-  return a > std::numeric_limits<uint64_t>::max() - b ? std::numeric_limits<uint64_t>::max()
-                                                      : a + b;
-}
-
 void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -74,7 +69,7 @@ bool CacheShard::put(RecordPtr rec, uint64_t hash, uint64_t now_ms, bool evict_l
   e->referenced = false;
   e->hash = hash;
   e->bytes = bytes;
-  e->expires_at_ms = saturating_add(now_ms, ttl_ms_);
+  e->expires_at_ms = cache_detail::saturating_add(now_ms, ttl_ms_);
   bytes_ += bytes - old_bytes;
   link_front(e, kLru);
   link_by_expiry(e);

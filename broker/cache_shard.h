@@ -27,6 +27,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <string_view>
@@ -53,6 +54,12 @@ struct alignas(64) CacheTotals {
 };
 
 namespace cache_detail {
+
+// now + ttl without wrapping: a huge ttl means "never expires".
+inline uint64_t saturating_add(uint64_t a, uint64_t b) {
+  return a > std::numeric_limits<uint64_t>::max() - b ? std::numeric_limits<uint64_t>::max()
+                                                      : a + b;
+}
 
 // The map key points into the record's own id (records are immutable and
 // the entry holds a reference to its record), so neither insertion nor

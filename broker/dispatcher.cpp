@@ -18,9 +18,6 @@
 namespace zfleet::broker {
 namespace {
 
-// How many messages one poll round takes from each source before looking
-// at the others, so a flood on one socket cannot starve the rest.
-constexpr int kBurst = 256;
 constexpr uint64_t kBoardIntervalUs = 100'000;
 constexpr uint64_t kSweepIntervalUs = 1'000'000;
 // A heartbeat is a few hundred bytes; a bigger message on the status

@@ -66,6 +66,10 @@ class Dispatcher final : private TaskSender, private TaskSink, private ControlSi
   void join();
 
  private:
+  // How many messages one poll round takes from each source before looking
+  // at the others, so a flood on one socket cannot starve the rest.
+  static constexpr int kBurst = 256;
+
   // dispatcher.cpp: the loop and the in-process side
   void run();
   void bind_sockets();

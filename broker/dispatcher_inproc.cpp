@@ -13,11 +13,6 @@
 #include "common/sockets.h"
 
 namespace zfleet::broker {
-namespace {
-
-constexpr int kBurst = 256;
-
-}  // namespace
 
 // Called by an Intake on this thread (inline) or for a batch from an
 // intake thread. Either way a failure here is the dispatcher's, never a

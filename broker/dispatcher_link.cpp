@@ -7,11 +7,6 @@
 #include "common/log.h"
 
 namespace zfleet::broker {
-namespace {
-
-constexpr int kBurst = 256;
-
-}  // namespace
 
 bool Dispatcher::send_to_worker(const std::string& rid, common::Frames frames) {
   frames.insert(frames.begin(), zmq::message_t(rid.data(), rid.size()));

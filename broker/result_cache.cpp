@@ -15,11 +15,6 @@ namespace {
 
 uint64_t hash_id(std::string_view id) { return XXH3_64bits(id.data(), id.size()); }
 
-uint64_t saturating_add(uint64_t a, uint64_t b) {
-  return a > std::numeric_limits<uint64_t>::max() - b ? std::numeric_limits<uint64_t>::max()
-                                                      : a + b;
-}
-
 }  // namespace
 
 ResultCache::ResultCache(CacheOptions options) {
@@ -49,7 +44,7 @@ void ResultCache::put(RecordPtr rec, uint64_t now_ms) {
   const uint64_t h = hash_id(rec->id);
   const common::ResultRecord* keep = rec.get();
   // Lowered before the entry exists, so the floor stays a lower bound.
-  lower_expiry_floor(saturating_add(now_ms, ttl_ms_));
+  lower_expiry_floor(cache_detail::saturating_add(now_ms, ttl_ms_));
   // While an expired entry may sit in another shard, the own shard drops
   // only its expired entries under this first lock; live ones wait until
   // make_room() has swept the others (expired anywhere goes first).

@@ -7,7 +7,7 @@
 
 namespace zfleet::broker {
 namespace {
-constexpr int kBurst = 512;
+constexpr int kProxyBurst = 512;
 // finish() is seen within this: the proxy's only periodic wake-up.
 constexpr auto kFinishCheck = std::chrono::milliseconds(100);
 }  // namespace
@@ -62,7 +62,7 @@ void RouterProxy::loop() {
 
 void RouterProxy::to_workers() {
   zmq::message_t frame;
-  for (int n = 0; n < kBurst; ++n) {
+  for (int n = 0; n < kProxyBurst; ++n) {
     if (!router_.recv(frame, zmq::recv_flags::dontwait)) return;
     // Forward frame by frame; the inproc DEALER has no HWM so never blocks.
     for (;;) {
@@ -74,10 +74,10 @@ void RouterProxy::to_workers() {
   }
 }
 
-// Returns true when it stopped at kBurst (more may be waiting).
+// Returns true when it stopped at kProxyBurst (more may be waiting).
 bool RouterProxy::to_clients() {
   zmq::message_t frame;
-  for (int n = 0; n < kBurst; ++n) {
+  for (int n = 0; n < kProxyBurst; ++n) {
     if (!dealer_.recv(frame, zmq::recv_flags::dontwait)) return false;
     bool first = true, sending = true;
     for (;;) {

@@ -126,6 +126,16 @@ const msgpack::object* find_field(const msgpack::object& map, std::string_view k
   return nullptr;
 }
 
+uint64_t uint_or_zero(const msgpack::object& map, std::string_view key) {
+  const msgpack::object* v = find_field(map, key);
+  return v && v->type == msgpack::type::POSITIVE_INTEGER ? v->via.u64 : 0;
+}
+
+std::string str_or_empty(const msgpack::object& map, std::string_view key) {
+  const msgpack::object* v = find_field(map, key);
+  return v && v->type == msgpack::type::STR ? std::string(as_view(*v)) : std::string();
+}
+
 std::expected<std::optional<std::string_view>, FieldError> str_field(const msgpack::object& map,
                                                                      std::string_view key) {
   const msgpack::object* v = find_field(map, key);

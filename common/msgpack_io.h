@@ -47,6 +47,11 @@ void append_float32(std::string& out, float f);
 // error message (naming the field) when it has the wrong type.
 const msgpack::object* find_field(const msgpack::object& map, std::string_view key);
 
+// Lenient readers, for display (the CLI's status views): 0 or "" when the
+// field is absent or of another type.
+uint64_t uint_or_zero(const msgpack::object& map, std::string_view key);
+std::string str_or_empty(const msgpack::object& map, std::string_view key);
+
 struct FieldError {
   std::string message;
 };

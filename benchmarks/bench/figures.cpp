@@ -21,16 +21,10 @@ const char* const kBlue = "#1f77b4";
 const char* const kOrange = "#ff7f0e";
 const char* const kGrey = "#555555";
 
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
 std::string us_text(uint64_t us) {
   if (us < 10'000) return std::to_string(us) + " us";
-  if (us < 1'000'000) return fmt("%.3g ms", static_cast<double>(us) / 1e3);
-  return fmt("%.3g s", static_cast<double>(us) / 1e6);
+  if (us < 1'000'000) return format_number("%.3g ms", static_cast<double>(us) / 1e3);
+  return format_number("%.3g s", static_cast<double>(us) / 1e6);
 }
 
 // Bin edges 10^(1/20) apart, rounded up to whole microseconds with repeats
@@ -127,6 +121,12 @@ Series line(std::string title, std::vector<std::pair<double, double>> pts, Style
 
 }  // namespace
 
+std::string format_number(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
 plot::Panel latency_panel(const std::string& title, const Histogram& h) {
   plot::Panel p;
   p.title = title;
@@ -193,7 +193,7 @@ plot::Figure scaling_figure(const Opts& o, const std::vector<ScalingRow>& rows) 
     double x = row.r.tasks_per_s / rows.front().r.tasks_per_s;
     p.notes.push_back({w, row.r.tasks_per_s,
                        group_digits(static_cast<uint64_t>(row.r.tasks_per_s)) + "/s" +
-                           (&row == &rows.front() ? "" : fmt(" = %.2fx", x))});
+                           (&row == &rows.front() ? "" : format_number(" = %.2fx", x))});
     measured.emplace_back(w, row.r.tasks_per_s);
     linear.emplace_back(w, rows.front().r.tasks_per_s * w / rows.front().workers);
     p.x_tics.push_back(w);
@@ -230,7 +230,7 @@ plot::Panel burst_panel(const BurstRow& row, double t_end, double wait_top, doub
                                        std::to_string(row.pool.max_processes) + " processes"
                                  : std::to_string(n) + (n == 1 ? " process" : " processes")) +
             "): queue wait p99 " + us_text(q.percentile(0.99)) + ", " +
-            fmt("%.2f processes and ", row.mean_processes) + fmt("%.1f MiB on average", row.mean_rss_mib);
+            format_number("%.2f processes and ", row.mean_processes) + format_number("%.1f MiB on average", row.mean_rss_mib);
   std::vector<std::pair<double, double>> waits;
   waits.reserve(row.r.queued_at.size());
   for (const auto& [t, wait_ms] : row.r.queued_at) waits.emplace_back(row.offset_s + t, wait_ms);
@@ -253,7 +253,7 @@ plot::Figure burst_figure(const Opts& o, const std::vector<BurstRow>& rows) {
     processes_top = std::max(processes_top, static_cast<double>(row.max_processes) + 1);
   }
   plot::Figure f{"zfleet-bench burst: task " + o.task + " at " +
-                     group_digits(static_cast<uint64_t>(o.rate)) + "/s for " + fmt("%g s", o.duration_s) +
+                     group_digits(static_cast<uint64_t>(o.rate)) + "/s for " + format_number("%g s", o.duration_s) +
                      ", pool of " + std::to_string(rows.empty() ? 0 : rows.front().pool.threads) +
                      "-thread processes",
                  {}};

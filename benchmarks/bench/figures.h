@@ -23,6 +23,9 @@
 
 namespace zfleet::bench {
 
+// `v` printed with the printf format `f` (one double), as a string.
+std::string format_number(const char* f, double v);
+
 plot::Panel latency_panel(const std::string& title, const Histogram& h);
 
 // latency: the round-trip distribution.

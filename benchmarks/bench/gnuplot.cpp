@@ -18,7 +18,7 @@ namespace {
 
 constexpr std::size_t kStderrKept = 4000;  // the end of gnuplot's stderr, in an error
 
-struct Child {
+struct GnuplotRun {
   int status = 0;      // from waitpid, when started
   int spawn_err = 0;   // errno of posix_spawnp: the command could not be started
   std::string err;     // its stderr (the last kStderrKept bytes)
@@ -40,8 +40,8 @@ std::string read_all(int fd) {
   return out;
 }
 
-Child run(const std::vector<std::string>& args) {
-  Child c;
+GnuplotRun run(const std::vector<std::string>& args) {
+  GnuplotRun c;
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
     c.spawn_err = errno;
@@ -83,7 +83,7 @@ std::string how_it_ended(int status) {
   return "ended abnormally";
 }
 
-std::string describe(const std::vector<std::string>& args, const Child& c) {
+std::string describe(const std::vector<std::string>& args, const GnuplotRun& c) {
   std::string cmd;
   for (const auto& a : args) cmd += (cmd.empty() ? "" : " ") + a;
   if (c.spawn_err)

@@ -31,12 +31,12 @@ namespace {
 constexpr const char* kPool = "burst";
 constexpr std::chrono::milliseconds kSamplePeriod{100};
 
-int threads_of(const Opts& o) { return o.threads > 0 ? o.threads : 4; }
+int burst_threads(const Opts& o) { return o.threads > 0 ? o.threads : 4; }
 
 PoolSpec pool_spec(const Opts& o, const std::string& mode) {
   PoolSpec p;
   p.name = kPool;
-  p.threads = threads_of(o);
+  p.threads = burst_threads(o);
   if (mode == "fixed-min") {
     p.processes = o.min_processes;
   } else if (mode == "fixed-max") {
@@ -102,7 +102,7 @@ double ms(uint64_t us) { return static_cast<double>(us) / 1e3; }
 void print_table(const Opts& o, const std::vector<BurstRow>& rows) {
   std::printf("burst  task %s on pool `%s` (%d thread(s) per process), %s/s for %.1f s, "
               "%.1f s idle before, %.1f s after\n",
-              o.task.c_str(), kPool, threads_of(o), group_digits(static_cast<uint64_t>(o.rate)).c_str(),
+              o.task.c_str(), kPool, burst_threads(o), group_digits(static_cast<uint64_t>(o.rate)).c_str(),
               o.duration_s, o.lead_s, o.tail_s);
   std::printf("%-10s %9s %6s %5s  %22s  %21s %12s\n", "mode", "processes", "done", "lost",
               "queue wait p50/p99/max", "processes mean/max/end", "memory mean");
@@ -134,7 +134,7 @@ void print_json_rows(const Opts& o, const std::vector<BurstRow>& rows) {
     out.push_back(row);
   }
   JsonObject j;
-  j.add("scenario", "burst").add("task", o.task).add("threads_per_process", threads_of(o))
+  j.add("scenario", "burst").add("task", o.task).add("threads_per_process", burst_threads(o))
       .add("rate", o.rate, 1).add("duration_s", o.duration_s, 2).add("lead_s", o.lead_s, 2)
       .add("tail_s", o.tail_s, 2).add("modes", out);
   print_json(j);

@@ -15,7 +15,7 @@
 namespace zfleet::bench {
 namespace {
 
-int threads_of(const Opts& o) { return o.threads > 0 ? o.threads : (o.type == "cpu" ? 1 : 8); }
+int scaling_threads(const Opts& o) { return o.threads > 0 ? o.threads : (o.type == "cpu" ? 1 : 8); }
 
 double speedup(const std::vector<ScalingRow>& rows, std::size_t i) {
   double base = rows.front().r.tasks_per_s;
@@ -41,14 +41,14 @@ void print_json_rows(const Opts& o, const std::vector<ScalingRow>& rows, const T
   }
   JsonObject j;
   j.add("scenario", "scaling").add("task", o.task).add("type", o.type).add("count", o.count)
-      .add("threads_per_worker", threads_of(o)).add("rows", out);
+      .add("threads_per_worker", scaling_threads(o)).add("rows", out);
   if (ref) j.add("transport", transport_json(*ref));
   print_json(j);
 }
 
 void print_table(const Opts& o, const std::vector<ScalingRow>& rows, const TransportResult* ref) {
   std::printf("scaling  task %s (%s), %zu tasks per fleet, %d thread(s) per worker\n",
-              o.task.c_str(), o.type.c_str(), o.count, threads_of(o));
+              o.task.c_str(), o.type.c_str(), o.count, scaling_threads(o));
   std::printf("%8s %12s %9s %11s %8s %6s%s\n", "workers", "tasks/s", "speedup", "efficiency",
               "done", "lost", ref ? "  vs transport" : "");
   for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -71,7 +71,7 @@ std::vector<ScalingRow> run_scaling(const Opts& o) {
   std::vector<ScalingRow> rows;
   for (int w : o.workers) {
     if (w < 1) throw std::invalid_argument("--workers counts must be >= 1");
-    WorkerGroup g{w, threads_of(o)};
+    WorkerGroup g{w, scaling_threads(o)};
     spec.io = o.type == "io" ? g : none;
     spec.cpu = o.type == "cpu" ? g : none;
     Progress progress(o.count, Progress::wanted(o.json, o.progress));

@@ -29,12 +29,6 @@ struct Bar {
   bool pass = false;
 };
 
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
 // The 1-minute load average: figures from a busy machine are lower bounds.
 double load_average() {
   double v = -1;
@@ -64,7 +58,7 @@ void measure_fleet_bars(const Opts& o, const Endpoints& ep, const TransportResul
   progress.note("throughput, builtin:echo");
   auto echo = run_throughput(ep, variant(o, "echo", "io", o.count), &progress);
   double f = echo.tasks_per_s / t.pipelined_per_s;
-  bars.push_back({"throughput, builtin no-op", fmt("%.1f%%", f * 100) + " (" + per_s(echo.tasks_per_s) + ")",
+  bars.push_back({"throughput, builtin no-op", format_number("%.1f%%", f * 100) + " (" + per_s(echo.tasks_per_s) + ")",
                   ">= 50% of transport", f, f >= 0.5});
   progress.note("throughput, Python no-op");
   auto py = run_throughput(ep, variant(o, "py-noop", "cpu", o.count), &progress);
@@ -75,13 +69,13 @@ void measure_fleet_bars(const Opts& o, const Endpoints& ep, const TransportResul
   figs.push_back({"latency", latency_figure(variant(o, "echo", "io", o.count / 10), lat)});
   uint64_t p50 = lat.round_trip_us.percentile(0.5), p99 = lat.round_trip_us.percentile(0.99);
   double ratio = static_cast<double>(p50) / static_cast<double>(t.round_trip_us.percentile(0.5));
-  bars.push_back({"latency p50, no-op, idle", fmt("%.2fx", ratio) + " (" + std::to_string(p50) + " us)",
+  bars.push_back({"latency p50, no-op, idle", format_number("%.2fx", ratio) + " (" + std::to_string(p50) + " us)",
                   "<= 1.5x transport p50", ratio, ratio <= 1.5});
   bars.push_back({"latency p99, no-op, idle", std::to_string(p99) + " us", "< 1000 us",
                   static_cast<double>(p99), p99 < 1000});
   progress.note("balance, builtin:sleep:5");
   auto bal = run_balance(ep, variant(o, "sleep:5", "io", o.count / 10));
-  bars.push_back({"balance, sleep:5", fmt("%.1f%%", bal.max_deviation * 100), "<= 10% from mean",
+  bars.push_back({"balance, sleep:5", format_number("%.1f%%", bal.max_deviation * 100), "<= 10% from mean",
                   bal.max_deviation, bal.max_deviation <= 0.10});
   int slots = spec.io.processes * spec.io.threads;
   auto io_opts = variant(o, "sleep:10", "io", static_cast<std::size_t>(slots) * (o.count / 200));
@@ -90,7 +84,7 @@ void measure_fleet_bars(const Opts& o, const Endpoints& ep, const TransportResul
   auto io = run_throughput(ep, io_opts, &progress);
   double io_f = io.tasks_per_s / (slots * 100.0);
   bars.push_back({"IO-bound, sleep:10, " + std::to_string(slots) + " slots",
-                  fmt("%.1f%%", io_f * 100) + " (" + per_s(io.tasks_per_s) + ")",
+                  format_number("%.1f%%", io_f * 100) + " (" + per_s(io.tasks_per_s) + ")",
                   ">= 95% of slots/time", io_f, io_f >= 0.95});
   for (const auto* r : {&echo, &py, &io}) complete = complete && r->out.lost == 0;
   complete = complete && lat.errors == 0 && bal.lost == 0;
@@ -121,8 +115,8 @@ Bar cpu_scaling_bar(const Opts& o, bool& complete, std::vector<NamedFigure>& fig
   const Ceiling vm{calls, (before.one_s + after.one_s) / 2, (before.two_s + after.two_s) / 2};
   const double of = vm.two_per_s() > 0 ? rows[1].r.tasks_per_s / vm.two_per_s() : 0;
   return {"CPU-bound, 2 workers, py-cpu",
-          fmt("%.0f%%", of * 100) + " (" + per_s(rows[1].r.tasks_per_s) + " of " + per_s(vm.two_per_s()) + "; " +
-              fmt("%.2fx", x) + " vs " + fmt("%.2fx", vm.speedup()) + ")",
+          format_number("%.0f%%", of * 100) + " (" + per_s(rows[1].r.tasks_per_s) + " of " + per_s(vm.two_per_s()) + "; " +
+              format_number("%.2fx", x) + " vs " + format_number("%.2fx", vm.speedup()) + ")",
           ">= 90% of 2 python procs", of, of >= 0.9};
 }
 

@@ -27,12 +27,12 @@ std::string program(const std::string& scripts, uint64_t n, int calls) {
          "print(time.perf_counter() - t)\n";
 }
 
-struct Child {
+struct PythonChild {
   pid_t pid = -1;
   int out = -1;  // read end of its stdout
 };
 
-Child spawn_python(const std::string& code) {
+PythonChild spawn_python(const std::string& code) {
   std::vector<std::string> args{"/usr/bin/python3", "-c", code};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -42,7 +42,7 @@ Child spawn_python(const std::string& code) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-  Child c;
+  PythonChild c;
   int rc = posix_spawn(&c.pid, argv[0], &fa, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   close(fds[1]);
@@ -55,7 +55,7 @@ Child spawn_python(const std::string& code) {
 }
 
 // The loop's seconds the child printed, once it has exited 0.
-double wait_seconds(const Child& c) {
+double wait_seconds(const PythonChild& c) {
   std::string text;
   char buf[256];
   for (ssize_t n; (n = read(c.out, buf, sizeof buf)) != 0;) {
@@ -74,7 +74,7 @@ double wait_seconds(const Child& c) {
 
 // The loop times of `processes` python processes started together.
 std::vector<double> timed(const std::string& code, int processes) {
-  std::vector<Child> children;
+  std::vector<PythonChild> children;
   for (int i = 0; i < processes; ++i) children.push_back(spawn_python(code));
   std::vector<double> seconds;
   for (const auto& c : children) seconds.push_back(wait_seconds(c));

@@ -19,7 +19,6 @@
 namespace zfleet::broker::journal {
 namespace {
 
-constexpr auto kRelaxed = std::memory_order_relaxed;
 
 // Thrown inside a pass that found damage (already logged and counted).
 struct Damaged {};

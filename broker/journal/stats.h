@@ -15,6 +15,9 @@
 
 namespace zfleet::broker::journal {
 
+// The counters are statistics: no ordering with other memory is needed.
+inline constexpr auto kRelaxed = std::memory_order_relaxed;
+
 // The histogram type, under its old name here (tests use it as journal::).
 using LatencyHistogram = broker::LatencyHistogram;
 

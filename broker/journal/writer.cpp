@@ -22,7 +22,6 @@ namespace zfleet::broker::journal {
 namespace {
 
 constexpr std::string_view kStopMessage = "STOP";
-constexpr auto kRelaxed = std::memory_order_relaxed;
 
 const char* policy_name(FsyncPolicy p) {
   switch (p) {

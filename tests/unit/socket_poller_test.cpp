@@ -35,8 +35,6 @@ struct Pipe {
   zmq::socket_t in, out;
 };
 
-}  // namespace
-
 // One reader turn: drains every socket the wait names (a name may be
 // spurious: ZMQ_FD also signals libzmq's own commands) and marks it.
 struct Reader {
@@ -58,6 +56,8 @@ struct Reader {
     return false;
   }
 };
+
+}  // namespace
 
 TEST_SUITE("socket_poller") {
   TEST_CASE("a message wakes the wait; drained sockets let it sleep") {

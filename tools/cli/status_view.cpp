@@ -8,19 +8,6 @@
 namespace zfleet::cli {
 namespace {
 
-uint64_t num(const msgpack::object& m, std::string_view key) {
-  const auto* v = common::find_field(m, key);
-  if (!v) return 0;
-  if (v->type == msgpack::type::POSITIVE_INTEGER) return v->via.u64;
-  if (v->type == msgpack::type::NEGATIVE_INTEGER) return 0;
-  return 0;
-}
-
-std::string str(const msgpack::object& m, std::string_view key) {
-  const auto* v = common::find_field(m, key);
-  return v && v->type == msgpack::type::STR ? std::string(common::as_view(*v)) : "";
-}
-
 const msgpack::object& sub(const msgpack::object& m, std::string_view key) {
   static const msgpack::object empty;
   const auto* v = common::find_field(m, key);
@@ -42,16 +29,16 @@ std::string queue_table(const msgpack::object& queues) {
       std::string name = kv.key.type == msgpack::type::STR ? std::string(common::as_view(kv.key)) : "?";
       std::string procs;
       if (common::find_field(kv.val, "max_processes")) {
-        procs = std::to_string(num(kv.val, "processes")) + " (" + std::to_string(num(kv.val, "min_processes")) +
-                "-" + std::to_string(num(kv.val, "max_processes")) + ")";
+        procs = std::to_string(common::uint_or_zero(kv.val, "processes")) + " (" + std::to_string(common::uint_or_zero(kv.val, "min_processes")) +
+                "-" + std::to_string(common::uint_or_zero(kv.val, "max_processes")) + ")";
       }
       std::snprintf(line, sizeof line, "%-16s %10llu %10llu %12s\n", name.c_str(),
-                    (unsigned long long)num(kv.val, "depth"), (unsigned long long)num(kv.val, "delayed"),
+                    (unsigned long long)common::uint_or_zero(kv.val, "depth"), (unsigned long long)common::uint_or_zero(kv.val, "delayed"),
                     procs.c_str());
       out << line;
       if (const auto* last = common::find_field(kv.val, "last_scaling")) {
-        decisions << "  " << name << ": " << num(*last, "from") << " -> " << num(*last, "to") << " processes, "
-                  << str(*last, "reason") << "\n";
+        decisions << "  " << name << ": " << common::uint_or_zero(*last, "from") << " -> " << common::uint_or_zero(*last, "to") << " processes, "
+                  << common::str_or_empty(*last, "reason") << "\n";
       }
     }
   }
@@ -65,25 +52,25 @@ std::string queue_table(const msgpack::object& queues) {
 std::string status_table(const msgpack::object& s) {
   std::ostringstream out;
   char line[256];
-  out << "zfleet " << str(s, "version") << ", up " << num(s, "uptime_ms") / 1000 << " s\n";
+  out << "zfleet " << common::str_or_empty(s, "version") << ", up " << common::uint_or_zero(s, "uptime_ms") / 1000 << " s\n";
   const auto& t = sub(s, "tasks");
   out << queue_table(sub(s, "queues"));
   std::snprintf(line, sizeof line,
                 "tasks: submitted %llu, done %llu, failed %llu (cancelled %llu), retried %llu, "
                 "running %llu, delayed %llu\n",
-                (unsigned long long)num(t, "submitted"), (unsigned long long)num(t, "done"),
-                (unsigned long long)num(t, "failed"), (unsigned long long)num(t, "cancelled"),
-                (unsigned long long)num(t, "retried"), (unsigned long long)num(t, "running"),
-                (unsigned long long)num(t, "delayed"));
+                (unsigned long long)common::uint_or_zero(t, "submitted"), (unsigned long long)common::uint_or_zero(t, "done"),
+                (unsigned long long)common::uint_or_zero(t, "failed"), (unsigned long long)common::uint_or_zero(t, "cancelled"),
+                (unsigned long long)common::uint_or_zero(t, "retried"), (unsigned long long)common::uint_or_zero(t, "running"),
+                (unsigned long long)common::uint_or_zero(t, "delayed"));
   out << line;
   const auto& c = sub(s, "cache");
   std::snprintf(line, sizeof line,
                 "result cache: %llu entries, %llu bytes, %llu shards, hits %llu, misses %llu, "
                 "evictions %llu    replies dropped: %llu\n\n",
-                (unsigned long long)num(c, "entries"), (unsigned long long)num(c, "bytes"),
-                (unsigned long long)num(c, "shards"), (unsigned long long)num(c, "hits"),
-                (unsigned long long)num(c, "misses"), (unsigned long long)num(c, "evictions"),
-                (unsigned long long)num(s, "replies_dropped"));
+                (unsigned long long)common::uint_or_zero(c, "entries"), (unsigned long long)common::uint_or_zero(c, "bytes"),
+                (unsigned long long)common::uint_or_zero(c, "shards"), (unsigned long long)common::uint_or_zero(c, "hits"),
+                (unsigned long long)common::uint_or_zero(c, "misses"), (unsigned long long)common::uint_or_zero(c, "evictions"),
+                (unsigned long long)common::uint_or_zero(s, "replies_dropped"));
   out << line;
   std::snprintf(line, sizeof line, "%-28s %-8s %-7s %7s %6s %8s %10s %8s %6s %9s\n", "WORKER",
                 "TYPE", "PID", "THREADS", "ACTIVE", "INFLIGHT", "DONE", "FAILED", "ALIVE",
@@ -96,11 +83,11 @@ std::string status_table(const msgpack::object& s) {
       const auto* alive = common::find_field(w, "alive");
       bool is_alive = alive && alive->type == msgpack::type::BOOLEAN && alive->via.boolean;
       std::snprintf(line, sizeof line, "%-28s %-8s %-7llu %7llu %6llu %8llu %10llu %8llu %6s %7llums\n",
-                    str(w, "id").c_str(), str(w, "type").c_str(),
-                    (unsigned long long)num(w, "pid"), (unsigned long long)num(w, "threads"),
-                    (unsigned long long)num(w, "active"), (unsigned long long)num(w, "inflight"),
-                    (unsigned long long)num(w, "done"), (unsigned long long)num(w, "failed"),
-                    is_alive ? "yes" : "no", (unsigned long long)num(w, "last_heartbeat_ms"));
+                    common::str_or_empty(w, "id").c_str(), common::str_or_empty(w, "type").c_str(),
+                    (unsigned long long)common::uint_or_zero(w, "pid"), (unsigned long long)common::uint_or_zero(w, "threads"),
+                    (unsigned long long)common::uint_or_zero(w, "active"), (unsigned long long)common::uint_or_zero(w, "inflight"),
+                    (unsigned long long)common::uint_or_zero(w, "done"), (unsigned long long)common::uint_or_zero(w, "failed"),
+                    is_alive ? "yes" : "no", (unsigned long long)common::uint_or_zero(w, "last_heartbeat_ms"));
       out << line;
     }
   }

@@ -10,22 +10,12 @@
 namespace zfleet::cli {
 namespace {
 
-uint64_t num(const msgpack::object& m, std::string_view key) {
-  const auto* v = common::find_field(m, key);
-  return v && v->type == msgpack::type::POSITIVE_INTEGER ? v->via.u64 : 0;
-}
-
 int64_t signed_num(const msgpack::object& m, std::string_view key) {
   const auto* v = common::find_field(m, key);
   if (!v) return 0;
   if (v->type == msgpack::type::POSITIVE_INTEGER) return static_cast<int64_t>(v->via.u64);
   if (v->type == msgpack::type::NEGATIVE_INTEGER) return v->via.i64;
   return 0;
-}
-
-std::string str(const msgpack::object& m, std::string_view key) {
-  const auto* v = common::find_field(m, key);
-  return v && v->type == msgpack::type::STR ? std::string(common::as_view(*v)) : "";
 }
 
 bool flag(const msgpack::object& m, std::string_view key, bool absent) {
@@ -49,12 +39,12 @@ void read_pools(const msgpack::object& s, WatchSnapshot& out) {
     const auto& kv = q->via.map.ptr[i];
     PoolRow p;
     p.name = kv.key.type == msgpack::type::STR ? std::string(common::as_view(kv.key)) : "?";
-    p.depth = num(kv.val, "depth");
-    p.delayed = num(kv.val, "delayed");
-    p.running = num(kv.val, "running");
-    p.submitted = num(kv.val, "submitted");
-    p.done = num(kv.val, "done");
-    p.failed = num(kv.val, "failed");
+    p.depth = common::uint_or_zero(kv.val, "depth");
+    p.delayed = common::uint_or_zero(kv.val, "delayed");
+    p.running = common::uint_or_zero(kv.val, "running");
+    p.submitted = common::uint_or_zero(kv.val, "submitted");
+    p.done = common::uint_or_zero(kv.val, "done");
+    p.failed = common::uint_or_zero(kv.val, "failed");
     out.pools.push_back(std::move(p));
   }
 }
@@ -65,30 +55,30 @@ void read_workers(const msgpack::object& s, WatchSnapshot& out) {
   std::map<int64_t, uint64_t> restarts_by_pid;
   for (const auto* l : items(s, "local_workers")) {
     int64_t pid = signed_num(*l, "pid");
-    if (pid > 0) restarts_by_pid[pid] = num(*l, "restarts");
+    if (pid > 0) restarts_by_pid[pid] = common::uint_or_zero(*l, "restarts");
     bool looping = flag(*l, "crash_looping", false);
     if (pid <= 0 || looping) {
-      std::string what = str(*l, "type") + "#" + std::to_string(num(*l, "slot"));
+      std::string what = common::str_or_empty(*l, "type") + "#" + std::to_string(common::uint_or_zero(*l, "slot"));
       std::string why = looping ? "crash looping" : "restarting";
-      if (auto last = str(*l, "last_exit"); !last.empty()) why += ", last exit " + last;
+      if (auto last = common::str_or_empty(*l, "last_exit"); !last.empty()) why += ", last exit " + last;
       out.restarting.push_back(what + " (" + why + ")");
     }
   }
   for (const auto* w : items(s, "workers")) {
     WorkerRow r;
-    r.id = str(*w, "id");
-    r.pool = str(*w, "type");
-    r.host = str(*w, "host");
+    r.id = common::str_or_empty(*w, "id");
+    r.pool = common::str_or_empty(*w, "type");
+    r.host = common::str_or_empty(*w, "host");
     r.pid = signed_num(*w, "pid");
-    r.threads = num(*w, "threads");
-    r.active = num(*w, "active");
-    r.inflight = num(*w, "inflight");
-    r.capacity = num(*w, "capacity");
-    r.done = num(*w, "done");
-    r.failed = num(*w, "failed");
+    r.threads = common::uint_or_zero(*w, "threads");
+    r.active = common::uint_or_zero(*w, "active");
+    r.inflight = common::uint_or_zero(*w, "inflight");
+    r.capacity = common::uint_or_zero(*w, "capacity");
+    r.done = common::uint_or_zero(*w, "done");
+    r.failed = common::uint_or_zero(*w, "failed");
     r.alive = flag(*w, "alive", true);
-    r.heartbeat_age_ms = num(*w, "last_heartbeat_ms");
-    r.rss_bytes = num(*w, "rss_bytes");
+    r.heartbeat_age_ms = common::uint_or_zero(*w, "last_heartbeat_ms");
+    r.rss_bytes = common::uint_or_zero(*w, "rss_bytes");
     if (auto it = restarts_by_pid.find(r.pid); it != restarts_by_pid.end()) r.restarts = it->second;
     out.workers.push_back(std::move(r));
   }
@@ -141,16 +131,16 @@ int compare(const WorkerRow& a, const WorkerRow& b, SortKey key) {
 
 WatchSnapshot read_snapshot(const msgpack::object& s) {
   WatchSnapshot out;
-  out.version = str(s, "version");
-  out.uptime_ms = num(s, "uptime_ms");
+  out.version = common::str_or_empty(s, "version");
+  out.uptime_ms = common::uint_or_zero(s, "uptime_ms");
   if (const auto* t = common::find_field(s, "tasks")) {
-    out.submitted = num(*t, "submitted");
-    out.done = num(*t, "done");
-    out.failed = num(*t, "failed");
-    out.running = num(*t, "running");
-    out.delayed = num(*t, "delayed");
-    out.retried = num(*t, "retried");
-    out.cancelled = num(*t, "cancelled");
+    out.submitted = common::uint_or_zero(*t, "submitted");
+    out.done = common::uint_or_zero(*t, "done");
+    out.failed = common::uint_or_zero(*t, "failed");
+    out.running = common::uint_or_zero(*t, "running");
+    out.delayed = common::uint_or_zero(*t, "delayed");
+    out.retried = common::uint_or_zero(*t, "retried");
+    out.cancelled = common::uint_or_zero(*t, "cancelled");
   }
   read_pools(s, out);
   read_workers(s, out);

@@ -13,15 +13,12 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kMsgpackNil = "\xc0";
 
-TaskOutput type_error(std::string message) {
-  return TaskOutput::failure(TaskErrorCode::exception, std::move(message), "TypeError");
-}
 TaskOutput value_error(std::string message) {
   return TaskOutput::failure(TaskErrorCode::exception, std::move(message), "ValueError");
 }
 
 // The args array, decoded (an empty view or nil mean []).
-std::expected<msgpack::object_handle, std::string> decode_args(std::string_view args) {
+std::expected<msgpack::object_handle, std::string> decode_builtin_args(std::string_view args) {
   if (args.empty() || args == kMsgpackNil) return msgpack::object_handle();
   auto handle = decode_untrusted(args, kMaxMsgpackDepth + 1);
   if (handle && handle->get().type != msgpack::type::ARRAY) {
@@ -38,13 +35,13 @@ std::size_t arg_count(const msgpack::object_handle& args) {
 std::expected<uint64_t, TaskOutput> duration_arg(std::string_view name,
                                                  const msgpack::object_handle& args, uint64_t max) {
   const std::string who(name);
-  if (arg_count(args) == 0) return std::unexpected(type_error(who + " expects one integer argument"));
+  if (arg_count(args) == 0) return std::unexpected(TaskOutput::type_error(who + " expects one integer argument"));
   const msgpack::object& obj = args.get().via.array.ptr[0];
   if (obj.type == msgpack::type::NEGATIVE_INTEGER) {
     return std::unexpected(value_error(who + " expects a non-negative integer"));
   }
   if (obj.type != msgpack::type::POSITIVE_INTEGER) {
-    return std::unexpected(type_error(who + " expects an integer argument"));
+    return std::unexpected(TaskOutput::type_error(who + " expects an integer argument"));
   }
   if (obj.via.u64 > max) {
     return std::unexpected(value_error(who + " argument " + std::to_string(obj.via.u64) +
@@ -120,9 +117,9 @@ TaskOutput run_builtin(const TaskInput& in) {
     return TaskOutput::failure(TaskErrorCode::script_not_found,
                                "unknown builtin '" + std::string(in.script) + "'");
   }
-  auto args = decode_args(in.args_msgpack);
+  auto args = decode_builtin_args(in.args_msgpack);
   if (!args) {
-    return type_error(std::string(in.script) + ": invalid args: " + args.error());
+    return TaskOutput::type_error(std::string(in.script) + ": invalid args: " + args.error());
   }
   try {
     if (name == "echo") {

@@ -71,10 +71,6 @@ TaskOutput cancelled_output(const TaskInput& in, std::string_view when) {
                                                            " was cancelled " + std::string(when));
 }
 
-TaskOutput type_error(std::string message) {
-  return TaskOutput::failure(TaskErrorCode::exception, std::move(message), "TypeError");
-}
-
 // The callable named `func` in `module`, or an error.
 // Only a public module-level function may be called: looked up in the
 // module's own namespace (never through attribute lookup, which also finds
@@ -118,12 +114,12 @@ Attempt attempt(PyState& py, const TaskInput& in, const ResolvedScript& script,
   if (!fn) return out;
   PyDecoded args = decode_args(in.args_msgpack);
   if (!args.ok()) {
-    out.early = type_error("invalid args: " + args.error);
+    out.early = TaskOutput::type_error("invalid args: " + args.error);
     return out;
   }
   PyDecoded kwargs = decode_kwargs(in.kwargs_msgpack);
   if (!kwargs.ok()) {
-    out.early = type_error("invalid kwargs: " + kwargs.error);
+    out.early = TaskOutput::type_error("invalid kwargs: " + kwargs.error);
     return out;
   }
   out.result = py::reinterpret_steal<py::object>(

@@ -56,6 +56,10 @@ struct TaskOutput {
     out.error = common::TaskError{code, std::move(message), std::move(type), std::move(traceback)};
     return out;
   }
+  // Bad arguments, reported as Python reports them (exception TypeError).
+  static TaskOutput type_error(std::string message) {
+    return failure(common::TaskErrorCode::exception, std::move(message), "TypeError");
+  }
   static TaskOutput failure(common::TaskError error) {
     TaskOutput out;
     out.error = std::move(error);
