@@ -15,6 +15,7 @@
 
 #include <msgpack.hpp>
 
+#include "tests/unit/msgpack_test_support.h"
 #include "worker/exec/builtins.h"
 #include "worker/exec/task_runner.h"
 
@@ -23,12 +24,7 @@ using zfleet::common::TaskErrorCode;
 
 namespace {
 
-template <class T>
-std::string mp(const T& value) {
-  msgpack::sbuffer buf;
-  msgpack::pack(buf, value);
-  return std::string(buf.data(), buf.size());
-}
+using zfleet::testing::packed;
 
 TaskOutput run(std::string_view script, std::string_view args, uint32_t timeout_ms = 0,
                CancelFlag* cancel = nullptr) {
@@ -65,8 +61,8 @@ void check_error(const TaskOutput& out, TaskErrorCode code, std::string_view typ
 
 TEST_SUITE("builtins") {
   TEST_CASE("echo returns the exact bytes of args[0]") {
-    const std::string first = mp(std::map<std::string, std::vector<int>>{{"a", {1, 2, 3}}});
-    const std::string args = "\x92" + first + mp(7);
+    const std::string first = packed(std::map<std::string, std::vector<int>>{{"a", {1, 2, 3}}});
+    const std::string args = "\x92" + first + packed(7);
     TaskOutput out = run("builtin:echo", args);
     REQUIRE(out.ok);
     CHECK(out.result_msgpack == first);
@@ -79,7 +75,7 @@ TEST_SUITE("builtins") {
     CHECK(out.result_msgpack == wide);
 
     // array16 header
-    const std::string bin = mp(std::vector<char>{'x', '\0', 'y'});
+    const std::string bin = packed(std::vector<char>{'x', '\0', 'y'});
     out = run("builtin:echo", std::string("\xdc\x00\x01", 3) + bin);
     REQUIRE(out.ok);
     CHECK(out.result_msgpack == bin);
@@ -92,50 +88,50 @@ TEST_SUITE("builtins") {
   }
 
   TEST_CASE("sleep and spin return nil") {
-    TaskOutput out = run("builtin:sleep", mp(std::make_tuple(5)));
+    TaskOutput out = run("builtin:sleep", packed(std::make_tuple(5)));
     REQUIRE(out.ok);
     CHECK(out.result_msgpack == "\xc0");
-    out = run("builtin:spin", mp(std::make_tuple(200)));
+    out = run("builtin:spin", packed(std::make_tuple(200)));
     REQUIRE(out.ok);
     CHECK(out.result_msgpack == "\xc0");
-    out = run("builtin:sleep", mp(std::make_tuple(0)));
+    out = run("builtin:sleep", packed(std::make_tuple(0)));
     CHECK(out.ok);
   }
 
   TEST_CASE("sleep and spin past their timeout report timeout") {
-    check_error(run("builtin:sleep", mp(std::make_tuple(2000)), 20), TaskErrorCode::timeout);
-    check_error(run("builtin:spin", mp(std::make_tuple(2'000'000)), 20), TaskErrorCode::timeout);
-    CHECK(run("builtin:sleep", mp(std::make_tuple(1)), 60'000).ok);
+    check_error(run("builtin:sleep", packed(std::make_tuple(2000)), 20), TaskErrorCode::timeout);
+    check_error(run("builtin:spin", packed(std::make_tuple(2'000'000)), 20), TaskErrorCode::timeout);
+    CHECK(run("builtin:sleep", packed(std::make_tuple(1)), 60'000).ok);
   }
 
   TEST_CASE("sleep and spin stop with `cancelled` when their flag is raised") {
     const auto day_ms = std::chrono::duration_cast<std::chrono::milliseconds>(kMaxBuiltinDuration);
     const auto day_us = std::chrono::duration_cast<std::chrono::microseconds>(kMaxBuiltinDuration);
     // A day long each: only the cancel can end them within the test's life.
-    TaskOutput out = run_and_cancel("builtin:sleep", mp(std::make_tuple(day_ms.count())));
+    TaskOutput out = run_and_cancel("builtin:sleep", packed(std::make_tuple(day_ms.count())));
     check_error(out, TaskErrorCode::cancelled);
     CHECK(out.error.message.find("builtin:sleep") != std::string::npos);
-    check_error(run_and_cancel("builtin:spin", mp(std::make_tuple(day_us.count()))),
+    check_error(run_and_cancel("builtin:spin", packed(std::make_tuple(day_us.count()))),
                 TaskErrorCode::cancelled);
   }
 
   TEST_CASE("a flag raised before the start cancels sleep and spin at once; echo still answers") {
     CancelFlag flag;
     flag.request();
-    check_error(run("builtin:sleep", mp(std::make_tuple(3'600'000)), 0, &flag),
+    check_error(run("builtin:sleep", packed(std::make_tuple(3'600'000)), 0, &flag),
                 TaskErrorCode::cancelled);
-    check_error(run("builtin:spin", mp(std::make_tuple(3'600'000'000LL)), 0, &flag),
+    check_error(run("builtin:spin", packed(std::make_tuple(3'600'000'000LL)), 0, &flag),
                 TaskErrorCode::cancelled);
-    TaskOutput out = run("builtin:echo", mp(std::make_tuple(7)), 0, &flag);
+    TaskOutput out = run("builtin:echo", packed(std::make_tuple(7)), 0, &flag);
     REQUIRE(out.ok);
-    CHECK(out.result_msgpack == mp(7));
+    CHECK(out.result_msgpack == packed(7));
   }
 
   TEST_CASE("a flag never raised changes nothing") {
     CancelFlag flag;
-    CHECK(run("builtin:sleep", mp(std::make_tuple(5)), 0, &flag).ok);
-    CHECK(run("builtin:spin", mp(std::make_tuple(200)), 0, &flag).ok);
-    check_error(run("builtin:sleep", mp(std::make_tuple(2000)), 20, &flag), TaskErrorCode::timeout);
+    CHECK(run("builtin:sleep", packed(std::make_tuple(5)), 0, &flag).ok);
+    CHECK(run("builtin:spin", packed(std::make_tuple(200)), 0, &flag).ok);
+    check_error(run("builtin:sleep", packed(std::make_tuple(2000)), 20, &flag), TaskErrorCode::timeout);
   }
 
   TEST_CASE("unknown builtin is script_not_found") {
@@ -146,14 +142,14 @@ TEST_SUITE("builtins") {
   }
 
   TEST_CASE("bad arguments are TypeError or ValueError") {
-    check_error(run("builtin:sleep", mp(std::make_tuple("ten"))), TaskErrorCode::exception,
+    check_error(run("builtin:sleep", packed(std::make_tuple("ten"))), TaskErrorCode::exception,
                 "TypeError");
-    check_error(run("builtin:sleep", mp(std::make_tuple(1.5))), TaskErrorCode::exception,
+    check_error(run("builtin:sleep", packed(std::make_tuple(1.5))), TaskErrorCode::exception,
                 "TypeError");
     check_error(run("builtin:sleep", ""), TaskErrorCode::exception, "TypeError");
-    check_error(run("builtin:spin", mp(std::make_tuple(-1))), TaskErrorCode::exception,
+    check_error(run("builtin:spin", packed(std::make_tuple(-1))), TaskErrorCode::exception,
                 "ValueError");
-    check_error(run("builtin:sleep", mp(std::make_tuple(uint64_t{1} << 40))),
+    check_error(run("builtin:sleep", packed(std::make_tuple(uint64_t{1} << 40))),
                 TaskErrorCode::exception, "ValueError");
   }
 
@@ -162,7 +158,7 @@ TEST_SUITE("builtins") {
         "\xc1",                             // never-used byte
         "\x92\x01",                         // truncated array
         std::string("\xdd\xff\xff\xff\xff", 5),  // array32 claiming 4G elements
-        mp(std::map<std::string, int>{{"a", 1}}),  // a map, not an array
+        packed(std::map<std::string, int>{{"a", 1}}),  // a map, not an array
         "\x91\x01\x02",                     // trailing byte
         std::string("\x91\xd4\x01\x00", 4),  // ext
     };
@@ -179,11 +175,11 @@ TEST_SUITE("builtins") {
     TaskInput in;
     in.script = "builtin:echo";
     in.func = "main";
-    const std::string args = mp(std::make_tuple("hello"));
+    const std::string args = packed(std::make_tuple("hello"));
     in.args_msgpack = args;
     TaskOutput out = runner.run(in);
     REQUIRE(out.ok);
-    CHECK(out.result_msgpack == mp(std::string("hello")));
+    CHECK(out.result_msgpack == packed(std::string("hello")));
     in.script = "task.py";  // no roots at all
     CHECK(runner.run(in).error.code == TaskErrorCode::script_not_found);
     runner.request_clear(std::nullopt);  // harmless without Python

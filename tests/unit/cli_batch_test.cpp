@@ -22,7 +22,7 @@ std::string only_error(const std::string& text) {
   return b.errors[0];
 }
 
-bool contains(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }
+bool mentions(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }
 
 }  // namespace
 
@@ -62,21 +62,21 @@ TEST_SUITE("cli_batch") {
   }
 
   TEST_CASE("each malformed line is named with what is wrong") {
-    CHECK(contains(only_error("{\"script\": \"a.py\"}\n[1]\n"), "line 2: a line must be a JSON object"));
-    CHECK(contains(only_error("{\"script\": \"a.py\",}\n"), "line 1: not valid JSON at line 1, column 19"));
-    CHECK(contains(only_error("{\"func\": \"f\"}\n"), "line 1: 'script' is required"));
-    CHECK(contains(only_error("{\"script\": 1}\n"), "'script' must be a string, got 1"));
-    CHECK(contains(only_error("{\"script\": \"a.py\", \"scirpt\": 1}\n"), "unknown field 'scirpt'"));
-    CHECK(contains(only_error("{\"script\": \"a.py\", \"args\": {}}\n"), "'args' must be a JSON array"));
-    CHECK(contains(only_error("{\"script\": \"a.py\", \"kwargs\": []}\n"), "'kwargs' must be a JSON object"));
-    CHECK(contains(only_error("{\"script\": \"a.py\", \"timeout_ms\": -1}\n"), "'timeout_ms' must be an integer"));
-    CHECK(contains(only_error("{\"script\": \"a.py\", \"delay_ms\": 1.5}\n"), "'delay_ms' must be an integer"));
-    CHECK(contains(only_error("{\"script\": \"a.py\", \"retries\": 4294967296}\n"), "from 0 to 4294967295"));
-    CHECK(contains(only_error("{\"script\": \"a.py\", \"retry_on\": [1]}\n"), "'retry_on' must be an array of strings"));
-    CHECK(contains(only_error("{\"script\": \"a.py\", \"output\": 1}\n"), "'output' must be true or false"));
-    CHECK(contains(only_error("{\"script\": \"a.py\", \"op\": \"get\"}\n"), "'op' may only be \"submit\""));
-    CHECK(contains(only_error("{\"script\": \"a.py\", \"args\": [\"base64:!\"]}\n"), "at /args/0: "));
-    CHECK(contains(only_error("{\"script\": \"a.py\", \"args\": [1e999]}\n"), "out of range"));
+    CHECK(mentions(only_error("{\"script\": \"a.py\"}\n[1]\n"), "line 2: a line must be a JSON object"));
+    CHECK(mentions(only_error("{\"script\": \"a.py\",}\n"), "line 1: not valid JSON at line 1, column 19"));
+    CHECK(mentions(only_error("{\"func\": \"f\"}\n"), "line 1: 'script' is required"));
+    CHECK(mentions(only_error("{\"script\": 1}\n"), "'script' must be a string, got 1"));
+    CHECK(mentions(only_error("{\"script\": \"a.py\", \"scirpt\": 1}\n"), "unknown field 'scirpt'"));
+    CHECK(mentions(only_error("{\"script\": \"a.py\", \"args\": {}}\n"), "'args' must be a JSON array"));
+    CHECK(mentions(only_error("{\"script\": \"a.py\", \"kwargs\": []}\n"), "'kwargs' must be a JSON object"));
+    CHECK(mentions(only_error("{\"script\": \"a.py\", \"timeout_ms\": -1}\n"), "'timeout_ms' must be an integer"));
+    CHECK(mentions(only_error("{\"script\": \"a.py\", \"delay_ms\": 1.5}\n"), "'delay_ms' must be an integer"));
+    CHECK(mentions(only_error("{\"script\": \"a.py\", \"retries\": 4294967296}\n"), "from 0 to 4294967295"));
+    CHECK(mentions(only_error("{\"script\": \"a.py\", \"retry_on\": [1]}\n"), "'retry_on' must be an array of strings"));
+    CHECK(mentions(only_error("{\"script\": \"a.py\", \"output\": 1}\n"), "'output' must be true or false"));
+    CHECK(mentions(only_error("{\"script\": \"a.py\", \"op\": \"get\"}\n"), "'op' may only be \"submit\""));
+    CHECK(mentions(only_error("{\"script\": \"a.py\", \"args\": [\"base64:!\"]}\n"), "at /args/0: "));
+    CHECK(mentions(only_error("{\"script\": \"a.py\", \"args\": [1e999]}\n"), "out of range"));
   }
 
   TEST_CASE("all lines are read: every error is reported, good lines kept apart") {

@@ -8,6 +8,7 @@
 #include <limits>
 #include <string>
 
+#include "tests/unit/msgpack_test_support.h"
 #include "common/msgpack_io.h"
 #include "common/msgpack_writer.h"
 #include "tools/cli/base64.h"
@@ -25,25 +26,19 @@ std::string printed(const std::string& msgpack_bytes) {
   return cli::to_json(obj->get());
 }
 
-std::string packed(std::string_view json) {
+std::string json_packed(std::string_view json) {
   auto r = cli::json_to_msgpack(json);
   REQUIRE_MESSAGE(r.has_value(), r.error());
   return *r;
 }
 
-std::string refused(std::string_view json) {
+std::string json_refused(std::string_view json) {
   auto r = cli::json_to_msgpack(json);
   REQUIRE_FALSE(r.has_value());
   return r.error();
 }
 
-template <typename F>
-std::string mp(F write) {
-  std::string out;
-  common::MsgpackWriter w(out);
-  write(w);
-  return out;
-}
+using zfleet::testing::mp;
 
 bool contains(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }
 
@@ -72,7 +67,7 @@ TEST_SUITE("cli_json") {
   }
 
   TEST_CASE("scalars, nested maps and arrays become the msgpack they say, in order") {
-    auto bytes = packed(R"({"b": [1, -2, 18446744073709551615, -9223372036854775808, 1.5, 1.0],
+    auto bytes = json_packed(R"({"b": [1, -2, 18446744073709551615, -9223372036854775808, 1.5, 1.0],
                             "a": {"x": null, "y": true, "z": "str"}})");
     auto expected = mp([](common::MsgpackWriter& w) {
       w.map(2).str("b").array(6).u64(1).i64(-2).u64(UINT64_MAX).i64(INT64_MIN).f64(1.5).f64(1.0);
@@ -84,51 +79,51 @@ TEST_SUITE("cli_json") {
   }
 
   TEST_CASE("a string starting base64: is bin, and bin prints back the same way") {
-    auto bytes = packed(R"(["base64:AP8Q", "base64:", "plain", "BASE64:AA=="])");
+    auto bytes = json_packed(R"(["base64:AP8Q", "base64:", "plain", "BASE64:AA=="])");
     auto expected = mp([](common::MsgpackWriter& w) {
       w.array(4).bin(std::string("\0\xff\x10", 3)).bin("").str("plain").str("BASE64:AA==");
     });
     CHECK(bytes == expected);
     CHECK(printed(bytes) == R"(["base64:AP8Q","base64:","plain","BASE64:AA=="])");
-    auto bad = refused(R"({"k": [0, "base64:not base64!"]})");
+    auto bad = json_refused(R"({"k": [0, "base64:not base64!"]})");
     CHECK(contains(bad, "at /k/1: "));
     CHECK(contains(bad, "not valid base64"));
   }
 
   TEST_CASE("integers beyond int64/uint64 are refused where they are, not rounded") {
-    CHECK(contains(refused("[18446744073709551616]"), "at /0: integer 18446744073709551616 does not fit in 64 bits"));
-    CHECK(contains(refused(R"({"a": {"b/c": [0, -9223372036854775809]}})"), "at /a/b~1c/1: integer"));
-    CHECK(contains(refused("123456789012345678901234567890"), "at the top: integer"));
+    CHECK(contains(json_refused("[18446744073709551616]"), "at /0: integer 18446744073709551616 does not fit in 64 bits"));
+    CHECK(contains(json_refused(R"({"a": {"b/c": [0, -9223372036854775809]}})"), "at /a/b~1c/1: integer"));
+    CHECK(contains(json_refused("123456789012345678901234567890"), "at the top: integer"));
     // Written as floats they are floats.
-    CHECK(packed("[1e20]") == mp([](common::MsgpackWriter& w) { w.array(1).f64(1e20); }));
+    CHECK(json_packed("[1e20]") == mp([](common::MsgpackWriter& w) { w.array(1).f64(1e20); }));
   }
 
   TEST_CASE("numbers beyond float64 are refused: JSON has no Infinity or NaN") {
-    auto e = refused("[1, 1e400]");
+    auto e = json_refused("[1, 1e400]");
     CHECK(contains(e, "out of range of a 64-bit float at byte 9"));
-    CHECK(contains(refused("[-1e400]"), "out of range"));
-    CHECK(contains(refused("[NaN]"), "not valid JSON"));
-    CHECK(contains(refused("[Infinity]"), "not valid JSON"));
+    CHECK(contains(json_refused("[-1e400]"), "out of range"));
+    CHECK(contains(json_refused("[NaN]"), "not valid JSON"));
+    CHECK(contains(json_refused("[Infinity]"), "not valid JSON"));
   }
 
   TEST_CASE("what YAML accepted and JSON does not is refused with line, column and byte") {
-    auto e = refused("[ann]");
+    auto e = json_refused("[ann]");
     CHECK(contains(e, "not valid JSON at line 1, column 2 (byte 2)"));
-    CHECK(contains(refused("[0x10]"), "byte 3"));
-    CHECK(contains(refused("[1,\n 2,\n x]"), "line 3, column 2"));
-    CHECK(contains(refused("{a: 1}"), "not valid JSON"));
-    CHECK(contains(refused("[1] [2]"), "not valid JSON"));  // one value only
-    CHECK(contains(refused(""), "not valid JSON"));
-    CHECK(contains(refused("['x']"), "not valid JSON"));
-    CHECK(contains(refused("\"\xff\""), "not valid JSON"));  // JSON text must be UTF-8
+    CHECK(contains(json_refused("[0x10]"), "byte 3"));
+    CHECK(contains(json_refused("[1,\n 2,\n x]"), "line 3, column 2"));
+    CHECK(contains(json_refused("{a: 1}"), "not valid JSON"));
+    CHECK(contains(json_refused("[1] [2]"), "not valid JSON"));  // one value only
+    CHECK(contains(json_refused(""), "not valid JSON"));
+    CHECK(contains(json_refused("['x']"), "not valid JSON"));
+    CHECK(contains(json_refused("\"\xff\""), "not valid JSON"));  // JSON text must be UTF-8
   }
 
   TEST_CASE("nesting is limited, long keys are not") {
     std::string deep(cli::kMaxJsonDepth, '['), close(cli::kMaxJsonDepth, ']');
     CHECK(cli::json_to_msgpack(deep + close).has_value());
-    CHECK(contains(refused("[" + deep + close + "]"), "nested deeper than 512"));
+    CHECK(contains(json_refused("[" + deep + close + "]"), "nested deeper than 512"));
     std::string key(5000, 'k');
-    CHECK(printed(packed("{\"" + key + "\": 1}")) == "{\"" + key + "\":1}");  // YAML stopped at 1024
+    CHECK(printed(json_packed("{\"" + key + "\": 1}")) == "{\"" + key + "\":1}");  // YAML stopped at 1024
   }
 
   TEST_CASE("printing: NaN and Infinity as null, bad UTF-8 replaced, odd keys as JSON text") {
@@ -145,13 +140,13 @@ TEST_SUITE("cli_json") {
   }
 
   TEST_CASE("printed JSON parses back to the same msgpack") {
-    auto bytes = packed(R"({"n": [0, -1, 2.5, -0.0, 1e300, "base64:AAEC", "\u00e9\ud83d\ude00"], "e": {}, "l": []})");
-    auto again = packed(printed(bytes));
+    auto bytes = json_packed(R"({"n": [0, -1, 2.5, -0.0, 1e300, "base64:AAEC", "\u00e9\ud83d\ude00"], "e": {}, "l": []})");
+    auto again = json_packed(printed(bytes));
     CHECK(again == bytes);
   }
 
   TEST_CASE("indented printing for people") {
-    auto bytes = packed(R"({"a": [1]})");
+    auto bytes = json_packed(R"({"a": [1]})");
     auto obj = common::decode_msgpack(bytes);
     CHECK(cli::to_json(obj->get(), 2) == "{\n  \"a\": [\n    1\n  ]\n}");
   }

@@ -12,19 +12,14 @@
 #include "common/codec.h"
 #include "common/msgpack_writer.h"
 #include "common/task_id.h"
+#include "tests/unit/msgpack_test_support.h"
 
 namespace codec_testing {
 
 using namespace zfleet::common;
 
-using Fill = std::function<void(MsgpackWriter&)>;
-
-inline std::string mp(const Fill& fill) {
-  std::string out;
-  MsgpackWriter w(out);
-  fill(w);
-  return out;
-}
+using zfleet::testing::Fill;
+using zfleet::testing::mp;
 
 inline std::string bytes(std::initializer_list<int> b) {
   std::string s;
@@ -65,7 +60,7 @@ inline std::string submit_with(std::string_view key, const Fill& value) {
   });
 }
 
-Reply reply_of(const std::string& body) {  // `body` must outlive the Reply
+inline Reply reply_of(const std::string& body) {  // `body` must outlive the Reply
   auto r = decode_reply(body);
   REQUIRE_MESSAGE(r.has_value(), (r ? std::string() : r.error()));
   return std::move(*r);

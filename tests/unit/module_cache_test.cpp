@@ -34,7 +34,7 @@ using zfleet::common::TaskErrorCode;
 
 namespace {
 
-using testing::mp;
+using testing::packed;
 using testing::runtime;
 
 // A script root in a fresh temp folder, and a TaskRunner over it.
@@ -352,9 +352,9 @@ TEST_SUITE("module_cache") {
     for (int t = 0; t < kThreads; ++t) {
       threads.emplace_back([&, t] {
         for (int i = 0; i < kCalls; ++i) {
-          const std::string args = mp(std::make_tuple(t, i));
+          const std::string args = packed(std::make_tuple(t, i));
           TaskOutput out = s.call("once.py", "add", args);
-          if (out.ok && out.result_msgpack == mp(t + i)) {
+          if (out.ok && out.result_msgpack == packed(t + i)) {
             ++ok;
           } else {
             ++wrong;

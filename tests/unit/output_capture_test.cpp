@@ -31,9 +31,9 @@ std::vector<std::string> split(const std::vector<std::string>& writes) {
   return lines;
 }
 
-class Scripts {
+class CaptureScripts {
  public:
-  explicit Scripts(OutputPolicy policy = {}) {
+  explicit CaptureScripts(OutputPolicy policy = {}) {
     testing::runtime();
     root_ = testing::fresh_temp_dir("zfleet_output_capture_test");
     runner_ = std::make_unique<TaskRunner>(std::vector<std::string>{root_.string()}, policy);
@@ -45,7 +45,7 @@ class Scripts {
                                         "    logging.getLogger('t').error('logged')\n"
                                         "    return n\n";
   }
-  ~Scripts() {
+  ~CaptureScripts() {
     runner_.reset();
     std::error_code ec;
     fs::remove_all(root_, ec);
@@ -135,7 +135,7 @@ TEST_SUITE("output_capture") {
   }
 
   TEST_CASE("a task's output comes back only when asked for, in write order") {
-    Scripts s;
+    CaptureScripts s;
     TaskOutput quiet = s.run(false);
     REQUIRE(quiet.ok);
     CHECK(quiet.output.empty());
@@ -145,18 +145,18 @@ TEST_SUITE("output_capture") {
   }
 
   TEST_CASE("the policy: every task's output, capped") {
-    Scripts s(OutputPolicy{true, 20});
-    TaskOutput out = s.run(false, testing::mp(std::vector<int>{3}));
+    CaptureScripts s(OutputPolicy{true, 20});
+    TaskOutput out = s.run(false, testing::packed(std::vector<int>{3}));
     REQUIRE(out.ok);
     CHECK(out.output == "line 0\nline 1\nline 2\n[output truncated: 20 bytes dropped]");
   }
 
   TEST_CASE("tasks on several threads keep their own output") {
-    Scripts s;
+    CaptureScripts s;
     std::vector<TaskOutput> outs(4);
     std::vector<std::thread> threads;
     for (int i = 0; i < 4; ++i) {
-      threads.emplace_back([&, i] { outs[i] = s.run(true, testing::mp(std::vector<int>{50 + i})); });
+      threads.emplace_back([&, i] { outs[i] = s.run(true, testing::packed(std::vector<int>{50 + i})); });
     }
     for (auto& t : threads) t.join();
     for (int i = 0; i < 4; ++i) {

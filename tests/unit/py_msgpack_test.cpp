@@ -24,7 +24,7 @@ using namespace zfleet::worker;
 
 namespace {
 
-using testing::mp;
+using testing::packed;
 using testing::runtime;
 
 // Evaluates a Python expression (GIL held by the caller).
@@ -65,24 +65,24 @@ TEST_SUITE("py_msgpack") {
     round_trip("\xc0", "None");
     round_trip("\xc3", "True");
     round_trip("\xc2", "False");
-    round_trip(mp(0), "0");
-    round_trip(mp(-1), "-1");
-    round_trip(mp(300), "300");
-    round_trip(mp(UINT64_MAX), "2**64 - 1");
-    round_trip(mp(INT64_MIN), "-2**63");
-    round_trip(mp(1.5), "1.5");
-    round_trip(mp(std::string("h\xc3\xa9llo")), "'h\\u00e9llo'");
-    round_trip(mp(std::string("")), "''");
-    round_trip(mp(std::vector<char>{'a', '\0', 'b'}), "b'a\\x00b'");
+    round_trip(packed(0), "0");
+    round_trip(packed(-1), "-1");
+    round_trip(packed(300), "300");
+    round_trip(packed(UINT64_MAX), "2**64 - 1");
+    round_trip(packed(INT64_MIN), "-2**63");
+    round_trip(packed(1.5), "1.5");
+    round_trip(packed(std::string("h\xc3\xa9llo")), "'h\\u00e9llo'");
+    round_trip(packed(std::string("")), "''");
+    round_trip(packed(std::vector<char>{'a', '\0', 'b'}), "b'a\\x00b'");
   }
 
   TEST_CASE("containers round trip, nested") {
     runtime();
     GilAcquire gil;
-    round_trip(mp(std::make_tuple(1, std::make_tuple(2, std::make_tuple(3)), "x")),
+    round_trip(packed(std::make_tuple(1, std::make_tuple(2, std::make_tuple(3)), "x")),
                "[1, [2, [3]], 'x']");
     std::map<std::string, std::map<std::string, std::vector<int>>> m{{"a", {{"b", {1, 2}}}}};
-    round_trip(mp(m), "{'a': {'b': [1, 2]}}");
+    round_trip(packed(m), "{'a': {'b': [1, 2]}}");
     round_trip("\x90", "[]");
     round_trip("\x80", "{}");
   }
@@ -93,7 +93,7 @@ TEST_SUITE("py_msgpack") {
     CHECK(to_mp(eval("True")).second == "\xc3");
     CHECK(to_mp(eval("1")).second == "\x01");
     CHECK(to_mp(eval("(1, 'a')")).second == to_mp(eval("[1, 'a']")).second);
-    const std::string bin = mp(std::vector<char>{'x', 'y'});
+    const std::string bin = packed(std::vector<char>{'x', 'y'});
     CHECK(to_mp(eval("bytearray(b'xy')")).second == bin);
     CHECK(to_mp(eval("memoryview(b'xy')")).second == bin);
     // A whole-valued float stays a float64 (0xcb), never an int.
@@ -144,7 +144,7 @@ TEST_SUITE("py_msgpack") {
     runtime();
     GilAcquire gil;
     std::map<int, std::string> int_keys{{1, "a"}, {2, "b"}};
-    PyDecoded d = msgpack_to_python(mp(int_keys));
+    PyDecoded d = msgpack_to_python(packed(int_keys));
     REQUIRE(d.ok());
     CHECK(d.value.equal(eval("{1: 'a', 2: 'b'}")));
     // {[1]: 2}
@@ -182,21 +182,21 @@ TEST_SUITE("py_msgpack") {
   TEST_CASE("args and kwargs") {
     runtime();
     GilAcquire gil;
-    PyDecoded args = decode_args(mp(std::make_tuple(1, "two")));
+    PyDecoded args = decode_args(packed(std::make_tuple(1, "two")));
     REQUIRE(args.ok());
     CHECK(args.value.equal(eval("(1, 'two')")));
     CHECK(decode_args("").value.equal(eval("()")));
     CHECK(decode_args("\xc0").value.equal(eval("()")));
-    CHECK(decode_args(mp(5)).error.find("array") != std::string::npos);
+    CHECK(decode_args(packed(5)).error.find("array") != std::string::npos);
     CHECK_FALSE(decode_args("\xc1").ok());
 
     std::map<std::string, int> kw{{"a", 1}};
-    PyDecoded kwargs = decode_kwargs(mp(kw));
+    PyDecoded kwargs = decode_kwargs(packed(kw));
     REQUIRE(kwargs.ok());
     CHECK(kwargs.value.equal(eval("{'a': 1}")));
     CHECK_FALSE(decode_kwargs("").value);
-    CHECK(decode_kwargs(mp(std::make_tuple(1))).error.find("map") != std::string::npos);
-    CHECK(decode_kwargs(mp(std::map<int, int>{{1, 2}})).error.find("str") != std::string::npos);
+    CHECK(decode_kwargs(packed(std::make_tuple(1))).error.find("map") != std::string::npos);
+    CHECK(decode_kwargs(packed(std::map<int, int>{{1, 2}})).error.find("str") != std::string::npos);
   }
 
   TEST_CASE("mutated and truncated input never crashes and always gives a value or a reason") {
@@ -204,7 +204,7 @@ TEST_SUITE("py_msgpack") {
     GilAcquire gil;
     std::map<std::string, std::vector<std::string>> m{{"key", {"a", "bc"}}, {"k2", {}}};
     const std::string valid =
-        mp(std::make_tuple(1, -70000, 1.25, "str", m, std::vector<char>{'x', 'y'}, true,
+        packed(std::make_tuple(1, -70000, 1.25, "str", m, std::vector<char>{'x', 'y'}, true,
                            std::make_tuple(std::make_tuple(UINT64_MAX))));
     std::mt19937 rng(12345);
     int decoded = 0;

@@ -27,9 +27,9 @@ using zfleet::common::TaskErrorCode;
 
 namespace {
 
-using testing::mp;
+using testing::packed;
 
-const char* kTasks =
+const char* kCancelTasks =
     "import time\n"
     "def spin(marker):\n"
     "    open(marker, 'w').close()\n"
@@ -55,14 +55,14 @@ const char* kTasks =
     "        total += i\n"
     "    return total\n";
 
-// A script root with kTasks as tasks.py, and a TaskRunner over it.
+// A script root with kCancelTasks as tasks.py, and a TaskRunner over it.
 class Fixture {
  public:
   Fixture() {
     testing::runtime();
     base_ = testing::fresh_temp_dir("zfleet_python_cancel_test");
     fs::create_directories(base_ / "root");
-    std::ofstream(base_ / "root" / "tasks.py") << kTasks;
+    std::ofstream(base_ / "root" / "tasks.py") << kCancelTasks;
     runner_ = std::make_unique<TaskRunner>(std::vector<std::string>{(base_ / "root").string()});
   }
   ~Fixture() {
@@ -119,7 +119,7 @@ TEST_SUITE("python_cancel") {
   TEST_CASE("a running CPU-bound loop is stopped with TaskCancelled, reported as cancelled") {
     Fixture f;
     const std::string m = f.marker("spin");
-    TaskOutput out = f.run_then_cancel("spin", mp(std::make_tuple(m)), m);
+    TaskOutput out = f.run_then_cancel("spin", packed(std::make_tuple(m)), m);
     check_cancelled(out);
     CHECK(out.error.message.find("while running") != std::string::npos);
   }
@@ -127,7 +127,7 @@ TEST_SUITE("python_cancel") {
   TEST_CASE("`except Exception` does not swallow the cancel") {
     Fixture f;
     const std::string m = f.marker("stubborn");
-    check_cancelled(f.run_then_cancel("stubborn", mp(std::make_tuple(m)), m));
+    check_cancelled(f.run_then_cancel("stubborn", packed(std::make_tuple(m)), m));
   }
 
   TEST_CASE("a flag raised before the call: the function never runs") {
@@ -135,7 +135,7 @@ TEST_SUITE("python_cancel") {
     CancelFlag flag;
     flag.request();
     const std::string m = f.marker("touch");
-    TaskOutput out = f.run("touch", mp(std::make_tuple(m)), &flag);
+    TaskOutput out = f.run("touch", packed(std::make_tuple(m)), &flag);
     check_cancelled(out);
     CHECK(out.error.message.find("before it started") != std::string::npos);
     CHECK_FALSE(fs::exists(m));
@@ -144,29 +144,29 @@ TEST_SUITE("python_cancel") {
   TEST_CASE("a call blocked in C is cancelled once it returns") {
     Fixture f;
     const std::string m = f.marker("nap");
-    check_cancelled(f.run_then_cancel("nap", mp(std::make_tuple(m, 0.3)), m));
+    check_cancelled(f.run_then_cancel("nap", packed(std::make_tuple(m, 0.3)), m));
   }
 
   TEST_CASE("a finished call keeps its result; nothing leaks into the next tasks") {
     Fixture f;
     CancelFlag flag;
-    TaskOutput out = f.run("work", mp(std::make_tuple(1000)), &flag);
+    TaskOutput out = f.run("work", packed(std::make_tuple(1000)), &flag);
     REQUIRE(out.ok);
-    CHECK(out.result_msgpack == mp(499500));
+    CHECK(out.result_msgpack == packed(499500));
     flag.request();  // too late: the call is over, and nothing is armed
     const std::string m = f.marker("spin");
-    check_cancelled(f.run_then_cancel("spin", mp(std::make_tuple(m)), m));
+    check_cancelled(f.run_then_cancel("spin", packed(std::make_tuple(m)), m));
     // Later tasks on this thread run bytecode long enough to trip over a
     // pending async exception, had one been left behind.
     CancelFlag fresh;
-    for (int i = 0; i < 3; ++i) CHECK(f.run("work", mp(std::make_tuple(200000)), &fresh).ok);
-    CHECK(f.run("work", mp(std::make_tuple(200000)), nullptr).ok);
+    for (int i = 0; i < 3; ++i) CHECK(f.run("work", packed(std::make_tuple(200000)), &fresh).ok);
+    CHECK(f.run("work", packed(std::make_tuple(200000)), nullptr).ok);
   }
 
   TEST_CASE("with a flag attached, a timeout is still a timeout") {
     Fixture f;
     CancelFlag flag;
-    TaskOutput out = f.run("spin", mp(std::make_tuple(f.marker("spin"))), &flag, 100);
+    TaskOutput out = f.run("spin", packed(std::make_tuple(f.marker("spin"))), &flag, 100);
     CHECK_FALSE(out.ok);
     CHECK(zfleet::common::to_string(out.error.code) == "timeout");
   }

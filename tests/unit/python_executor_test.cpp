@@ -31,7 +31,7 @@ using zfleet::common::TaskErrorCode;
 
 namespace {
 
-using testing::mp;
+using testing::packed;
 using testing::runtime;
 
 // A script root in a fresh temp folder, and a TaskRunner over it.
@@ -153,28 +153,28 @@ TEST_SUITE("python_executor") {
     s.write("tasks.py", kTasks);
     TaskOutput out = s.run("tasks.py");
     REQUIRE(out.ok);
-    CHECK(out.result_msgpack == mp(std::string("main")));
+    CHECK(out.result_msgpack == packed(std::string("main")));
     out = s.run("tasks.py", "nothing");
     REQUIRE(out.ok);
     CHECK(out.result_msgpack == "\xc0");
-    out = s.run("tasks.py", "work", mp(std::make_tuple(10)));
+    out = s.run("tasks.py", "work", packed(std::make_tuple(10)));
     REQUIRE(out.ok);
-    CHECK(out.result_msgpack == mp(45));
+    CHECK(out.result_msgpack == packed(45));
   }
 
   TEST_CASE("args and kwargs are passed through") {
     Scripts s;
     s.write("tasks.py", kTasks);
     std::map<std::string, int> kw{{"c", 3}};
-    TaskOutput out = s.run("tasks.py", "params", mp(std::make_tuple(1)), mp(kw));
+    TaskOutput out = s.run("tasks.py", "params", packed(std::make_tuple(1)), packed(kw));
     REQUIRE(out.ok);
-    CHECK(out.result_msgpack == mp(std::make_tuple(1, 0, 3)));
+    CHECK(out.result_msgpack == packed(std::make_tuple(1, 0, 3)));
 
     std::map<std::string, std::string> kw2{{"k", "v"}};
-    const std::string bin = mp(std::vector<char>{'\x00', '\xff'});
-    out = s.run("tasks.py", "echo", "\x92\xc3" + bin, mp(kw2));
+    const std::string bin = packed(std::vector<char>{'\x00', '\xff'});
+    out = s.run("tasks.py", "echo", "\x92\xc3" + bin, packed(kw2));
     REQUIRE(out.ok);
-    CHECK(out.result_msgpack == "\x92\x92\xc3" + bin + mp(kw2));
+    CHECK(out.result_msgpack == "\x92\x92\xc3" + bin + packed(kw2));
   }
 
   TEST_CASE("script_not_found and script_not_allowed") {
@@ -239,17 +239,17 @@ TEST_SUITE("python_executor") {
   TEST_CASE("bad args or kwargs bytes are a TypeError") {
     Scripts s;
     s.write("tasks.py", kTasks);
-    for (const std::string& args : {std::string("\xc1"), std::string("\x92\x01"), mp(5),
+    for (const std::string& args : {std::string("\xc1"), std::string("\x92\x01"), packed(5),
                                     std::string("\xdd\xff\xff\xff\xff", 5)}) {
       TaskOutput out = s.run("tasks.py", "echo", args);
       check_error(out, TaskErrorCode::exception);
       CHECK(out.error.type == "TypeError");
     }
     std::map<int, int> int_keys{{1, 2}};
-    TaskOutput out = s.run("tasks.py", "echo", "", mp(int_keys));
+    TaskOutput out = s.run("tasks.py", "echo", "", packed(int_keys));
     check_error(out, TaskErrorCode::exception);
     CHECK(out.error.type == "TypeError");
-    out = s.run("tasks.py", "echo", "", mp(std::make_tuple(1)));
+    out = s.run("tasks.py", "echo", "", packed(std::make_tuple(1)));
     CHECK(out.error.type == "TypeError");
   }
 
@@ -275,19 +275,19 @@ TEST_SUITE("python_executor") {
     // Nothing leaks into the next tasks on this thread: they run bytecode
     // long enough to trip over a pending async exception.
     for (int i = 0; i < 3; ++i) {
-      out = s.run("tasks.py", "work", mp(std::make_tuple(200000)));
+      out = s.run("tasks.py", "work", packed(std::make_tuple(200000)));
       CHECK(out.ok);
     }
     // A generous timeout does not fire.
-    CHECK(s.run("tasks.py", "work", mp(std::make_tuple(1000)), "", 60'000).ok);
+    CHECK(s.run("tasks.py", "work", packed(std::make_tuple(1000)), "", 60'000).ok);
   }
 
   TEST_CASE("a call blocked in C past its deadline still reports timeout") {
     Scripts s;
     s.write("tasks.py", kTasks);
-    TaskOutput out = s.run("tasks.py", "nap", mp(std::make_tuple(0.3)), "", 30);
+    TaskOutput out = s.run("tasks.py", "nap", packed(std::make_tuple(0.3)), "", 30);
     check_error(out, TaskErrorCode::timeout);
-    CHECK(s.run("tasks.py", "work", mp(std::make_tuple(100000))).ok);
+    CHECK(s.run("tasks.py", "work", packed(std::make_tuple(100000))).ok);
   }
 
   TEST_CASE("many threads at once, with a timeout among them") {
@@ -302,11 +302,11 @@ TEST_SUITE("python_executor") {
       threads.emplace_back([&, t] {
         for (int i = 0; i < kCalls; ++i) {
           const bool builtin = (i % 10 == 0);
-          const std::string args = mp(std::make_tuple(builtin ? i : t * 1000 + i));
+          const std::string args = packed(std::make_tuple(builtin ? i : t * 1000 + i));
           TaskOutput out = builtin ? s.run("builtin:echo", "main", args)
                                    : s.run("tasks.py", "work", args);
           const int n = t * 1000 + i;
-          const std::string want = builtin ? mp(i) : mp(int64_t{n} * (n - 1) / 2);
+          const std::string want = builtin ? packed(i) : packed(int64_t{n} * (n - 1) / 2);
           (out.ok && out.result_msgpack == want ? ok : wrong)++;
         }
       });
@@ -326,10 +326,10 @@ TEST_SUITE("python_executor") {
     s.write("tasks.py", kTasks);
     TaskOutput out = s.run("tasks.py", "threaded");
     REQUIRE(out.ok);
-    CHECK(out.result_msgpack == mp(45));
+    CHECK(out.result_msgpack == packed(45));
     out = s.run("tasks.py", "argv");
     REQUIRE(out.ok);
-    CHECK(out.result_msgpack == mp(std::make_tuple(1, true)));
+    CHECK(out.result_msgpack == packed(std::make_tuple(1, true)));
   }
 
   TEST_CASE("a pool thread keeps one Python thread state across tasks and pybind11 guards") {

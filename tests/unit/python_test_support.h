@@ -10,6 +10,7 @@
 
 #include <msgpack.hpp>
 
+#include "tests/unit/msgpack_test_support.h"
 #include "worker/exec/python_runtime.h"
 
 namespace zfleet::worker::testing {
@@ -20,12 +21,7 @@ inline PythonRuntime& runtime() {
   return rt;
 }
 
-template <class T>
-std::string mp(const T& value) {
-  msgpack::sbuffer buf;
-  msgpack::pack(buf, value);
-  return std::string(buf.data(), buf.size());
-}
+using ::zfleet::testing::packed;
 
 // A new, empty, canonical folder under the system temp dir.
 inline std::filesystem::path fresh_temp_dir(const std::string& prefix) {

@@ -42,7 +42,7 @@ std::vector<std::string> ids_on_shard(std::size_t shard, std::size_t n, const st
   return out;
 }
 
-ResultCache::RecordPtr make_rec(const std::string& id, std::size_t payload = 8) {
+ResultCache::RecordPtr limits_rec(const std::string& id, std::size_t payload = 8) {
   auto r = std::make_shared<ResultRecord>();
   r->id = id;
   r->result.assign(payload, 'x');
@@ -70,8 +70,8 @@ TEST_SUITE("result_cache_limits") {
   TEST_CASE("big and small results on one shard: nothing evicted under max_bytes") {
     ResultCache cache(CacheOptions{kShards, 100000, 64 * kMiB, 1000000});
     auto ids = ids_on_shard(3, 203, "t-");
-    for (std::size_t i = 0; i < 200; ++i) cache.put(make_rec(ids[i], 1000), 0);
-    for (std::size_t i = 200; i < 203; ++i) cache.put(make_rec(ids[i], 15 * kMiB), 0);
+    for (std::size_t i = 0; i < 200; ++i) cache.put(limits_rec(ids[i], 1000), 0);
+    for (std::size_t i = 200; i < 203; ++i) cache.put(limits_rec(ids[i], 15 * kMiB), 0);
     CacheStats s = cache.stats();
     CHECK(s.entries == 203);
     CHECK(s.evictions == 0);
@@ -85,7 +85,7 @@ TEST_SUITE("result_cache_limits") {
     std::vector<std::string> ids;
     for (int i = 0; i < 500; ++i) ids.push_back("id-" + std::to_string(i));
     for (std::size_t i = 0; i < ids.size(); ++i) {
-      cache.put(make_rec(ids[i]), 0);
+      cache.put(limits_rec(ids[i]), 0);
       REQUIRE(cache.stats().entries == std::min<std::size_t>(i + 1, 3));
       REQUIRE(cache.contains(ids[i], 0));  // a put never evicts its own record
     }
@@ -97,13 +97,13 @@ TEST_SUITE("result_cache_limits") {
     ResultCache cache(CacheOptions{kShards, 4, 1 << 30, 1000000});
     auto a = ids_on_shard(1, 3, "a-");
     auto b = ids_on_shard(2, 3, "b-");
-    for (const auto& id : {a[0], a[1], b[0], b[1]}) cache.put(make_rec(id), 0);
-    cache.put(make_rec(b[2]), 0);  // own shard has room to give: b[0] goes
+    for (const auto& id : {a[0], a[1], b[0], b[1]}) cache.put(limits_rec(id), 0);
+    cache.put(limits_rec(b[2]), 0);  // own shard has room to give: b[0] goes
     CHECK_FALSE(cache.contains(b[0], 0));
     for (const auto& id : {a[0], a[1], b[1], b[2]}) CHECK(cache.contains(id, 0));
     // Shard 5 holds nothing but the new entry: another shard gives.
     auto c = ids_on_shard(5, 1, "c-");
-    cache.put(make_rec(c[0]), 0);
+    cache.put(limits_rec(c[0]), 0);
     CacheStats s = cache.stats();
     CHECK(s.entries == 4);
     CHECK(s.evictions == 2);
@@ -115,10 +115,10 @@ TEST_SUITE("result_cache_limits") {
     ResultCache cache(CacheOptions{kShards, 3, 1 << 30, 100});
     auto a = ids_on_shard(1, 1, "a-");
     auto b = ids_on_shard(2, 3, "b-");
-    cache.put(make_rec(a[0]), 0);     // expires after 100
-    cache.put(make_rec(b[0]), 60);
-    cache.put(make_rec(b[1]), 60);
-    cache.put(make_rec(b[2]), 101);   // full; a[0] is expired, b's are live
+    cache.put(limits_rec(a[0]), 0);     // expires after 100
+    cache.put(limits_rec(b[0]), 60);
+    cache.put(limits_rec(b[1]), 60);
+    cache.put(limits_rec(b[2]), 101);   // full; a[0] is expired, b's are live
     for (const auto& id : {b[0], b[1], b[2]}) CHECK(cache.contains(id, 101));
     CacheStats s = cache.stats();
     CHECK(s.entries == 3);
@@ -140,7 +140,7 @@ TEST_SUITE("result_cache_limits") {
       x ^= x << 13, x ^= x >> 17, x ^= x << 5;
       // Mostly small, some large, one in 200 larger than the whole budget.
       std::size_t size = x % 200 == 0 ? max_bytes + 1000 : x % 10 == 0 ? 30000 : x % 500;
-      auto rec = make_rec(id, size);
+      auto rec = limits_rec(id, size);
       cache.put(rec, 0);
       CacheStats s = cache.stats();
       if (rec->byte_size() > max_bytes) {
@@ -158,12 +158,12 @@ TEST_SUITE("result_cache_limits") {
   TEST_CASE("evictions are exact: one per entry over max_entries, none before") {
     ResultCache cache(CacheOptions{kShards, 100, 1 << 30, 1000000});
     auto hot = ids_on_shard(0, 150, "hot-");
-    for (std::size_t i = 0; i < 100; ++i) cache.put(make_rec(hot[i]), 0);
+    for (std::size_t i = 0; i < 100; ++i) cache.put(limits_rec(hot[i]), 0);
     CHECK(cache.stats().evictions == 0);
-    for (std::size_t i = 0; i < 100; i += 2) cache.put(make_rec(hot[i], 20), 0);  // replace
+    for (std::size_t i = 0; i < 100; i += 2) cache.put(limits_rec(hot[i], 20), 0);  // replace
     CHECK(cache.stats().evictions == 0);
     CHECK(cache.stats().entries == 100);
-    for (std::size_t i = 100; i < 150; ++i) cache.put(make_rec("cold-" + std::to_string(i)), 0);
+    for (std::size_t i = 100; i < 150; ++i) cache.put(limits_rec("cold-" + std::to_string(i)), 0);
     CacheStats s = cache.stats();
     CHECK(s.entries == 100);
     CHECK(s.evictions == 50);
@@ -176,20 +176,20 @@ TEST_SUITE("result_cache_limits") {
   TEST_CASE("erase, clear and sweeps give their room back to the whole cache") {
     ResultCache cache(CacheOptions{kShards, 4, 1 << 30, 100});
     auto a = ids_on_shard(4, 4, "a-");
-    for (const auto& id : a) cache.put(make_rec(id), 0);
+    for (const auto& id : a) cache.put(limits_rec(id), 0);
     CHECK(cache.erase(a[0]));
     auto b = ids_on_shard(9, 2, "b-");
-    cache.put(make_rec(b[0]), 0);  // fills the freed slot: no eviction
+    cache.put(limits_rec(b[0]), 0);  // fills the freed slot: no eviction
     CHECK(cache.stats().evictions == 0);
     CHECK(cache.sweep_expired(101) == 4);
     CHECK(cache.stats().entries == 0);
     CHECK(cache.stats().bytes == 0);
-    for (const auto& id : a) cache.put(make_rec(id), 200);
+    for (const auto& id : a) cache.put(limits_rec(id), 200);
     cache.clear();
-    cache.put(make_rec(b[1]), 200);
+    cache.put(limits_rec(b[1]), 200);
     CacheStats s = cache.stats();
     CHECK(s.entries == 1);
-    CHECK(s.bytes == make_rec(b[1])->byte_size());
+    CHECK(s.bytes == limits_rec(b[1])->byte_size());
     CHECK(s.evictions == 0);
   }
 
@@ -206,7 +206,7 @@ TEST_SUITE("result_cache_limits") {
         uint32_t x = 2654435761u * (t + 1);
         for (int i = 0; i < 20000; ++i) {
           x ^= x << 13, x ^= x >> 17, x ^= x << 5;
-          cache.put(make_rec(ids[x % ids.size()], (x >> 8) % 1200), 0);
+          cache.put(limits_rec(ids[x % ids.size()], (x >> 8) % 1200), 0);
           if (x % 3 == 0) cache.get(ids[(x >> 4) % ids.size()], 0);
         }
       });

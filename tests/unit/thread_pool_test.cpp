@@ -4,6 +4,7 @@
 // answers `cancelled` itself; an unknown or already answered dispatch
 // changes nothing. Waits are generous upper bounds on events that must
 // happen; nothing asserts on elapsed time.
+#include "tests/unit/msgpack_test_support.h"
 #include "worker/thread_pool.h"
 
 #include <doctest/doctest.h>
@@ -30,12 +31,7 @@ namespace {
 
 constexpr const char* kRoute = "route-of-this-worker";
 
-template <class T>
-std::string mp(const T& value) {
-  msgpack::sbuffer buf;
-  msgpack::pack(buf, value);
-  return std::string(buf.data(), buf.size());
-}
+using zfleet::testing::packed;
 
 // A TASK message as the I/O thread would queue it.
 PendingTask task(const std::string& id, uint64_t dispatch, const std::string& script,
@@ -119,8 +115,8 @@ TEST_SUITE("thread_pool") {
   TEST_CASE("a queued task is answered `cancelled` at once and never runs") {
     Pool p(1);
     std::vector<PendingTask> batch;
-    batch.push_back(task("long", 1, "builtin:sleep", mp(std::make_tuple(86'400'000))));
-    batch.push_back(task("queued", 2, "builtin:echo", mp(std::make_tuple("never"))));
+    batch.push_back(task("long", 1, "builtin:sleep", packed(std::make_tuple(86'400'000))));
+    batch.push_back(task("queued", 2, "builtin:echo", packed(std::make_tuple("never"))));
     p.push(std::move(batch));
     REQUIRE(wait_until([&] { return p.pool.active.load() == 1; }));  // the sleep holds the thread
 
@@ -151,7 +147,7 @@ TEST_SUITE("thread_pool") {
   TEST_CASE("cancelling a finished task is a no-op; the pool keeps serving") {
     Pool p(1);
     std::vector<PendingTask> batch;
-    batch.push_back(task("first", 7, "builtin:echo", mp(std::make_tuple(1))));
+    batch.push_back(task("first", 7, "builtin:echo", packed(std::make_tuple(1))));
     p.push(std::move(batch));
     auto results = p.next_results();
     REQUIRE(results.size() == 1);
@@ -160,7 +156,7 @@ TEST_SUITE("thread_pool") {
     CHECK_FALSE(p.pool.cancel(999, common::now_us()));
 
     std::vector<PendingTask> more;
-    more.push_back(task("second", 8, "builtin:sleep", mp(std::make_tuple(1))));
+    more.push_back(task("second", 8, "builtin:sleep", packed(std::make_tuple(1))));
     p.push(std::move(more));
     results = p.next_results();
     REQUIRE(results.size() == 1);
@@ -172,7 +168,7 @@ TEST_SUITE("thread_pool") {
   TEST_CASE("a cancelled sleep ends at once and leaves nothing stuck") {
     Pool p(1);
     std::vector<PendingTask> batch;
-    batch.push_back(task("long", 3, "builtin:sleep", mp(std::make_tuple(86'400'000))));
+    batch.push_back(task("long", 3, "builtin:sleep", packed(std::make_tuple(86'400'000))));
     p.push(std::move(batch));
     REQUIRE(wait_until([&] { return p.pool.active.load() == 1; }));
     CHECK_FALSE(p.pool.has_stuck_task(common::now_us() + 3'600'000'000ULL, 1000));  // no deadline

@@ -1,6 +1,7 @@
 // Unit tests of common/worker_link: every broker <-> worker message encoded
 // and decoded back, with and without a ROUTER identity frame in front, and
 // malformed frames refused with an error instead of a crash or an exception.
+#include "tests/unit/msgpack_test_support.h"
 #include "common/task_id.h"
 #include "common/worker_link.h"
 
@@ -25,12 +26,7 @@ Frames frames_of(std::initializer_list<std::string_view> parts) {
   return f;
 }
 
-std::string mp(const std::function<void(MsgpackWriter&)>& fill) {
-  std::string out;
-  MsgpackWriter w(out);
-  fill(w);
-  return out;
-}
+using zfleet::testing::mp;
 
 // `f` with a ROUTER identity frame in front, as the broker receives it.
 Frames routed(Frames f) {
