@@ -19,15 +19,15 @@ using zfleet::worker::StartPaths;
 
 namespace {
 
-class TempDir {
+class VenvDir {
  public:
-  TempDir() {
+  VenvDir() {
     static std::atomic<int> counter{0};
     path_ = fs::temp_directory_path() /
             ("zfleet_venv_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
     fs::create_directories(path_);
   }
-  ~TempDir() {
+  ~VenvDir() {
     std::error_code ec;
     fs::remove_all(path_, ec);
   }
@@ -92,13 +92,13 @@ TEST_SUITE("venv") {
   }
 
   TEST_CASE("check_venv accepts a venv of the same minor version") {
-    TempDir t;
+    VenvDir t;
     CHECK_FALSE(check_venv(t.venv("ok", "home = /usr/bin\nversion = 3.11.9\n"), k311));
     CHECK(venv_python("/srv/v") == "/srv/v/bin/python3");
   }
 
   TEST_CASE("check_venv refuses another version, naming the path and both versions") {
-    TempDir t;
+    VenvDir t;
     std::string dir = t.venv("old", "home = /usr/bin\nversion = 3.2.0\n");
     auto why = check_venv(dir, k311);
     REQUIRE(why);
@@ -110,7 +110,7 @@ TEST_SUITE("venv") {
   }
 
   TEST_CASE("check_venv refuses what is not a usable venv") {
-    TempDir t;
+    VenvDir t;
     auto missing = check_venv(t.sub("none"), k311);
     REQUIRE(missing);
     CHECK(missing->find("does not exist") != std::string::npos);
@@ -129,7 +129,7 @@ TEST_SUITE("venv") {
 
 TEST_SUITE("start_checks") {
   TEST_CASE("usable paths pass") {
-    TempDir t;
+    VenvDir t;
     fs::create_directories(t.sub("tasks"));
     fs::create_directories(t.sub("libs"));
     StartPaths p{{t.sub("tasks")}, "--script-root", {t.sub("libs")}, "--python-path",
@@ -140,7 +140,7 @@ TEST_SUITE("start_checks") {
   }
 
   TEST_CASE("each problem names the path and where it came from") {
-    TempDir t;
+    VenvDir t;
     fs::create_directories(t.sub("tasks"));
     std::ofstream(t.sub("file")) << "x";
     StartPaths p{{t.sub("tasks"), t.sub("gone")}, "python.script_roots in f.yaml", {}, "--python-path", "", "--venv"};
